@@ -1,0 +1,211 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../preflight/duration.h"
+#include "cli.h"
+
+enum {
+	OPT_CERT = 256,
+	OPT_CHAIN,
+	OPT_CAFILE,
+	OPT_TARGET,
+	OPT_SERVERNAME,
+	OPT_MIN_REMAINING,
+	OPT_SKEW,
+	OPT_MAX_AGE,
+	OPT_TIMEOUT,
+	OPT_ATTEMPTS,
+	OPT_RETRY_DELAY,
+	OPT_PARALLEL,
+	OPT_JSON,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{"cert", required_argument, NULL, OPT_CERT},
+	{"chain", required_argument, NULL, OPT_CHAIN},
+	{"CAfile", required_argument, NULL, OPT_CAFILE},
+	{"target", required_argument, NULL, OPT_TARGET},
+	{"servername", required_argument, NULL, OPT_SERVERNAME},
+	{"min-remaining", required_argument, NULL, OPT_MIN_REMAINING},
+	{"skew", required_argument, NULL, OPT_SKEW},
+	{"max-age", required_argument, NULL, OPT_MAX_AGE},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"attempts", required_argument, NULL, OPT_ATTEMPTS},
+	{"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
+	{"parallel", required_argument, NULL, OPT_PARALLEL},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+void sg_cli_usage(const char *command, FILE *out)
+{
+	if (command == NULL || strcmp(command, "probe") != 0)
+		fputs("usage: staplegate check --cert NEW_CERT.pem "
+		      "[--chain CHAIN.pem] [--CAfile ROOTS.pem]\n"
+		      "         --target TARGET [--target TARGET ...] "
+		      "[--servername NAME]\n"
+		      "         [--min-remaining DURATION] [--skew DURATION] "
+		      "[--max-age DURATION]\n"
+		      "         [--timeout DURATION] [--attempts N] "
+		      "[--retry-delay DURATION] [--parallel N] [--json]\n",
+		      out);
+	if (command == NULL || strcmp(command, "check") != 0)
+		fputs("usage: staplegate probe TARGET [--servername NAME] "
+		      "[--CAfile ROOTS.pem] [--chain CHAIN.pem]\n"
+		      "         [--timeout DURATION] [--attempts N] "
+		      "[--retry-delay DURATION] [--json]\n",
+		      out);
+	if (command == NULL)
+		fputs("       staplegate --version | --help\n"
+		      "TARGET is HOST[:PORT], IPv4[:PORT] or [IPv6]:PORT "
+		      "(port 443); DURATION is 30s, 15m, 12h, 2d or seconds.\n"
+		      "exit status: 0 allowed, 1 refused, 2 usage or input "
+		      "error\n",
+		      out);
+}
+
+static sg_result add_target(struct sg_cli *cli, const char *text)
+{
+	struct sg_target *t =
+		realloc(cli->targets, (cli->ntargets + 1) * sizeof(*t));
+
+	if (t == NULL)
+		return sg_err(SG_ENOMEM, "out of memory");
+	cli->targets = t;
+	return sg_target_parse(text, &cli->targets[cli->ntargets++]);
+}
+
+static sg_result duration_opt(const char *name, const char *arg, long *sec)
+{
+	sg_result r = sg_duration_parse(arg, sec);
+
+	if (r.code)
+		return sg_err(SG_EINPUT, "--%s: %s", name, r.reason);
+	return r;
+}
+
+static sg_result count_opt(const char *name, const char *arg, int max,
+			   int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || v < 1 || v > max)
+		return sg_err(SG_EINPUT, "--%s: '%s' is not a number from 1 "
+					 "to %d",
+			      name, arg, max);
+	*out = (int)v;
+	return sg_ok();
+}
+
+static sg_result apply(struct sg_cli *cli, int opt, const char *arg)
+{
+	struct sg_check_opts *c = &cli->check;
+	struct sg_probe_opts *p = &c->probe;
+	long sec = 0;
+	sg_result r = sg_ok();
+
+	switch (opt) {
+	case OPT_CERT:
+		c->cert_path = arg;
+		break;
+	case OPT_CHAIN:
+		c->chain_path = arg;
+		break;
+	case OPT_CAFILE:
+		c->cafile = arg;
+		break;
+	case OPT_TARGET:
+		return add_target(cli, arg);
+	case OPT_SERVERNAME:
+		p->servername = arg;
+		break;
+	case OPT_MIN_REMAINING:
+		return duration_opt("min-remaining", arg,
+				    &p->policy.min_remaining_sec);
+	case OPT_SKEW:
+		return duration_opt("skew", arg, &p->policy.skew_sec);
+	case OPT_MAX_AGE:
+		return duration_opt("max-age", arg, &p->policy.max_age_sec);
+	case OPT_TIMEOUT:
+		r = duration_opt("timeout", arg, &sec);
+		if (!r.code && (sec < 1 || sec > 3600))
+			r = sg_err(SG_EINPUT, "--timeout: must be 1s to 1h");
+		p->timeout_ms = sec * 1000;
+		break;
+	case OPT_RETRY_DELAY:
+		r = duration_opt("retry-delay", arg, &sec);
+		p->retry_delay_ms = sec * 1000;
+		break;
+	case OPT_ATTEMPTS:
+		return count_opt("attempts", arg, 100, &p->attempts);
+	case OPT_PARALLEL:
+		return count_opt("parallel", arg, 65536, &p->parallel);
+	case OPT_JSON:
+		cli->json = true;
+		break;
+	case OPT_HELP:
+		cli->help = true;
+		break;
+	default:
+		return sg_err(SG_EINPUT, "unknown option (see --help)");
+	}
+	return r;
+}
+
+static sg_result validate(struct sg_cli *cli)
+{
+	if (strcmp(cli->command, "check") == 0) {
+		if (cli->check.cert_path == NULL)
+			return sg_err(SG_EINPUT, "check: --cert is required");
+		if (cli->ntargets == 0)
+			return sg_err(SG_EINPUT, "check: at least one "
+						 "--target is required");
+	} else if (cli->ntargets != 1) {
+		return sg_err(SG_EINPUT, "probe: exactly one TARGET is "
+					 "required");
+	}
+	return sg_ok();
+}
+
+sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
+		       char **argv)
+{
+	int opt;
+	sg_result r = sg_ok();
+
+	memset(cli, 0, sizeof(*cli));
+	cli->command = command;
+	sg_check_opts_init(&cli->check);
+	opterr = 0;
+	optind = 1;
+	while (!r.code &&
+	       (opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (opt == '?')
+			return sg_err(SG_EINPUT, "%s: unknown option or "
+						 "missing value: %s",
+				      command, argv[optind - 1]);
+		r = apply(cli, opt, optarg);
+	}
+	for (; !r.code && optind < argc; optind++) {
+		if (strcmp(command, "probe") != 0)
+			return sg_err(SG_EINPUT, "%s: unexpected argument '%s'",
+				      command, argv[optind]);
+		r = add_target(cli, argv[optind]);
+	}
+	if (r.code || cli->help)
+		return r;
+	cli->check.targets = cli->targets;
+	cli->check.n = cli->ntargets;
+	return validate(cli);
+}
+
+void sg_cli_free(struct sg_cli *cli)
+{
+	free(cli->targets);
+	cli->targets = NULL;
+}

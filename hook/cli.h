@@ -1,0 +1,26 @@
+/* Command-line parsing: argv into one options struct, in one place. */
+#ifndef SG_CLI_H
+#define SG_CLI_H
+
+#include <stdbool.h>
+
+#include "../preflight/check.h"
+
+enum sg_exit { SG_EXIT_ALLOW = 0, SG_EXIT_REFUSE = 1, SG_EXIT_USAGE = 2 };
+
+struct sg_cli {
+	const char *command; /* "check" or "probe" */
+	struct sg_check_opts check;
+	struct sg_target *targets;
+	size_t ntargets;
+	bool json;
+	bool help;
+};
+
+/* Parses argv after the subcommand name. On error, *msg says why. */
+sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
+		       char **argv);
+void sg_cli_free(struct sg_cli *cli);
+void sg_cli_usage(const char *command, FILE *out);
+
+#endif

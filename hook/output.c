@@ -1,0 +1,72 @@
+#include "output.h"
+
+#include <string.h>
+
+#include "../preflight/duration.h"
+#include "../preflight/record.h"
+
+static void print_cert(const struct sg_report *rep, FILE *out)
+{
+	const struct sg_certinfo *c = sg_report_cert(rep);
+	const char *what = strcmp(rep->mode, "check") == 0 ? "new certificate"
+							   : "served certificate";
+
+	if (c->sha256[0] == '\0')
+		return;
+	fprintf(out, "%s: %s, serial %s, sha256 %s\n", what, c->subject,
+		c->serial, c->sha256);
+	fprintf(out, "  Must-Staple: %s", c->features.must_staple ? "yes" : "no");
+	if (c->features.present) {
+		fputs(" (TLS features:", out);
+		for (size_t i = 0; i < c->features.n; i++)
+			fprintf(out, " %d", c->features.values[i]);
+		fputs(")", out);
+	}
+	if (c->feature_error.code)
+		fprintf(out, " [%s]", c->feature_error.reason);
+	fprintf(out, ", OCSP: %s\n",
+		c->ocsp_urls.n ? c->ocsp_urls.v[0] : "none");
+}
+
+static void print_target(const struct sg_report *rep, size_t i, FILE *out)
+{
+	const struct sg_probe *p = &rep->probes[i];
+	const struct sg_target_score *s = &rep->scores[i];
+	char left[32] = "-";
+
+	if (p->staple.next_update)
+		sg_duration_format(p->staple.seconds_left, left, sizeof(left));
+	fprintf(out, "%-22s %-24s %-20s %5d  %-7s %-8s %s\n",
+		rep->targets[i].spec, p->address[0] ? p->address : "-",
+		p->servername[0] ? p->servername : "(no SNI)", s->webq96,
+		s->stapled ? "yes" : "no", left, s->reason);
+}
+
+void sg_output_human(const struct sg_report *rep, FILE *out)
+{
+	print_cert(rep, out);
+	fprintf(out, "%-22s %-24s %-20s %5s  %-7s %-8s %s\n", "TARGET",
+		"ADDRESS", "SNI", "WEBQ96", "STAPLED", "LEFT", "REASON");
+	for (size_t i = 0; i < rep->n; i++)
+		print_target(rep, i, out);
+	if (strcmp(rep->mode, "probe") == 0 && rep->n == 1 &&
+	    rep->probes[0].servername[0] == '\0')
+		fputs("note: bare IP target without --servername: no SNI "
+		      "was sent, the server's default certificate was "
+		      "examined\n",
+		      out);
+	fprintf(out, "%s: %s\n", rep->allow ? "ALLOW" : "REFUSE", rep->reason);
+	if (rep->hint[0])
+		fprintf(out, "hint: %s\n", rep->hint);
+}
+
+int sg_output_json(const struct sg_report *rep, FILE *out)
+{
+	json_t *rec = sg_record_build(rep);
+	int rc = rec ? json_dumpf(rec, out, JSON_INDENT(2)) : -1;
+
+	json_decref(rec);
+	if (rc == 0)
+		fputc('\n', out);
+	return rc;
+}

@@ -1,0 +1,555 @@
+#include "probe.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "bundle.h"
+#include "duration.h"
+
+enum slot_state { SLOT_WAIT, SLOT_CONNECT, SLOT_HANDSHAKE, SLOT_DONE };
+
+/* Per-target scratch that lives only while a connection is open. */
+struct slot {
+	enum slot_state state;
+	int fd;
+	SSL *ssl;
+	short events;
+	long long start_at_ms; /* SLOT_WAIT: when the next attempt starts */
+	long long deadline_ms; /* connect + handshake bound */
+	long long first_ms;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	const char *sni;
+};
+
+struct loop {
+	const struct sg_target *targets;
+	struct sg_probe *results;
+	struct slot *slots;
+	size_t n, active, done;
+	const struct sg_probe_opts *opts;
+	SSL_CTX *ctx;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sg_probe_opts_init(struct sg_probe_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = SG_DEFAULT_TIMEOUT_SEC * 1000L;
+	o->attempts = SG_DEFAULT_ATTEMPTS;
+	o->retry_delay_ms = SG_DEFAULT_RETRY_DELAY_SEC * 1000L;
+	o->parallel = SG_DEFAULT_PARALLEL;
+	o->policy.skew_sec = SG_DEFAULT_SKEW_SEC;
+	o->policy.min_remaining_sec = SG_DEFAULT_MIN_REMAINING_SEC;
+	o->policy.max_age_sec = SG_DEFAULT_MAX_AGE_SEC;
+}
+
+const char *sg_sigalgs_for_key(int type)
+{
+	switch (type) {
+	case EVP_PKEY_EC:
+		return "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512";
+	case EVP_PKEY_RSA:
+		/* TLS 1.3 signs with RSA only in PSS form (RFC 8446 4.2.3). */
+		return "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:"
+		       "rsa_pss_rsae_sha512:RSA+SHA256:RSA+SHA384:RSA+SHA512";
+	case EVP_PKEY_ED25519:
+		return "ed25519";
+	default:
+		return NULL;
+	}
+}
+
+/* Tells the server we want its staple, and accepts whatever it sends:
+ * judging it is sg_staple_verify's job, after the handshake. */
+static int status_cb(SSL *ssl, void *arg)
+{
+	(void)ssl;
+	(void)arg;
+	return 1;
+}
+
+static SSL_CTX *make_ctx(const struct sg_probe_opts *opts)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* Every attempt must be a full handshake: the status callback
+	 * never runs on a resumed session. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_tlsext_status_type(ctx, TLSEXT_STATUSTYPE_ocsp);
+	SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
+	if (opts->sigalgs && !SSL_CTX_set1_sigalgs_list(ctx, opts->sigalgs)) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static void format_address(const struct sockaddr_storage *ss, char *buf,
+			   size_t size)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, size, "[%s]:%u", ip, ntohs(a->sin6_port));
+	} else {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		snprintf(buf, size, "%s:%u", ip, ntohs(a->sin_port));
+	}
+}
+
+/* Resolves each distinct host once; later targets naming the same host
+ * reuse the first one's address. */
+static void resolve_all(struct loop *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct sg_target *t = &l->targets[i];
+		struct slot *s = &l->slots[i];
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+					 .ai_flags = AI_NUMERICSERV},
+				*ai = NULL;
+		char port[8];
+		int rc;
+
+		for (size_t j = 0; j < i; j++) {
+			if (l->slots[j].addrlen &&
+			    strcmp(l->targets[j].host, t->host) == 0) {
+				memcpy(&s->addr, &l->slots[j].addr,
+				       sizeof(s->addr));
+				s->addrlen = l->slots[j].addrlen;
+				break;
+			}
+		}
+		if (s->addrlen == 0) {
+			if (t->host_is_ip)
+				hints.ai_flags |= AI_NUMERICHOST;
+			snprintf(port, sizeof(port), "%u", t->port);
+			rc = getaddrinfo(t->host, port, &hints, &ai);
+			if (rc != 0 || ai == NULL) {
+				snprintf(l->results[i].error,
+					 sizeof(l->results[i].error),
+					 "cannot resolve %s: %s", t->host,
+					 gai_strerror(rc));
+				s->state = SLOT_DONE;
+				l->done++;
+				continue;
+			}
+			memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+			s->addrlen = ai->ai_addrlen;
+			freeaddrinfo(ai);
+		}
+		/* The port is per target even when the host is shared. */
+		if (s->addr.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&s->addr)->sin6_port =
+				htons(t->port);
+		else
+			((struct sockaddr_in *)&s->addr)->sin_port =
+				htons(t->port);
+		format_address(&s->addr, l->results[i].address,
+			       sizeof(l->results[i].address));
+	}
+}
+
+static void close_slot(struct loop *l, struct slot *s)
+{
+	if (s->ssl) {
+		SSL_free(s->ssl);
+		s->ssl = NULL;
+	}
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+		l->active--;
+	}
+}
+
+static void finish(struct loop *l, size_t i, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void finish(struct loop *l, size_t i, const char *fmt, ...)
+{
+	struct slot *s = &l->slots[i];
+	struct sg_probe *r = &l->results[i];
+
+	if (fmt) {
+		va_list ap;
+
+		va_start(ap, fmt);
+		vsnprintf(r->error, sizeof(r->error), fmt, ap);
+		va_end(ap);
+		r->handshake_ok = false;
+	}
+	close_slot(l, s);
+	r->elapsed_ms = now_ms() - s->first_ms;
+	s->state = SLOT_DONE;
+	l->done++;
+}
+
+static void start_attempt(struct loop *l, size_t i)
+{
+	struct slot *s = &l->slots[i];
+	struct sg_probe *r = &l->results[i];
+	long long now = now_ms();
+
+	if (r->attempts == 0)
+		s->first_ms = now;
+	r->attempts++;
+	s->deadline_ms = now + l->opts->timeout_ms;
+	s->fd = socket(s->addr.ss_family,
+		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		finish(l, i, "cannot open a socket: %s", strerror(errno));
+		return;
+	}
+	l->active++;
+	if (connect(s->fd, (struct sockaddr *)&s->addr, s->addrlen) != 0 &&
+	    errno != EINPROGRESS) {
+		finish(l, i, "cannot connect: %s", strerror(errno));
+		return;
+	}
+	s->state = SLOT_CONNECT;
+	s->events = POLLOUT;
+}
+
+static const char *handshake_error(SSL *ssl, int rc)
+{
+	static char buf[200];
+	int e = SSL_get_error(ssl, rc);
+	unsigned long err = ERR_peek_error();
+
+	if (err != 0) {
+		const char *why = ERR_reason_error_string(err);
+
+		snprintf(buf, sizeof(buf), "TLS handshake failed: %s",
+			 why ? why : "unknown error");
+	} else if (e == SSL_ERROR_SYSCALL && errno != 0) {
+		snprintf(buf, sizeof(buf), "TLS handshake failed: %s",
+			 strerror(errno));
+	} else {
+		snprintf(buf, sizeof(buf), "TLS handshake failed: the server "
+					   "closed the connection");
+	}
+	ERR_clear_error();
+	return buf;
+}
+
+/* Builds the issuer candidates for the served leaf: the chain the
+ * server sent, then the operator's own certificates. */
+static X509 *served_issuer(X509 *leaf, STACK_OF(X509) *chain,
+			   const struct sg_probe_opts *o)
+{
+	STACK_OF(X509) *cands = sk_X509_new_null();
+	X509 *issuer = NULL;
+
+	if (cands && sg_stack_append(cands, chain) &&
+	    sg_stack_append(cands, o->issuers))
+		issuer = sg_issuer_find(leaf, cands, o->store);
+	sk_X509_pop_free(cands, X509_free);
+	return issuer;
+}
+
+static void validate_chain(X509 *leaf, STACK_OF(X509) *chain,
+			   const struct sg_probe_opts *o, struct sg_probe *r)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+
+	r->chain_valid = false;
+	if (o->store == NULL || ctx == NULL ||
+	    !X509_STORE_CTX_init(ctx, o->store, leaf, chain)) {
+		snprintf(r->chain_reason, sizeof(r->chain_reason),
+			 "no trust store");
+	} else if (X509_verify_cert(ctx) == 1) {
+		r->chain_valid = true;
+		snprintf(r->chain_reason, sizeof(r->chain_reason), "ok");
+	} else {
+		snprintf(r->chain_reason, sizeof(r->chain_reason), "%s",
+			 X509_verify_cert_error_string(
+				 X509_STORE_CTX_get_error(ctx)));
+	}
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+}
+
+/* Reads everything the report needs from a completed handshake, before
+ * the SSL object and its buffers go away. */
+static void harvest(struct loop *l, size_t i)
+{
+	struct slot *s = &l->slots[i];
+	struct sg_probe *r = &l->results[i];
+	X509 *leaf = SSL_get0_peer_certificate(s->ssl);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(s->ssl);
+	const unsigned char *der = NULL;
+	long len = SSL_get_tlsext_status_ocsp_resp(s->ssl, &der);
+	X509 *issuer;
+	sg_result rc;
+
+	snprintf(r->tls_version, sizeof(r->tls_version), "%s",
+		 SSL_get_version(s->ssl));
+	sg_certinfo_free(&r->served);
+	if (leaf == NULL) {
+		finish(l, i, "the server sent no certificate");
+		return;
+	}
+	rc = sg_certinfo_read(leaf, &r->served);
+	if (rc.code) {
+		finish(l, i, "%s", rc.reason);
+		return;
+	}
+	r->handshake_ok = true;
+	r->error[0] = '\0';
+	validate_chain(leaf, chain, l->opts, r);
+	issuer = served_issuer(leaf, chain, l->opts);
+	sg_staple_verify(len > 0 ? der : NULL, len > 0 ? (size_t)len : 0,
+			 leaf, issuer, &l->opts->policy, time(NULL),
+			 &r->staple);
+	X509_free(issuer);
+}
+
+/* Only a completed handshake without a fresh valid staple is retried:
+ * servers fetch staples lazily. Timeouts and refusals are final. */
+static void handshake_done(struct loop *l, size_t i)
+{
+	struct slot *s = &l->slots[i];
+	struct sg_probe *r = &l->results[i];
+
+	harvest(l, i);
+	if (s->state == SLOT_DONE)
+		return;
+	SSL_shutdown(s->ssl); /* best effort close_notify, never waited on */
+	close_slot(l, s);
+	if (r->staple.fresh || r->attempts >= l->opts->attempts) {
+		finish(l, i, NULL);
+		return;
+	}
+	s->state = SLOT_WAIT;
+	s->start_at_ms = now_ms() + l->opts->retry_delay_ms;
+}
+
+static void drive_handshake(struct loop *l, size_t i)
+{
+	struct slot *s = &l->slots[i];
+	int rc;
+
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_connect(s->ssl);
+	if (rc == 1) {
+		handshake_done(l, i);
+		return;
+	}
+	switch (SSL_get_error(s->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		s->events = POLLIN;
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		s->events = POLLOUT;
+		break;
+	default:
+		finish(l, i, "%s", handshake_error(s->ssl, rc));
+	}
+}
+
+static void connected(struct loop *l, size_t i)
+{
+	struct slot *s = &l->slots[i];
+	struct sg_probe *r = &l->results[i];
+	int err = 0, one = 1;
+	socklen_t len = sizeof(err);
+
+	getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err != 0) {
+		finish(l, i, "cannot connect: %s", strerror(err));
+		return;
+	}
+	r->connected = true;
+	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s->ssl = SSL_new(l->ctx);
+	if (s->ssl == NULL || !SSL_set_fd(s->ssl, s->fd) ||
+	    (s->sni && !SSL_set_tlsext_host_name(s->ssl, s->sni))) {
+		finish(l, i, "cannot set up TLS for this target");
+		return;
+	}
+	s->state = SLOT_HANDSHAKE;
+	drive_handshake(l, i);
+}
+
+static void advance(struct loop *l, size_t i, short revents, long long now)
+{
+	struct slot *s = &l->slots[i];
+
+	/* The deadline holds even for a peer that keeps sending: a server
+	 * dripping one byte a second must not hold the run. */
+	if (now >= s->deadline_ms) {
+		char d[32];
+
+		sg_duration_format((l->opts->timeout_ms + 999) / 1000, d,
+				   sizeof(d));
+		finish(l, i, "timed out after %s during %s", d,
+		       s->state == SLOT_CONNECT ? "connect"
+						: "the TLS handshake");
+	} else if (revents && s->state == SLOT_CONNECT) {
+		connected(l, i);
+	} else if (revents) {
+		drive_handshake(l, i);
+	}
+}
+
+/* Starts waiting attempts that are due, within the connection cap, and
+ * returns the time of the next one not yet due (or -1). */
+static long long start_due(struct loop *l, long long now)
+{
+	long long next = -1;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct slot *s = &l->slots[i];
+
+		if (s->state != SLOT_WAIT)
+			continue;
+		/* A due attempt over the cap starts when a connection
+		 * closes, which wakes poll anyway. */
+		if (s->start_at_ms <= now) {
+			if (l->active < (size_t)l->opts->parallel)
+				start_attempt(l, i);
+		} else if (next < 0 || s->start_at_ms < next) {
+			next = s->start_at_ms;
+		}
+	}
+	return next;
+}
+
+static int poll_timeout(struct loop *l, long long now, long long next)
+{
+	long long wake = next;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct slot *s = &l->slots[i];
+
+		if ((s->state == SLOT_CONNECT || s->state == SLOT_HANDSHAKE) &&
+		    (wake < 0 || s->deadline_ms < wake))
+			wake = s->deadline_ms;
+	}
+	if (wake < 0)
+		return -1;
+	return wake <= now ? 0 : (int)(wake - now);
+}
+
+static sg_result run_loop(struct loop *l)
+{
+	struct pollfd *pfd = calloc(l->n, sizeof(*pfd));
+	size_t *idx = calloc(l->n, sizeof(*idx));
+
+	if (pfd == NULL || idx == NULL) {
+		free(pfd);
+		free(idx);
+		return sg_err(SG_ENOMEM, "out of memory");
+	}
+	while (l->done < l->n) {
+		long long now = now_ms(), next = start_due(l, now);
+		nfds_t np = 0;
+		int timeout = poll_timeout(l, now, next);
+
+		for (size_t i = 0; i < l->n; i++) {
+			struct slot *s = &l->slots[i];
+
+			if (s->state != SLOT_CONNECT &&
+			    s->state != SLOT_HANDSHAKE)
+				continue;
+			pfd[np] = (struct pollfd){s->fd, s->events, 0};
+			idx[np++] = i;
+		}
+		if (poll(pfd, np, timeout) < 0 && errno != EINTR) {
+			free(pfd);
+			free(idx);
+			return sg_err(SG_ESYS, "poll: %s", strerror(errno));
+		}
+		now = now_ms();
+		for (nfds_t k = 0; k < np; k++)
+			advance(l, idx[k], pfd[k].revents, now);
+	}
+	free(pfd);
+	free(idx);
+	return sg_ok();
+}
+
+static const char *pick_sni(const struct sg_target *t,
+			    const struct sg_probe_opts *o)
+{
+	if (o->servername)
+		return o->servername;
+	if (!t->host_is_ip)
+		return t->host;
+	return o->ip_servername;
+}
+
+sg_result sg_probe_run(const struct sg_target *targets, size_t n,
+		       const struct sg_probe_opts *opts,
+		       struct sg_probe *results)
+{
+	struct loop l = {.targets = targets, .results = results, .n = n,
+			 .opts = opts};
+	sg_result r;
+
+	memset(results, 0, n * sizeof(*results));
+	if (n == 0)
+		return sg_ok();
+	l.slots = calloc(n, sizeof(*l.slots));
+	l.ctx = make_ctx(opts);
+	if (l.slots == NULL || l.ctx == NULL) {
+		free(l.slots);
+		SSL_CTX_free(l.ctx);
+		ERR_clear_error();
+		return sg_err(SG_ENOMEM, "cannot set up the TLS client");
+	}
+	for (size_t i = 0; i < n; i++) {
+		l.slots[i].fd = -1;
+		l.slots[i].sni = pick_sni(&targets[i], opts);
+		snprintf(results[i].servername, sizeof(results[i].servername),
+			 "%s", l.slots[i].sni ? l.slots[i].sni : "");
+	}
+	resolve_all(&l);
+	r = run_loop(&l);
+	for (size_t i = 0; i < n; i++)
+		close_slot(&l, &l.slots[i]);
+	free(l.slots);
+	SSL_CTX_free(l.ctx);
+	return r;
+}
+
+void sg_probe_free(struct sg_probe *results, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sg_certinfo_free(&results[i].served);
+}

@@ -1,0 +1,104 @@
+#include "record.h"
+
+#include <string.h>
+
+#include "staple.h"
+
+static json_t *time_json(time_t t)
+{
+	char buf[32];
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static json_t *strlist_json(const struct sg_strlist *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < l->n; i++)
+		json_array_append_new(a, json_string(l->v[i]));
+	return a;
+}
+
+static json_t *cert_json(const struct sg_certinfo *c)
+{
+	json_t *features = json_array();
+
+	for (size_t i = 0; features && i < c->features.n; i++)
+		json_array_append_new(features,
+				      json_integer(c->features.values[i]));
+	return json_pack("{s:s, s:o, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o}",
+			 "subject", c->subject, "dns_names",
+			 strlist_json(&c->dns_names), "serial", c->serial,
+			 "sha256", c->sha256, "must_staple",
+			 c->features.must_staple, "tls_features", features,
+			 "tls_feature_error",
+			 c->feature_error.code
+				 ? json_string(c->feature_error.reason)
+				 : json_null(),
+			 "not_before", time_json(c->not_before), "not_after",
+			 time_json(c->not_after), "ocsp_urls",
+			 strlist_json(&c->ocsp_urls));
+}
+
+static json_t *nullable_string(bool present, const char *s)
+{
+	return present ? json_string(s) : json_null();
+}
+
+static json_t *target_json(const struct sg_report *rep, size_t i)
+{
+	const struct sg_probe *p = &rep->probes[i];
+	const struct sg_target_score *s = &rep->scores[i];
+	const struct sg_staple *st = &p->staple;
+	bool hs = p->handshake_ok;
+	json_t *t = json_pack(
+		"{s:s, s:s, s:o, s:b, s:o, s:o, s:o, s:b, s:b, s:b, s:s}",
+		"target", rep->targets[i].spec, "address", p->address,
+		"servername", nullable_string(p->servername[0], p->servername),
+		"connected", p->connected, "tls_version",
+		nullable_string(hs, p->tls_version), "served_sha256",
+		nullable_string(hs, p->served.sha256), "served_is_new_cert",
+		strcmp(rep->mode, "check") == 0 && hs
+			? json_boolean(strcmp(p->served.sha256,
+					      rep->cert.sha256) == 0)
+			: json_null(),
+		"staple_present", st->present, "staple_valid", st->valid,
+		"staple_fresh", st->fresh, "cert_status",
+		sg_cert_status_name(st->status));
+
+	if (t == NULL)
+		return NULL;
+	json_object_set_new(t, "this_update", time_json(st->this_update));
+	json_object_set_new(t, "next_update", time_json(st->next_update));
+	json_object_set_new(t, "seconds_left",
+			    st->next_update ? json_integer(st->seconds_left)
+					    : json_null());
+	json_object_set_new(t, "attempts", json_integer(p->attempts));
+	json_object_set_new(t, "chain_valid",
+			    hs ? json_boolean(p->chain_valid) : json_null());
+	json_object_set_new(t, "webq91", json_boolean(s->stapled));
+	json_object_set_new(t, "webq96", json_integer(s->webq96));
+	json_object_set_new(t, "ready", json_boolean(s->ready));
+	json_object_set_new(t, "reason", json_string(s->reason));
+	return t;
+}
+
+json_t *sg_record_build(const struct sg_report *rep)
+{
+	json_t *targets = json_array(), *rec;
+
+	for (size_t i = 0; targets && i < rep->n; i++)
+		json_array_append_new(targets, target_json(rep, i));
+	rec = json_pack("{s:i, s:s, s:o, s:o, s:o, s:{s:b, s:s, s:o}}",
+			"version", SG_RECORD_VERSION, "mode", rep->mode,
+			"generated_at", time_json(rep->generated_at), "cert",
+			cert_json(sg_report_cert(rep)), "targets", targets,
+			"verdict", "allow", rep->allow, "reason", rep->reason,
+			"hint", nullable_string(rep->hint[0], rep->hint));
+	return rec;
+}

@@ -1,0 +1,15 @@
+/* The JSON record of a run (Jansson): printed by --json and appended to
+ * the score log. Schema in README.md, "JSON record". */
+#ifndef SG_RECORD_H
+#define SG_RECORD_H
+
+#include <jansson.h>
+
+#include "report.h"
+
+#define SG_RECORD_VERSION 1
+
+/* A new reference, or NULL when out of memory. */
+json_t *sg_record_build(const struct sg_report *rep);
+
+#endif

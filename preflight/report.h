@@ -1,0 +1,40 @@
+/* The result of one check or probe run: what the engine computes, what
+ * the CLI prints, and what the score log records. */
+#ifndef SG_REPORT_H
+#define SG_REPORT_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "certinfo.h"
+#include "probe.h"
+#include "target.h"
+
+struct sg_target_score {
+	bool stapled; /* WEBQ-91 */
+	int webq96;
+	bool ready; /* serves a fresh valid staple: rules 1-6 */
+	char reason[SG_REASON_MAX];
+};
+
+struct sg_report {
+	const char *mode; /* "check" or "probe" */
+	struct sg_certinfo cert; /* the new cert (check only) */
+	bool must_staple;
+	size_t n;
+	const struct sg_target *targets; /* not owned */
+	struct sg_probe *probes;
+	struct sg_target_score *scores;
+	bool allow;
+	char reason[512];
+	char hint[256];
+	time_t generated_at;
+};
+
+/* The certificate judged: the new one for check, the served one for
+ * probe. */
+const struct sg_certinfo *sg_report_cert(const struct sg_report *rep);
+
+void sg_report_free(struct sg_report *rep);
+
+#endif

@@ -1,0 +1,52 @@
+/* Strict verification of a stapled OCSP response (RFC 6960) for the
+ * certificate a server presented. */
+#ifndef SG_STAPLE_H
+#define SG_STAPLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "result.h"
+
+#define SG_DEFAULT_SKEW_SEC (5L * 60)
+#define SG_DEFAULT_MIN_REMAINING_SEC (24L * 3600)
+#define SG_DEFAULT_MAX_AGE_SEC (14L * 86400)
+
+struct sg_policy {
+	long skew_sec;		/* thisUpdate may lie this far ahead */
+	long min_remaining_sec; /* headroom before nextUpdate for "fresh" */
+	long max_age_sec;	/* oldest acceptable thisUpdate */
+};
+
+enum sg_cert_status {
+	SG_STATUS_NONE, /* no usable SingleResponse */
+	SG_STATUS_GOOD,
+	SG_STATUS_REVOKED,
+	SG_STATUS_UNKNOWN,
+};
+
+struct sg_staple {
+	bool present; /* the server sent a response at all */
+	bool valid;   /* signed, bound, good, in its validity window */
+	bool fresh;   /* valid and at least min_remaining before nextUpdate */
+	enum sg_cert_status status;
+	time_t this_update, next_update; /* 0 when absent */
+	long seconds_left;		 /* nextUpdate - now */
+	time_t revoked_at;
+	int revoke_reason; /* OCSP_REVOKED_STATUS_*, -1 none given */
+	char reason[SG_REASON_MAX];
+};
+
+/* Verifies der (may be NULL: no staple) for leaf. issuer is the
+ * certificate whose key signed leaf, or NULL when none could be found
+ * ("unverifiable"). Never fails: the verdict and reason are in out. */
+void sg_staple_verify(const unsigned char *der, size_t len, X509 *leaf,
+		      X509 *issuer, const struct sg_policy *policy, time_t now,
+		      struct sg_staple *out);
+
+const char *sg_cert_status_name(enum sg_cert_status s);
+
+#endif

@@ -1,0 +1,89 @@
+#include "target.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_PORT 443
+
+static bool port_parse(const char *s, unsigned short *port)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s) || strlen(s) > 5)
+		return false;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 1 || v > 65535)
+		return false;
+	*port = (unsigned short)v;
+	return true;
+}
+
+/* Letters, digits, '-', '.' and '_' (seen in internal names): enough
+ * to refuse spaces, schemes and paths that operators paste by mistake. */
+static bool hostname_ok(const char *h)
+{
+	if (*h == '\0' || *h == '.' || *h == '-')
+		return false;
+	for (; *h; h++)
+		if (!isalnum((unsigned char)*h) && !strchr("-._", *h))
+			return false;
+	return true;
+}
+
+static sg_result bad(const char *text, const char *why)
+{
+	return sg_err(SG_EINPUT, "invalid target '%s': %s", text, why);
+}
+
+sg_result sg_target_parse(const char *text, struct sg_target *t)
+{
+	const char *host = text, *port = NULL;
+	size_t hostlen;
+	unsigned char addr[16];
+
+	memset(t, 0, sizeof(*t));
+	t->port = DEFAULT_PORT;
+	if (strlen(text) >= sizeof(t->spec))
+		return bad(text, "too long");
+	strcpy(t->spec, text);
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (close == NULL)
+			return bad(text, "missing ']' after IPv6 address");
+		host = text + 1;
+		hostlen = (size_t)(close - host);
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0')
+			return bad(text, "expected ':PORT' after ']'");
+	} else {
+		const char *colon = strchr(text, ':');
+
+		if (colon && strchr(colon + 1, ':'))
+			return bad(text, "IPv6 addresses need brackets: "
+					 "[ADDR]:PORT");
+		hostlen = colon ? (size_t)(colon - text) : strlen(text);
+		if (colon)
+			port = colon + 1;
+	}
+	if (hostlen == 0 || hostlen >= sizeof(t->host))
+		return bad(text, "empty or overlong host");
+	memcpy(t->host, host, hostlen);
+	t->host[hostlen] = '\0';
+	if (port && !port_parse(port, &t->port))
+		return bad(text, "port must be a number from 1 to 65535");
+	if (text[0] == '[') {
+		if (inet_pton(AF_INET6, t->host, addr) != 1)
+			return bad(text, "not an IPv6 address");
+		t->host_is_ip = true;
+	} else if (inet_pton(AF_INET, t->host, addr) == 1) {
+		t->host_is_ip = true;
+	} else if (!hostname_ok(t->host)) {
+		return bad(text, "not a host name or IP address");
+	}
+	return sg_ok();
+}

@@ -1,0 +1,21 @@
+/* Target strings: HOST[:PORT], IPv4[:PORT] or [IPv6]:PORT (RFC 3986
+ * authority form), port 443 by default. */
+#ifndef SG_TARGET_H
+#define SG_TARGET_H
+
+#include <stdbool.h>
+
+#include "result.h"
+
+#define SG_HOST_MAX 254 /* 253 octets of a DNS name, and the NUL */
+
+struct sg_target {
+	char spec[SG_HOST_MAX + 16]; /* as the operator wrote it */
+	char host[SG_HOST_MAX];	     /* without brackets */
+	unsigned short port;
+	bool host_is_ip;
+};
+
+sg_result sg_target_parse(const char *text, struct sg_target *t);
+
+#endif

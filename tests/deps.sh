@@ -1,0 +1,19 @@
+#!/bin/sh
+# Build and test dependencies from Debian 12's packages. As root, installs
+# what is missing (apt-get update first); otherwise says what is missing.
+PKGS="build-essential pkg-config libssl-dev libcurl4-openssl-dev \
+libjansson-dev check openssl nginx-light faketime valgrind"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "staplegate: missing packages:$missing (run as root, or: apt-get install$missing)" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $missing >/dev/null ||
+	{ echo "staplegate: apt-get install$missing failed" >&2; exit 1; }
