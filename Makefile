@@ -19,8 +19,9 @@ HOOK_SRC = $(wildcard hook/*.c)
 ENGINE_OBJ = $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 HOOK_OBJ = $(HOOK_SRC:%.c=$(BUILD)/%.o)
 FIXTURE_OBJ = $(BUILD)/tests/fixture.o
-TESTS = test_unit test_staple test_probe test_cli
-TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
+TEST_SRC = tests/test_main.c tests/test_unit.c tests/test_staple.c \
+	tests/test_probe.c tests/test_cli.c tests/servers.c tests/tserver.c
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(FIXTURE_OBJ)
 
 .PHONY: all deps check test demo asan valgrind install uninstall clean format
 
@@ -36,7 +37,7 @@ $(BUILD)/libstaplegate.a: $(ENGINE_OBJ)
 $(BUILD)/staplegate: $(HOOK_OBJ) $(BUILD)/libstaplegate.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(FIXTURE_OBJ) $(BUILD)/libstaplegate.a
+$(BUILD)/tests/suite: $(TEST_OBJ) $(BUILD)/libstaplegate.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
 $(BUILD)/tests/mkpki: $(BUILD)/tests/mkpki.o $(FIXTURE_OBJ)
@@ -50,8 +51,8 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory test
 
-test: $(BUILD)/staplegate $(TEST_BINS) $(BUILD)/tests/mkpki
-	@sh tests/run.sh $(BUILD) $(TESTS)
+test: $(BUILD)/staplegate $(BUILD)/tests/suite $(BUILD)/tests/mkpki
+	@sh tests/run.sh $(BUILD)
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/staplegate $(BUILD)/tests/mkpki
@@ -61,8 +62,8 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan \
 		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" test
 
-valgrind: $(BUILD)/staplegate $(TEST_BINS) $(BUILD)/tests/mkpki
-	@SG_VALGRIND=1 sh tests/run.sh $(BUILD) $(TESTS)
+valgrind: $(BUILD)/staplegate $(BUILD)/tests/suite $(BUILD)/tests/mkpki
+	@SG_VALGRIND=1 sh tests/run.sh $(BUILD)
 
 install: $(BUILD)/staplegate
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -140,13 +140,20 @@ static OCSP_SINGLERESP *find_single(OCSP_BASICRESP *bs, X509 *leaf,
 
 static const char *verify_error(unsigned long e)
 {
+	/* The responder ID named a trusted certificate (an impostor can
+	 * carry the issuer's name) whose key does not verify it. */
+	if (ERR_GET_LIB(e) == ERR_LIB_ASN1 || ERR_GET_LIB(e) == ERR_LIB_EVP)
+		return "staple signed by an unknown key: the signature does "
+		       "not verify with the issuer's key";
 	if (ERR_GET_LIB(e) != ERR_LIB_OCSP)
-		return "staple signed by an unknown key: the responder "
-		       "certificate is not issued by the served "
-		       "certificate's issuer";
+		return NULL;
 	switch (ERR_GET_REASON(e)) {
 	case OCSP_R_SIGNER_CERTIFICATE_NOT_FOUND:
 		return "staple signed by an unknown key";
+	case OCSP_R_CERTIFICATE_VERIFY_ERROR:
+		return "staple signed by an unknown key: the responder "
+		       "certificate does not chain to the served "
+		       "certificate's issuer";
 	case OCSP_R_SIGNATURE_FAILURE:
 		return "staple signature does not verify";
 	case OCSP_R_MISSING_OCSPSIGNING_USAGE:

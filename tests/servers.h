@@ -1,0 +1,33 @@
+/* Real peers for integration tests, all on loopback: openssl s_server
+ * processes, and raw listeners that accept and stay silent. */
+#ifndef SG_SERVERS_H
+#define SG_SERVERS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct srv {
+	pid_t pid;
+	int port;
+};
+
+/* A port on host ("127.0.0.1" or "::1") that was free a moment ago. */
+int srv_free_port(const char *host);
+
+/* Starts `openssl s_server -accept HOST:PORT -quiet ARGS...` (args ends
+ * with NULL), retrying on a new port if the port was taken, and waits
+ * until it accepts connections. Returns 0 or -1. */
+int srv_start_openssl(struct srv *s, const char *host, const char *const *args);
+void srv_stop(struct srv *s);
+
+/* A listening socket that never accepts: connects succeed (the kernel's
+ * backlog completes them), nothing is ever said. Returns the fd. */
+int srv_listen_silent(const char *host, int *port);
+
+/* A port on 127.0.0.1 with nothing listening. */
+int srv_closed_port(void);
+
+/* true when ::1 can be bound here. */
+bool srv_ipv6_available(void);
+
+#endif

@@ -1,0 +1,314 @@
+/* The staplegate binary as an operator runs it: exit statuses, one-line
+ * errors, the human report and the JSON document. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "servers.h"
+#include "testutil.h"
+
+struct cli_run {
+	int status;
+	char out[65536];
+	char err[4096];
+};
+
+static void slurp(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+}
+
+/* Runs build/staplegate with a NULL-terminated argument list. */
+static void cli(struct cli_run *r, ...)
+{
+	const char *argv[40];
+	char bin[512], out[600], err[600];
+	int n = 0;
+	va_list ap;
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/staplegate", T_BUILD);
+	snprintf(out, sizeof(out), "%s/cli.out.%d", T_PKI->dir, getpid());
+	snprintf(err, sizeof(err), "%s/cli.err.%d", T_PKI->dir, getpid());
+	argv[n++] = bin;
+	va_start(ap, r);
+	while (n < 39 && (argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	waitpid(pid, &r->status, 0);
+	r->status = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
+	slurp(out, r->out, sizeof(r->out));
+	slurp(err, r->err, sizeof(r->err));
+}
+
+/* stderr is exactly one line starting "staplegate: " and containing
+ * text. */
+static void assert_one_line_error(const struct cli_run *r, const char *text)
+{
+	ck_assert_msg(strncmp(r->err, "staplegate: ", 12) == 0, "stderr: %s",
+		      r->err);
+	ck_assert_msg(strstr(r->err, text) != NULL, "stderr '%s' lacks '%s'",
+		      r->err, text);
+	ck_assert_msg(strchr(r->err, '\n') == r->err + strlen(r->err) - 1,
+		      "not one line: %s", r->err);
+}
+
+static json_t *parse_json(const struct cli_run *r)
+{
+	json_error_t e;
+	json_t *doc = json_loads(r->out, 0, &e);
+
+	ck_assert_msg(doc != NULL, "bad JSON (%s): %s", e.text, r->out);
+	return doc;
+}
+
+START_TEST(usage_errors_exit_2)
+{
+	static const struct {
+		const char *args[6];
+		const char *text;
+	} cases[] = {
+		{{"check", "--target", "127.0.0.1:1"}, "--cert is required"},
+		{{"check", "--cert", "x.pem"}, "--target is required"},
+		{{"check", "--bogus"}, "unknown option"},
+		{{"check", "--cert", "x", "--target", "a b"}, "invalid target"},
+		{{"check", "--cert", "x", "--timeout", "5y"}, "--timeout"},
+		{{"probe"}, "exactly one TARGET"},
+		{{"frobnicate"}, "unknown command"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cli_run r;
+		const char *const *a = cases[i].args;
+
+		cli(&r, a[0], a[1], a[2], a[3], a[4], a[5], NULL);
+		ck_assert_msg(r.status == 2, "case %zu: exit %d", i, r.status);
+		ck_assert_msg(strstr(r.err, cases[i].text) != NULL,
+			      "case %zu: %s", i, r.err);
+	}
+}
+END_TEST
+
+START_TEST(bad_certificate_files_exit_2)
+{
+	static const unsigned char junk[] = {0x00, 0xff, 0x13, 0x37, 0x42};
+	static const char nocert[] = "-----BEGIN PRIVATE KEY-----\nAAAA\n"
+				     "-----END PRIVATE KEY-----\n";
+	static const char broken[] = "-----BEGIN CERTIFICATE-----\nMIIB!!!\n"
+				     "-----END CERTIFICATE-----\n";
+	const struct {
+		const char *name;
+		const void *data;
+		size_t len;
+		const char *text;
+	} cases[] = {
+		{"c-empty.pem", "", 0, "file is empty"},
+		{"c-junk.pem", junk, sizeof(junk), "no PEM certificate"},
+		{"c-nocert.pem", nocert, sizeof(nocert) - 1, "no PEM certificate"},
+		{"c-broken.pem", broken, sizeof(broken) - 1, "damaged PEM"},
+	};
+	struct cli_run r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *path = tpath(cases[i].name);
+
+		fx_write_bytes(path, cases[i].data, cases[i].len);
+		cli(&r, "check", "--cert", path, "--target", "127.0.0.1:1",
+		    NULL);
+		ck_assert_msg(r.status == 2, "%s: exit %d", cases[i].name,
+			      r.status);
+		assert_one_line_error(&r, cases[i].text);
+		ck_assert_msg(strstr(r.err, cases[i].name) != NULL, "%s",
+			      r.err);
+	}
+	cli(&r, "check", "--cert", tpath("does-not-exist.pem"), "--target",
+	    "127.0.0.1:1", NULL);
+	ck_assert_int_eq(r.status, 2);
+	assert_one_line_error(&r, "No such file or directory");
+}
+END_TEST
+
+static void start_stapling(struct srv *s, const char *leaf, const char *staple)
+{
+	const char *args[] = {"-cert",	       tpath(leaf),
+			      "-key",	       tpath("leaf.key"),
+			      "-cert_chain",   tpath("ca.pem"),
+			      staple ? "-status_file" : NULL,
+			      staple,	       NULL};
+
+	ck_assert_int_eq(srv_start_openssl(s, "127.0.0.1", args), 0);
+}
+
+START_TEST(check_allows_and_refuses_with_json)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	const char *staple = tstaple_file("cli-good.der", T_PKI->leaf_ms, &o);
+	struct srv good, bare;
+	struct cli_run r;
+	char t1[32], t2[32];
+	json_t *doc, *targets;
+
+	start_stapling(&good, "leaf-ms.pem", staple);
+	start_stapling(&bare, "leaf-ms.pem", NULL);
+	snprintf(t1, sizeof(t1), "127.0.0.1:%d", good.port);
+	snprintf(t2, sizeof(t2), "127.0.0.1:%d", bare.port);
+	cli(&r, "check", "--cert", tpath("fullchain-ms.pem"), "--CAfile",
+	    tpath("root.pem"), "--target", t1, "--json", NULL);
+	ck_assert_msg(r.status == 0, "exit %d: %s%s", r.status, r.out, r.err);
+	doc = parse_json(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "version")), 1);
+	ck_assert(json_is_true(json_object_get(
+		json_object_get(doc, "cert"), "must_staple")));
+	targets = json_object_get(doc, "targets");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_array_get(targets, 0), "webq96")),
+			 100);
+	ck_assert(json_is_true(json_object_get(json_array_get(targets, 0),
+					       "served_is_new_cert")));
+	json_decref(doc);
+
+	cli(&r, "check", "--cert", tpath("fullchain-ms.pem"), "--CAfile",
+	    tpath("root.pem"), "--target", t1, "--target", t2, "--attempts",
+	    "1", NULL);
+	srv_stop(&good);
+	srv_stop(&bare);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.out, "REFUSE: ") != NULL, "%s", r.out);
+	ck_assert_msg(strstr(r.out, t2) != NULL, "%s", r.out);
+	ck_assert_msg(strstr(r.out, "    60  no") != NULL, "%s", r.out);
+}
+END_TEST
+
+START_TEST(plain_cert_is_allowed_with_score_0_and_hint)
+{
+	struct srv bare;
+	struct cli_run r;
+	char t[32];
+
+	start_stapling(&bare, "leaf-plain.pem", NULL);
+	snprintf(t, sizeof(t), "127.0.0.1:%d", bare.port);
+	cli(&r, "check", "--cert", tpath("fullchain-plain.pem"), "--CAfile",
+	    tpath("root.pem"), "--target", t, "--attempts", "1", NULL);
+	srv_stop(&bare);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(strstr(r.out, "ALLOW: ") != NULL, "%s", r.out);
+	ck_assert_msg(strstr(r.out, "hint: 1 of 1 targets") != NULL, "%s",
+		      r.out);
+}
+END_TEST
+
+START_TEST(malformed_feature_in_new_cert_is_refused_not_input_error)
+{
+	static const unsigned char bad[] = {0x30, 0x05, 0x02, 0x01, 0x05};
+	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example",
+				 .feature_der = bad, .feature_len = sizeof(bad),
+				 .ocsp_url = "http://127.0.0.1:9/"};
+	X509 *x = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
+	struct cli_run r;
+
+	fx_write_pem(tpath("c-badfeature.pem"), x, T_PKI->ca, NULL);
+	X509_free(x);
+	cli(&r, "check", "--cert", tpath("c-badfeature.pem"), "--target",
+	    "127.0.0.1:1", "--json", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.out, "malformed TLS Feature extension") != NULL,
+		      "%s", r.out);
+}
+END_TEST
+
+START_TEST(must_staple_without_ocsp_url_is_refused)
+{
+	struct cli_run r;
+
+	cli(&r, "check", "--cert", tpath("fullchain-noocsp-ms.pem"),
+	    "--target", "127.0.0.1:1", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.out, "names no OCSP responder") != NULL, "%s",
+		      r.out);
+}
+END_TEST
+
+START_TEST(v2_only_cert_is_not_gated)
+{
+	struct cli_run r;
+
+	cli(&r, "check", "--cert", tpath("fullchain-v2.pem"), "--target",
+	    "127.0.0.1:1", "--attempts", "1", NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(strstr(r.out, "Must-Staple: no (TLS features: 17)") !=
+			      NULL,
+		      "%s", r.out);
+}
+END_TEST
+
+START_TEST(probe_reports_served_cert_and_missing_sni)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	const char *staple = tstaple_file("cli-probe.der", T_PKI->leaf_ms, &o);
+	struct srv s;
+	struct cli_run r;
+	char t[32];
+	json_t *doc;
+
+	start_stapling(&s, "leaf-ms.pem", staple);
+	snprintf(t, sizeof(t), "127.0.0.1:%d", s.port);
+	cli(&r, "probe", t, "--CAfile", tpath("root.pem"), NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(strstr(r.out, "no SNI was sent") != NULL, "%s", r.out);
+	ck_assert_msg(strstr(r.out, "   100  yes") != NULL, "%s", r.out);
+	cli(&r, "probe", t, "--servername", "shop.example", "--CAfile",
+	    tpath("root.pem"), "--json", NULL);
+	srv_stop(&s);
+	ck_assert_int_eq(r.status, 0);
+	doc = parse_json(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_array_get(json_object_get(doc, "targets"),
+						0),
+				 "servername")),
+			 "shop.example");
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "mode")),
+			 "probe");
+	json_decref(doc);
+}
+END_TEST
+
+Suite *cli_suite(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("cli");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, usage_errors_exit_2);
+	tcase_add_test(tc, bad_certificate_files_exit_2);
+	tcase_add_test(tc, check_allows_and_refuses_with_json);
+	tcase_add_test(tc, plain_cert_is_allowed_with_score_0_and_hint);
+	tcase_add_test(tc,
+		       malformed_feature_in_new_cert_is_refused_not_input_error);
+	tcase_add_test(tc, must_staple_without_ocsp_url_is_refused);
+	tcase_add_test(tc, v2_only_cert_is_not_gated);
+	tcase_add_test(tc, probe_reports_served_cert_and_missing_sni);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,66 @@
+/* One Check runner for every suite, so the run ends in one summary line.
+ * CK_RUN_SUITE / CK_RUN_CASE select parts, as Check documents. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/ocsp.h>
+
+#include "testutil.h"
+
+struct fx_pki *T_PKI;
+const char *T_BUILD = "build";
+
+const char *tpath(const char *name)
+{
+	static char bufs[4][512];
+	static int next;
+	char *b = bufs[next++ % 4];
+
+	return fx_path(T_PKI, name, b, sizeof(bufs[0]));
+}
+
+const char *tstaple_file(const char *name, X509 *leaf,
+			 const struct fx_staple_opts *o)
+{
+	size_t len;
+	unsigned char *der =
+		fx_staple(leaf, T_PKI->ca, T_PKI->ca, T_PKI->ca_key, o, &len);
+	static char bufs[8][512]; /* own ring: tpath's slots rotate fast */
+	static int next;
+	char *path = fx_path(T_PKI, name, bufs[next++ % 8], sizeof(bufs[0]));
+
+	fx_write_bytes(path, der, len);
+	OPENSSL_free(der);
+	return path;
+}
+
+int main(void)
+{
+	static struct fx_pki pki;
+	SRunner *sr;
+	int failed;
+	char cmd[600];
+
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("SG_BUILD"))
+		T_BUILD = getenv("SG_BUILD");
+	if (fx_pki_create(&pki, "/tmp/staplegate-test.XXXXXX") != 0) {
+		fprintf(stderr, "cannot create the test PKI\n");
+		return 1;
+	}
+	T_PKI = &pki;
+	sr = srunner_create(unit_suite());
+	srunner_add_suite(sr, staple_suite());
+	srunner_add_suite(sr, probe_suite());
+	srunner_add_suite(sr, cli_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (!getenv("SG_KEEP_PKI")) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pki.dir);
+		(void)!system(cmd);
+	}
+	fx_pki_free(&pki);
+	return failed ? 1 : 0;
+}

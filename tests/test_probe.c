@@ -1,0 +1,457 @@
+/* The engine against real TLS servers on loopback: openssl s_server
+ * serving each staple variant over TLS 1.2 and 1.3, and the in-process
+ * test server for lazy stapling and misbehaviour. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ocsp.h>
+#include <openssl/ssl.h>
+
+#include "../preflight/check.h"
+#include "servers.h"
+#include "testutil.h"
+#include "tserver.h"
+
+#define MAX_TARGETS 8
+
+/* One check run of a new certificate against targets. */
+struct run {
+	struct sg_target targets[MAX_TARGETS];
+	struct sg_check_opts opts;
+	struct sg_report rep;
+	sg_result r;
+	double seconds;
+};
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void run_init(struct run *r, const char *cert)
+{
+	memset(r, 0, sizeof(*r));
+	sg_check_opts_init(&r->opts);
+	r->opts.cert_path = tpath(cert);
+	r->opts.cafile = tpath("root.pem");
+	r->opts.targets = r->targets;
+	r->opts.probe.attempts = 2;
+	r->opts.probe.retry_delay_ms = 100;
+	r->opts.probe.timeout_ms = 2000;
+}
+
+static void run_add(struct run *r, const char *fmt, int port)
+{
+	char spec[64];
+
+	snprintf(spec, sizeof(spec), fmt, port);
+	ck_assert_int_eq(sg_target_parse(spec, &r->targets[r->opts.n++]).code,
+			 SG_OK);
+}
+
+static void run_check(struct run *r)
+{
+	double t0 = now_sec();
+
+	r->r = sg_check_run(&r->opts, &r->rep);
+	r->seconds = now_sec() - t0;
+	ck_assert_msg(r->r.code == SG_OK, "%s", r->r.reason);
+}
+
+#define assert_target_reason(run, i, text)                                   \
+	ck_assert_msg(strstr((run)->rep.scores[i].reason, text) != NULL,       \
+		      "target %d reason '%s' lacks '%s'", i,                  \
+		      (run)->rep.scores[i].reason, text)
+
+/* s_server serving the Must-Staple leaf with its chain, a staple file
+ * (NULL: stapling off), and a protocol flag (NULL: any). */
+static void start_sserver(struct srv *s, const char *staple,
+			  const char *proto)
+{
+	const char *args[16] = {"-cert", tpath("leaf-ms.pem"), "-key",
+				tpath("leaf.key"), "-cert_chain", tpath("ca.pem")};
+	int n = 6;
+
+	if (staple) {
+		args[n++] = "-status_file";
+		args[n++] = staple;
+	}
+	if (proto)
+		args[n++] = proto;
+	args[n] = NULL;
+	ck_assert_int_eq(srv_start_openssl(s, "127.0.0.1", args), 0);
+}
+
+static const char *const protocols[] = {"-tls1_2", "-tls1_3"};
+
+START_TEST(fresh_staple_passes_with_100)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	const char *staple = tstaple_file("p-good.der", T_PKI->leaf_ms, &o);
+	struct srv s;
+	struct run r;
+
+	start_sserver(&s, staple, protocols[_i]);
+	run_init(&r, "fullchain-ms.pem");
+	run_add(&r, "127.0.0.1:%d", s.port);
+	run_check(&r);
+	srv_stop(&s);
+	ck_assert_msg(r.rep.allow, "%s", r.rep.reason);
+	ck_assert_int_eq(r.rep.scores[0].webq96, 100);
+	ck_assert(r.rep.scores[0].stapled);
+	ck_assert_int_eq(r.rep.probes[0].attempts, 1);
+	ck_assert_str_eq(r.rep.probes[0].tls_version,
+			 _i == 0 ? "TLSv1.2" : "TLSv1.3");
+	ck_assert_str_eq(r.rep.probes[0].servername, "shop.example");
+	ck_assert(r.rep.probes[0].chain_valid);
+	sg_report_free(&r.rep);
+}
+END_TEST
+
+START_TEST(server_without_stapling_is_refused_with_60)
+{
+	struct srv s;
+	struct run r;
+
+	start_sserver(&s, NULL, protocols[_i]);
+	run_init(&r, "fullchain-ms.pem");
+	run_add(&r, "127.0.0.1:%d", s.port);
+	run_check(&r);
+	srv_stop(&s);
+	ck_assert(!r.rep.allow);
+	ck_assert_int_eq(r.rep.scores[0].webq96, 60);
+	ck_assert_int_eq(r.rep.probes[0].attempts, 2);
+	assert_target_reason(&r, 0, "no staple");
+	sg_report_free(&r.rep);
+}
+END_TEST
+
+/* Each bad staple served for real over TLS: the reason must survive the
+ * trip through the handshake. */
+START_TEST(bad_staples_over_tls_are_refused)
+{
+	struct fx_staple_opts stale = fx_staple_good(), revoked = stale,
+			      expiring = stale, nonext = stale;
+	const struct {
+		const char *name;
+		struct fx_staple_opts *o;
+		const char *reason;
+		int score;
+	} cases[] = {
+		{"p-stale.der", &stale, "nextUpdate passed", 60},
+		{"p-revoked.der", &revoked, "revoked", 60},
+		{"p-expiring.der", &expiring, "expiring", 100},
+		{"p-nonext.der", &nonext, "no nextUpdate", 60},
+	};
+
+	stale.this_off = -3 * 86400;
+	stale.next_off = -2 * 86400;
+	revoked.cert_status = V_OCSP_CERTSTATUS_REVOKED;
+	expiring.next_off = 2 * 3600;
+	nonext.no_next = true;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *file =
+			tstaple_file(cases[i].name, T_PKI->leaf_ms, cases[i].o);
+		struct srv s;
+		struct run r;
+
+		start_sserver(&s, file, protocols[_i]);
+		run_init(&r, "fullchain-ms.pem");
+		r.opts.probe.attempts = 1;
+		run_add(&r, "127.0.0.1:%d", s.port);
+		run_check(&r);
+		srv_stop(&s);
+		ck_assert_msg(!r.rep.allow, "%s allowed", cases[i].name);
+		ck_assert_int_eq(r.rep.scores[0].webq96, cases[i].score);
+		ck_assert(r.rep.probes[0].staple.present);
+		assert_target_reason(&r, 0, cases[i].reason);
+		sg_report_free(&r.rep);
+	}
+}
+END_TEST
+
+START_TEST(one_backend_of_pool_not_stapling_is_named)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	const char *staple = tstaple_file("p-pool.der", T_PKI->leaf_ms, &o);
+	struct srv a, b, c;
+	struct run r;
+	char port[16];
+
+	start_sserver(&a, staple, NULL);
+	start_sserver(&b, NULL, NULL);
+	start_sserver(&c, staple, NULL);
+	run_init(&r, "fullchain-ms.pem");
+	run_add(&r, "127.0.0.1:%d", a.port);
+	run_add(&r, "127.0.0.1:%d", b.port);
+	run_add(&r, "127.0.0.1:%d", c.port);
+	run_check(&r);
+	srv_stop(&a);
+	srv_stop(&b);
+	srv_stop(&c);
+	ck_assert(!r.rep.allow);
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(r.rep.scores[i].webq96 == (i == 1 ? 60 : 100),
+			      "target %d: %d %s", i, r.rep.scores[i].webq96,
+			      r.rep.scores[i].reason);
+	snprintf(port, sizeof(port), ":%d (no staple)", b.port);
+	ck_assert_msg(strstr(r.rep.reason, port) != NULL, "%s", r.rep.reason);
+	ck_assert_msg(strstr(r.rep.reason, "1 of 3") != NULL, "%s",
+		      r.rep.reason);
+	sg_report_free(&r.rep);
+}
+END_TEST
+
+START_TEST(closed_port_fails_at_once)
+{
+	struct run r;
+
+	run_init(&r, "fullchain-ms.pem");
+	r.opts.probe.attempts = 3;
+	r.opts.probe.retry_delay_ms = 1000;
+	run_add(&r, "127.0.0.1:%d", srv_closed_port());
+	run_check(&r);
+	ck_assert(!r.rep.allow);
+	ck_assert(!r.rep.probes[0].connected);
+	ck_assert_int_eq(r.rep.probes[0].attempts, 1);
+	assert_target_reason(&r, 0, "Connection refused");
+	ck_assert(r.seconds < 0.5);
+	sg_report_free(&r.rep);
+}
+END_TEST
+
+START_TEST(silent_targets_cost_one_timeout)
+{
+	int p1, p2;
+	int f1 = srv_listen_silent("127.0.0.1", &p1);
+	int f2 = srv_listen_silent("127.0.0.1", &p2);
+	struct run r;
+
+	ck_assert(f1 >= 0 && f2 >= 0);
+	run_init(&r, "fullchain-ms.pem");
+	r.opts.probe.timeout_ms = 1000;
+	r.opts.probe.attempts = 3;
+	run_add(&r, "127.0.0.1:%d", p1);
+	run_add(&r, "127.0.0.1:%d", p2);
+	run_check(&r);
+	close(f1);
+	close(f2);
+	ck_assert(!r.rep.allow);
+	for (int i = 0; i < 2; i++) {
+		ck_assert(r.rep.probes[i].connected);
+		ck_assert_int_eq(r.rep.probes[i].attempts, 1);
+		assert_target_reason(&r, i, "timed out after 1s during the TLS "
+					    "handshake");
+	}
+	/* Two silent targets, probed at once: one timeout, not two. */
+	ck_assert_msg(r.seconds >= 0.9 && r.seconds < 1.8, "took %.2fs",
+		      r.seconds);
+	sg_report_free(&r.rep);
+}
+END_TEST
+
+START_TEST(ipv6_loopback_target)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	const char *staple = tstaple_file("p-v6.der", T_PKI->leaf_ms, &o);
+	const char *args[] = {"-cert",	      tpath("leaf-ms.pem"),
+			      "-key",	      tpath("leaf.key"),
+			      "-cert_chain",  tpath("ca.pem"),
+			      "-status_file", staple,
+			      NULL};
+	struct srv s;
+	struct run r;
+
+	if (!srv_ipv6_available()) {
+		printf("ipv6_loopback_target: skipped: ::1 cannot be bound "
+		       "here\n");
+		return;
+	}
+	ck_assert_int_eq(srv_start_openssl(&s, "::1", args), 0);
+	run_init(&r, "fullchain-ms.pem");
+	run_add(&r, "[::1]:%d", s.port);
+	run_check(&r);
+	srv_stop(&s);
+	ck_assert_msg(r.rep.allow, "%s", r.rep.reason);
+	ck_assert(strncmp(r.rep.probes[0].address, "[::1]:", 6) == 0);
+	sg_report_free(&r.rep);
+}
+END_TEST
+
+/* A server holding an RSA and an ECDSA certificate shows the one whose
+ * key type matches the new certificate's. */
+START_TEST(dual_cert_server_shows_matching_key_type)
+{
+	char rsa_sha[65], ec_sha[65];
+	const char *args[] = {"-cert",	tpath("leaf-rsa-ms.pem"),
+			      "-key",	tpath("rsa.key"),
+			      "-dcert", tpath("leaf-ms.pem"),
+			      "-dkey",	tpath("leaf.key"),
+			      protocols[_i], NULL};
+	struct srv s;
+	struct run ec, rsa;
+
+	sg_cert_sha256(T_PKI->leaf_rsa_ms, rsa_sha);
+	sg_cert_sha256(T_PKI->leaf_ms, ec_sha);
+	ck_assert_int_eq(srv_start_openssl(&s, "127.0.0.1", args), 0);
+	fx_write_pem(tpath("bundle-rsa-ms.pem"), T_PKI->leaf_rsa_ms, T_PKI->ca,
+		     NULL);
+	run_init(&ec, "fullchain-ms.pem");
+	ec.opts.probe.attempts = 1;
+	run_add(&ec, "127.0.0.1:%d", s.port);
+	run_check(&ec);
+	run_init(&rsa, "bundle-rsa-ms.pem");
+	rsa.opts.probe.attempts = 1;
+	run_add(&rsa, "127.0.0.1:%d", s.port);
+	run_check(&rsa);
+	srv_stop(&s);
+	ck_assert_str_eq(ec.rep.probes[0].served.sha256, ec_sha);
+	ck_assert_str_eq(rsa.rep.probes[0].served.sha256, rsa_sha);
+	sg_report_free(&ec.rep);
+	sg_report_free(&rsa.rep);
+}
+END_TEST
+
+/* A server that staples only from its third handshake (nginx fetches
+ * lazily): attempts continue until the staple appears. */
+START_TEST(lazy_stapling_needs_retries)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	size_t len;
+	unsigned char *der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
+				       T_PKI->ca_key, &o, &len);
+	struct tserver t = {.mode = TS_TLS, .cert = T_PKI->leaf_ms,
+			    .key = T_PKI->leaf_key, .chain = T_PKI->ca,
+			    .staple = der, .staple_len = len,
+			    .staple_from = 3};
+	struct run r;
+
+	ck_assert_int_eq(ts_start(&t), 0);
+	run_init(&r, "fullchain-ms.pem");
+	r.opts.probe.attempts = 3;
+	run_add(&r, "127.0.0.1:%d", t.port);
+	run_check(&r);
+	ck_assert_msg(r.rep.allow, "%s", r.rep.reason);
+	ck_assert_int_eq(r.rep.probes[0].attempts, 3);
+	sg_report_free(&r.rep);
+	/* With two attempts, the same server is "not stapling". */
+	t.connections = 0;
+	run_init(&r, "fullchain-ms.pem");
+	run_add(&r, "127.0.0.1:%d", t.port);
+	run_check(&r);
+	ts_stop(&t);
+	ck_assert(!r.rep.allow);
+	ck_assert_int_eq(r.rep.probes[0].attempts, 2);
+	sg_report_free(&r.rep);
+	OPENSSL_free(der);
+}
+END_TEST
+
+/* The served chain carries a self-signed impostor with the issuer's
+ * name, which also signed the staple: refused whether or not the real
+ * issuer is known. */
+START_TEST(impostor_issuer_in_served_chain)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	size_t len;
+	unsigned char *der;
+	struct tserver t = {.mode = TS_TLS, .cert = T_PKI->leaf_ms,
+			    .key = T_PKI->leaf_key, .chain = T_PKI->fake_ca};
+	struct run r;
+
+	o.include_signer = true;
+	o.id_issuer = T_PKI->ca; /* the CertID is right, the signer is not */
+	der = fx_staple(T_PKI->leaf_ms, T_PKI->fake_ca, T_PKI->fake_ca,
+			T_PKI->other_key, &o, &len);
+	t.staple = der;
+	t.staple_len = len;
+	ck_assert_int_eq(ts_start(&t), 0);
+	fx_write_pem(tpath("leaf-ms-only.pem"), T_PKI->leaf_ms, NULL, NULL);
+	run_init(&r, "leaf-ms-only.pem");
+	r.opts.probe.attempts = 1;
+	run_add(&r, "127.0.0.1:%d", t.port);
+	run_check(&r);
+	ck_assert(!r.rep.allow);
+	assert_target_reason(&r, 0, "unverifiable");
+	sg_report_free(&r.rep);
+	run_init(&r, "leaf-ms-only.pem");
+	r.opts.chain_path = tpath("ca.pem");
+	r.opts.probe.attempts = 1;
+	run_add(&r, "127.0.0.1:%d", t.port);
+	run_check(&r);
+	ts_stop(&t);
+	ck_assert(!r.rep.allow);
+	assert_target_reason(&r, 0, "unknown key");
+	sg_report_free(&r.rep);
+	OPENSSL_free(der);
+}
+END_TEST
+
+static void hostile(enum ts_mode mode, const char *reason, double max_sec)
+{
+	struct tserver t = {.mode = mode, .cert = T_PKI->leaf_ms,
+			    .key = T_PKI->leaf_key};
+	struct run r;
+
+	ck_assert_int_eq(ts_start(&t), 0);
+	run_init(&r, "fullchain-ms.pem");
+	r.opts.probe.timeout_ms = 2000;
+	run_add(&r, "127.0.0.1:%d", t.port);
+	run_check(&r);
+	ts_stop(&t);
+	ck_assert(!r.rep.allow);
+	ck_assert_int_eq(r.rep.probes[0].attempts, 1);
+	assert_target_reason(&r, 0, reason);
+	ck_assert_msg(r.seconds < max_sec, "took %.2fs", r.seconds);
+	sg_report_free(&r.rep);
+}
+
+START_TEST(non_tls_banner_fails_the_handshake)
+{
+	hostile(TS_BANNER, "TLS handshake failed", 1.0);
+}
+END_TEST
+
+START_TEST(reset_mid_handshake_fails_the_handshake)
+{
+	hostile(TS_RESET, "TLS handshake failed", 1.0);
+}
+END_TEST
+
+START_TEST(dripping_server_times_out)
+{
+	hostile(TS_DRIP, "timed out after 2s", 3.0);
+}
+END_TEST
+
+Suite *probe_suite(void)
+{
+	Suite *s = suite_create("probe");
+	TCase *tc = tcase_create("s_server");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, fresh_staple_passes_with_100, 0, 2);
+	tcase_add_loop_test(tc, server_without_stapling_is_refused_with_60, 0,
+			    2);
+	tcase_add_loop_test(tc, bad_staples_over_tls_are_refused, 0, 2);
+	tcase_add_test(tc, one_backend_of_pool_not_stapling_is_named);
+	tcase_add_loop_test(tc, dual_cert_server_shows_matching_key_type, 0, 2);
+	tcase_add_test(tc, ipv6_loopback_target);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("network");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, closed_port_fails_at_once);
+	tcase_add_test(tc, silent_targets_cost_one_timeout);
+	tcase_add_test(tc, lazy_stapling_needs_retries);
+	tcase_add_test(tc, impostor_issuer_in_served_chain);
+	tcase_add_test(tc, non_tls_banner_fails_the_handshake);
+	tcase_add_test(tc, reset_mid_handshake_fails_the_handshake);
+	tcase_add_test(tc, dripping_server_times_out);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,496 @@
+/* Strict staple verification against responses built by the fixture,
+ * with a sample cross-checked against the `openssl ocsp` oracle. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <openssl/ocsp.h>
+
+#include "../preflight/bundle.h"
+#include "../preflight/staple.h"
+#include "testutil.h"
+
+static const struct sg_policy policy = {
+	.skew_sec = SG_DEFAULT_SKEW_SEC,
+	.min_remaining_sec = SG_DEFAULT_MIN_REMAINING_SEC,
+	.max_age_sec = SG_DEFAULT_MAX_AGE_SEC,
+};
+
+/* Builds a staple for leaf signed by signer and verifies it as served
+ * with the real issuer. */
+static struct sg_staple verify_signed(X509 *leaf, X509 *signer,
+				      EVP_PKEY *key,
+				      const struct fx_staple_opts *o)
+{
+	struct sg_staple st;
+	size_t len;
+	unsigned char *der = fx_staple(leaf, T_PKI->ca, signer, key, o, &len);
+
+	sg_staple_verify(der, len, leaf, T_PKI->ca, &policy, time(NULL), &st);
+	OPENSSL_free(der);
+	return st;
+}
+
+static struct sg_staple verify_opts(const struct fx_staple_opts *o)
+{
+	return verify_signed(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca_key, o);
+}
+
+#define assert_reason(st, text)                                              \
+	ck_assert_msg(strstr((st).reason, text) != NULL,                      \
+		      "reason '%s' lacks '%s'", (st).reason, text)
+
+START_TEST(good_signed_by_issuer)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st = verify_opts(&o);
+
+	ck_assert_msg(st.valid && st.fresh, "%s", st.reason);
+	ck_assert_int_eq(st.status, SG_STATUS_GOOD);
+	ck_assert_int_ge(st.seconds_left, 7 * 86400 - 60);
+	ck_assert_int_le(st.seconds_left, 7 * 86400);
+}
+END_TEST
+
+START_TEST(good_with_sha256_certid)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.id_md = EVP_sha256();
+	st = verify_opts(&o);
+	ck_assert_msg(st.valid && st.fresh, "%s", st.reason);
+}
+END_TEST
+
+START_TEST(good_by_delegated_responder)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.include_signer = true;
+	st = verify_signed(T_PKI->leaf_ms, T_PKI->responder, T_PKI->resp_key,
+			   &o);
+	ck_assert_msg(st.valid && st.fresh, "%s", st.reason);
+}
+END_TEST
+
+START_TEST(revoked_is_reported_with_reason)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.cert_status = V_OCSP_CERTSTATUS_REVOKED;
+	st = verify_opts(&o);
+	ck_assert(!st.valid);
+	ck_assert_int_eq(st.status, SG_STATUS_REVOKED);
+	ck_assert_int_eq(st.revoke_reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+	ck_assert(st.revoked_at != 0);
+	assert_reason(st, "revoked");
+	assert_reason(st, "keyCompromise");
+}
+END_TEST
+
+START_TEST(unknown_status_is_refused)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.cert_status = V_OCSP_CERTSTATUS_UNKNOWN;
+	st = verify_opts(&o);
+	ck_assert(!st.valid);
+	ck_assert_int_eq(st.status, SG_STATUS_UNKNOWN);
+	assert_reason(st, "unknown");
+}
+END_TEST
+
+START_TEST(next_update_passed)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.this_off = -3 * 86400;
+	o.next_off = -3 * 3600;
+	st = verify_opts(&o);
+	ck_assert(!st.valid && !st.fresh);
+	assert_reason(st, "nextUpdate passed 3h ago");
+}
+END_TEST
+
+START_TEST(next_update_absent_is_never_fresh)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.no_next = true;
+	st = verify_opts(&o);
+	ck_assert(!st.valid);
+	ck_assert_int_eq(st.next_update, 0);
+	assert_reason(st, "no nextUpdate");
+}
+END_TEST
+
+START_TEST(this_update_in_future)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.this_off = 2 * 86400;
+	o.next_off = 9 * 86400;
+	st = verify_opts(&o);
+	ck_assert(!st.valid);
+	assert_reason(st, "thisUpdate is 2d");
+	assert_reason(st, "in the future");
+}
+END_TEST
+
+START_TEST(this_update_within_skew_is_accepted)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.this_off = 120; /* 2 min ahead: clocks differ, default skew 5 min */
+	st = verify_opts(&o);
+	ck_assert_msg(st.valid, "%s", st.reason);
+}
+END_TEST
+
+START_TEST(this_update_older_than_max_age)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.this_off = -20 * 86400;
+	o.next_off = 5 * 86400;
+	st = verify_opts(&o);
+	ck_assert(!st.valid);
+	assert_reason(st, "old, over the max-age");
+}
+END_TEST
+
+START_TEST(under_headroom_is_valid_but_expiring)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.next_off = 5 * 3600;
+	st = verify_opts(&o);
+	ck_assert(st.valid);
+	ck_assert(!st.fresh);
+	assert_reason(st, "expiring");
+	ck_assert_int_le(st.seconds_left, 5 * 3600);
+}
+END_TEST
+
+START_TEST(signed_by_unrelated_key_with_embedded_cert)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	/* A lax verifier (OCSP_NOVERIFY) would accept this: the signer's
+	 * certificate is in the response and its signature is valid. */
+	o.include_signer = true;
+	st = verify_signed(T_PKI->leaf_ms, T_PKI->other_ca, T_PKI->other_key,
+			   &o);
+	ck_assert(!st.valid);
+	assert_reason(st, "unknown key");
+}
+END_TEST
+
+START_TEST(signed_by_unrelated_key_without_cert)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st = verify_signed(T_PKI->leaf_ms, T_PKI->other_ca,
+					    T_PKI->other_key, &o);
+
+	ck_assert(!st.valid);
+	assert_reason(st, "unknown key");
+}
+END_TEST
+
+START_TEST(delegated_responder_without_ocsp_signing_eku)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.include_signer = true;
+	st = verify_signed(T_PKI->leaf_ms, T_PKI->responder_noeku,
+			   T_PKI->resp_key, &o);
+	ck_assert(!st.valid);
+	assert_reason(st, "OCSPSigning");
+}
+END_TEST
+
+START_TEST(delegated_responder_from_another_ca)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.include_signer = true;
+	st = verify_signed(T_PKI->leaf_ms, T_PKI->other_responder,
+			   T_PKI->resp_key, &o);
+	ck_assert(!st.valid);
+	assert_reason(st, "unknown key");
+}
+END_TEST
+
+START_TEST(self_signed_impostor_with_issuer_name)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	STACK_OF(X509) *served = sk_X509_new_null();
+	X509 *found;
+	struct sg_staple st;
+
+	/* The server sends a self-signed CA carrying the real issuer's
+	 * name: it must not be taken as the issuer... */
+	sk_X509_push(served, T_PKI->fake_ca);
+	found = sg_issuer_find(T_PKI->leaf_ms, served, NULL);
+	ck_assert_ptr_null(found);
+	sk_X509_push(served, T_PKI->ca);
+	found = sg_issuer_find(T_PKI->leaf_ms, served, NULL);
+	ck_assert_ptr_eq(found, T_PKI->ca);
+	X509_free(found);
+	sk_X509_free(served);
+	/* ...and a staple it signed, embedding itself, is refused. */
+	o.include_signer = true;
+	st = verify_signed(T_PKI->leaf_ms, T_PKI->fake_ca, T_PKI->other_key,
+			   &o);
+	ck_assert(!st.valid);
+	assert_reason(st, "unknown key");
+}
+END_TEST
+
+START_TEST(staple_for_another_serial)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+	size_t len;
+	unsigned char *der = fx_staple(T_PKI->leaf_plain, T_PKI->ca, T_PKI->ca,
+				       T_PKI->ca_key, &o, &len);
+
+	sg_staple_verify(der, len, T_PKI->leaf_ms, T_PKI->ca, &policy,
+			 time(NULL), &st);
+	OPENSSL_free(der);
+	ck_assert(!st.valid);
+	assert_reason(st, "staple is for serial");
+	assert_reason(st, ", served cert is");
+}
+END_TEST
+
+START_TEST(same_serial_under_another_issuer)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.id_issuer = T_PKI->other_ca;
+	st = verify_opts(&o);
+	ck_assert(!st.valid);
+	assert_reason(st, "under another issuer");
+}
+END_TEST
+
+START_TEST(conflicting_single_responses)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.conflicting = true;
+	st = verify_opts(&o);
+	ck_assert(!st.valid);
+	assert_reason(st, "conflicting");
+}
+END_TEST
+
+START_TEST(unsuccessful_response_status)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.resp_status = OCSP_RESPONSE_STATUS_TRYLATER;
+	st = verify_opts(&o);
+	ck_assert(st.present && !st.valid);
+	assert_reason(st, "trylater");
+	o.resp_status = OCSP_RESPONSE_STATUS_INTERNALERROR;
+	st = verify_opts(&o);
+	assert_reason(st, "internalerror");
+}
+END_TEST
+
+START_TEST(garbage_and_truncated_bytes)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	unsigned char junk[64], *der, *longer;
+	size_t len;
+	struct sg_staple st;
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)(i * 37 + 11);
+	sg_staple_verify(junk, sizeof(junk), T_PKI->leaf_ms, T_PKI->ca, &policy,
+			 time(NULL), &st);
+	ck_assert(st.present && !st.valid);
+	assert_reason(st, "not a DER OCSP response");
+	der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca, T_PKI->ca_key, &o,
+			&len);
+	sg_staple_verify(der, len - 10, T_PKI->leaf_ms, T_PKI->ca, &policy,
+			 time(NULL), &st);
+	assert_reason(st, "not a DER OCSP response");
+	longer = OPENSSL_malloc(len + 1);
+	memcpy(longer, der, len);
+	longer[len] = 0;
+	sg_staple_verify(longer, len + 1, T_PKI->leaf_ms, T_PKI->ca, &policy,
+			 time(NULL), &st);
+	assert_reason(st, "not a DER OCSP response");
+	OPENSSL_free(longer);
+	OPENSSL_free(der);
+}
+END_TEST
+
+START_TEST(no_issuer_is_unverifiable)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+	size_t len;
+	unsigned char *der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
+				       T_PKI->ca_key, &o, &len);
+
+	sg_staple_verify(der, len, T_PKI->leaf_ms, NULL, &policy, time(NULL),
+			 &st);
+	OPENSSL_free(der);
+	ck_assert(st.present && !st.valid);
+	assert_reason(st, "unverifiable");
+}
+END_TEST
+
+START_TEST(absent_staple)
+{
+	struct sg_staple st;
+
+	sg_staple_verify(NULL, 0, T_PKI->leaf_ms, T_PKI->ca, &policy,
+			 time(NULL), &st);
+	ck_assert(!st.present && !st.valid);
+	ck_assert_str_eq(st.reason, "no staple");
+}
+END_TEST
+
+/* Runs `openssl ocsp` on a staple file; returns its exit status and
+ * whether it printed "good". */
+static int oracle(const char *staple, const char *leaf, int *good)
+{
+	char cmd[2048], line[512];
+	FILE *p;
+	int status;
+
+	snprintf(cmd, sizeof(cmd),
+		 "openssl ocsp -respin '%s' -issuer '%s' -cert '%s' "
+		 "-CAfile '%s' -no_nonce 2>&1",
+		 staple, tpath("ca.pem"), leaf, tpath("root.pem"));
+	p = popen(cmd, "r");
+	*good = 0;
+	while (p && fgets(line, sizeof(line), p))
+		/* "leaf.pem: good", or "good" alone after a warning */
+		if (strstr(line, ": good\n") || strcmp(line, "good\n") == 0)
+			*good = 1;
+	status = p ? pclose(p) : -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct oracle_case {
+	const char *name;
+	X509 *signer, *staple_leaf;
+	EVP_PKEY *key;
+	struct fx_staple_opts o;
+	int oracle_fails; /* signature or CertID rejected by the oracle */
+	int oracle_good;
+	bool ours_valid;
+};
+
+static void run_oracle_case(const struct oracle_case *c)
+{
+	size_t len;
+	unsigned char *der = fx_staple(c->staple_leaf, T_PKI->ca, c->signer,
+				       c->key, &c->o, &len);
+	const char *path = tpath(c->name);
+	struct sg_staple st;
+	int good, rc;
+
+	fx_write_bytes(path, der, len);
+	sg_staple_verify(der, len, T_PKI->leaf_ms, T_PKI->ca, &policy,
+			 time(NULL), &st);
+	OPENSSL_free(der);
+	rc = oracle(path, tpath("leaf-ms.pem"), &good);
+	ck_assert_msg((rc != 0) == c->oracle_fails, "%s: oracle exit %d",
+		      c->name, rc);
+	ck_assert_msg(good == c->oracle_good, "%s: oracle good=%d", c->name,
+		      good);
+	ck_assert_msg(st.valid == c->ours_valid, "%s: ours %d (%s)", c->name,
+		      st.valid, st.reason);
+}
+
+/* Where the oracle checks (signature, CertID) we must agree with it;
+ * where it does not (times, status), we must be stricter. */
+START_TEST(oracle_agrees_on_signature_and_binding)
+{
+	struct fx_staple_opts good = fx_staple_good(), rev = good,
+			      stale = good, embedded = good;
+	struct fx_pki *p = T_PKI;
+
+	rev.cert_status = V_OCSP_CERTSTATUS_REVOKED;
+	stale.this_off = -3 * 86400;
+	stale.next_off = -2 * 86400;
+	embedded.include_signer = true;
+	const struct oracle_case cases[] = {
+		{"o-good.der", p->ca, p->leaf_ms, p->ca_key, good, 0, 1, true},
+		{"o-delegated.der", p->responder, p->leaf_ms, p->resp_key,
+		 embedded, 0, 1, true},
+		{"o-revoked.der", p->ca, p->leaf_ms, p->ca_key, rev, 0, 0,
+		 false},
+		{"o-stale.der", p->ca, p->leaf_ms, p->ca_key, stale, 0, 1,
+		 false},
+		/* the oracle prints the status even when it rejects */
+		{"o-unrelated.der", p->other_ca, p->leaf_ms, p->other_key,
+		 embedded, 1, 1, false},
+		{"o-otherserial.der", p->ca, p->leaf_plain, p->ca_key, good, 1,
+		 0, false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_oracle_case(&cases[i]);
+}
+END_TEST
+
+Suite *staple_suite(void)
+{
+	Suite *s = suite_create("staple");
+	TCase *tc = tcase_create("verify");
+
+	tcase_add_test(tc, good_signed_by_issuer);
+	tcase_add_test(tc, good_with_sha256_certid);
+	tcase_add_test(tc, good_by_delegated_responder);
+	tcase_add_test(tc, revoked_is_reported_with_reason);
+	tcase_add_test(tc, unknown_status_is_refused);
+	tcase_add_test(tc, next_update_passed);
+	tcase_add_test(tc, next_update_absent_is_never_fresh);
+	tcase_add_test(tc, this_update_in_future);
+	tcase_add_test(tc, this_update_within_skew_is_accepted);
+	tcase_add_test(tc, this_update_older_than_max_age);
+	tcase_add_test(tc, under_headroom_is_valid_but_expiring);
+	tcase_add_test(tc, signed_by_unrelated_key_with_embedded_cert);
+	tcase_add_test(tc, signed_by_unrelated_key_without_cert);
+	tcase_add_test(tc, delegated_responder_without_ocsp_signing_eku);
+	tcase_add_test(tc, delegated_responder_from_another_ca);
+	tcase_add_test(tc, self_signed_impostor_with_issuer_name);
+	tcase_add_test(tc, staple_for_another_serial);
+	tcase_add_test(tc, same_serial_under_another_issuer);
+	tcase_add_test(tc, conflicting_single_responses);
+	tcase_add_test(tc, unsuccessful_response_status);
+	tcase_add_test(tc, garbage_and_truncated_bytes);
+	tcase_add_test(tc, no_issuer_is_unverifiable);
+	tcase_add_test(tc, absent_staple);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("oracle");
+	tcase_add_test(tc, oracle_agrees_on_signature_and_binding);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,363 @@
+/* Pure functions: TLS Feature parsing, durations, targets, scoring and
+ * the verdict rules. */
+#include <string.h>
+
+#include "../preflight/duration.h"
+#include "../preflight/score.h"
+#include "../preflight/target.h"
+#include "../preflight/tlsfeature.h"
+#include "../preflight/verdict.h"
+#include "testutil.h"
+
+static sg_result parse_features(const unsigned char *der, size_t len,
+				struct sg_tlsfeature *f)
+{
+	return sg_tlsfeature_parse_der(der, len, f);
+}
+
+START_TEST(feature_status_request_is_must_staple)
+{
+	static const unsigned char der[] = {0x30, 0x03, 0x02, 0x01, 0x05};
+	struct sg_tlsfeature f;
+
+	ck_assert_int_eq(parse_features(der, sizeof(der), &f).code, SG_OK);
+	ck_assert(f.must_staple);
+	ck_assert_uint_eq(f.n, 1);
+	ck_assert_int_eq(f.values[0], 5);
+}
+END_TEST
+
+START_TEST(feature_v2_only_is_not_must_staple)
+{
+	static const unsigned char der[] = {0x30, 0x03, 0x02, 0x01, 0x11};
+	struct sg_tlsfeature f;
+
+	ck_assert_int_eq(parse_features(der, sizeof(der), &f).code, SG_OK);
+	ck_assert(!f.must_staple);
+	ck_assert(f.present);
+	ck_assert_int_eq(f.values[0], 17);
+}
+END_TEST
+
+START_TEST(feature_both_values_are_reported)
+{
+	static const unsigned char der[] = {0x30, 0x06, 0x02, 0x01,
+					    0x11, 0x02, 0x01, 0x05};
+	struct sg_tlsfeature f;
+
+	ck_assert_int_eq(parse_features(der, sizeof(der), &f).code, SG_OK);
+	ck_assert(f.must_staple);
+	ck_assert_uint_eq(f.n, 2);
+	ck_assert_int_eq(f.values[0], 17);
+	ck_assert_int_eq(f.values[1], 5);
+}
+END_TEST
+
+START_TEST(feature_malformed_der_is_an_error)
+{
+	static const struct {
+		unsigned char der[8];
+		size_t len;
+	} bad[] = {
+		{{0x30, 0x03, 0x02, 0x01}, 4},		 /* truncated */
+		{{0x31, 0x03, 0x02, 0x01, 0x05}, 5},	 /* SET, not SEQUENCE */
+		{{0x30, 0x03, 0x04, 0x01, 0x05}, 5},	 /* OCTET STRING item */
+		{{0x30, 0x03, 0x02, 0x01, 0x85}, 5},	 /* negative */
+		{{0x30, 0x04, 0x02, 0x02, 0x00, 0x05}, 6}, /* non-minimal */
+		{{0x30, 0x03, 0x02, 0x01, 0x05, 0x00}, 6}, /* trailing byte */
+		{{0x30, 0x80, 0x02, 0x01, 0x05, 0, 0}, 7}, /* indefinite */
+		{{0}, 0},				 /* empty */
+	};
+	struct sg_tlsfeature f;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sg_result r = parse_features(bad[i].der, bad[i].len, &f);
+
+		ck_assert_msg(r.code == SG_EINPUT, "case %zu accepted", i);
+		ck_assert_ptr_nonnull(strstr(r.reason, "malformed TLS Feature"));
+		ck_assert(!f.must_staple || i == 5);
+	}
+}
+END_TEST
+
+START_TEST(feature_read_from_certificates)
+{
+	struct sg_tlsfeature f;
+
+	ck_assert_int_eq(sg_tlsfeature_read(T_PKI->leaf_ms, &f).code, SG_OK);
+	ck_assert(f.must_staple);
+	ck_assert_int_eq(sg_tlsfeature_read(T_PKI->leaf_plain, &f).code, SG_OK);
+	ck_assert(!f.present);
+	ck_assert(!f.must_staple);
+	ck_assert_int_eq(sg_tlsfeature_read(T_PKI->leaf_v2, &f).code, SG_OK);
+	ck_assert(f.present && !f.must_staple);
+}
+END_TEST
+
+START_TEST(duration_units)
+{
+	static const struct {
+		const char *text;
+		long sec;
+	} good[] = {{"30s", 30},   {"15m", 900},	{"12h", 43200},
+		    {"2d", 172800}, {"90", 90}, {"0", 0}};
+	long v;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_int_eq(sg_duration_parse(good[i].text, &v).code,
+				 SG_OK);
+		ck_assert_int_eq(v, good[i].sec);
+	}
+}
+END_TEST
+
+START_TEST(duration_rejects_garbage)
+{
+	static const char *bad[] = {"", "s", "-5s", "5x", "5ss", "1.5h",
+				    " 5s", "99999999999d", "5 s"};
+	long v = 7;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sg_result r = sg_duration_parse(bad[i], &v);
+
+		ck_assert_msg(r.code == SG_EINPUT, "'%s' accepted", bad[i]);
+		ck_assert_int_eq(v, 7);
+	}
+}
+END_TEST
+
+START_TEST(duration_format_two_units)
+{
+	char b[32];
+
+	sg_duration_format(2 * 86400 + 3 * 3600 + 5, b, sizeof(b));
+	ck_assert_str_eq(b, "2d 3h");
+	sg_duration_format(0, b, sizeof(b));
+	ck_assert_str_eq(b, "0s");
+	sg_duration_format(-3 * 3600, b, sizeof(b));
+	ck_assert_str_eq(b, "-3h");
+	sg_duration_format(61, b, sizeof(b));
+	ck_assert_str_eq(b, "1m 1s");
+}
+END_TEST
+
+START_TEST(target_forms)
+{
+	struct sg_target t;
+
+	ck_assert_int_eq(sg_target_parse("shop.example", &t).code, SG_OK);
+	ck_assert_str_eq(t.host, "shop.example");
+	ck_assert_uint_eq(t.port, 443);
+	ck_assert(!t.host_is_ip);
+	ck_assert_int_eq(sg_target_parse("10.0.0.7:8443", &t).code, SG_OK);
+	ck_assert_str_eq(t.host, "10.0.0.7");
+	ck_assert_uint_eq(t.port, 8443);
+	ck_assert(t.host_is_ip);
+	ck_assert_int_eq(sg_target_parse("[::1]:4433", &t).code, SG_OK);
+	ck_assert_str_eq(t.host, "::1");
+	ck_assert_uint_eq(t.port, 4433);
+	ck_assert(t.host_is_ip);
+	ck_assert_int_eq(sg_target_parse("[2001:db8::5]", &t).code, SG_OK);
+	ck_assert_uint_eq(t.port, 443);
+}
+END_TEST
+
+START_TEST(target_rejects_bad_strings)
+{
+	static const char *bad[] = {
+		"",	     "::1",	   "[::1",	  "[::1]x",
+		"host:0",    "host:65536", "host:http",	  "https://shop.example",
+		"[shop]:443", "a b",	   "host:",	  ":443",
+		"-host"};
+	struct sg_target t;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sg_result r = sg_target_parse(bad[i], &t);
+
+		ck_assert_msg(r.code == SG_EINPUT, "'%s' accepted", bad[i]);
+		ck_assert_ptr_nonnull(strstr(r.reason, "invalid target"));
+	}
+}
+END_TEST
+
+START_TEST(webq96_matrix)
+{
+	ck_assert_int_eq(sg_webq96(true, true), 100);
+	ck_assert_int_eq(sg_webq96(true, false), 60);
+	ck_assert_int_eq(sg_webq96(false, true), 30);
+	ck_assert_int_eq(sg_webq96(false, false), 0);
+}
+END_TEST
+
+/* A report over n synthetic probes: the verdict rules without sockets. */
+struct vfix {
+	struct sg_report rep;
+	struct sg_target targets[3];
+	struct sg_probe probes[3];
+	struct sg_target_score scores[3];
+};
+
+static void vfix_init(struct vfix *v, X509 *newcert, size_t n)
+{
+	memset(v, 0, sizeof(*v));
+	v->rep.mode = "check";
+	v->rep.n = n;
+	v->rep.targets = v->targets;
+	v->rep.probes = v->probes;
+	v->rep.scores = v->scores;
+	sg_certinfo_read(newcert, &v->rep.cert);
+	for (size_t i = 0; i < n; i++) {
+		sg_target_parse(i == 0 ? "10.0.0.1" : i == 1 ? "10.0.0.2"
+							      : "10.0.0.3",
+				&v->targets[i]);
+		v->probes[i].handshake_ok = true;
+		v->probes[i].staple.present = true;
+		v->probes[i].staple.valid = true;
+		v->probes[i].staple.fresh = true;
+		strcpy(v->probes[i].staple.reason, "fresh staple");
+	}
+}
+
+START_TEST(verdict_must_staple_all_fresh_allows)
+{
+	struct vfix v;
+
+	vfix_init(&v, T_PKI->leaf_ms, 3);
+	sg_verdict_check(&v.rep);
+	ck_assert(v.rep.allow);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(v.scores[i].webq96, 100);
+	sg_certinfo_free(&v.rep.cert);
+}
+END_TEST
+
+START_TEST(verdict_one_backend_unstapled_refuses_naming_it)
+{
+	struct vfix v;
+
+	vfix_init(&v, T_PKI->leaf_ms, 3);
+	v.probes[1].staple = (struct sg_staple){.reason = "no staple"};
+	sg_verdict_check(&v.rep);
+	ck_assert(!v.rep.allow);
+	ck_assert_int_eq(v.scores[1].webq96, 60);
+	ck_assert_int_eq(v.scores[0].webq96, 100);
+	ck_assert_ptr_nonnull(strstr(v.rep.reason, "10.0.0.2 (no staple)"));
+	ck_assert_ptr_null(strstr(v.rep.reason, "10.0.0.1"));
+	sg_certinfo_free(&v.rep.cert);
+}
+END_TEST
+
+START_TEST(verdict_expiring_staple_scores_but_refuses)
+{
+	struct vfix v;
+
+	vfix_init(&v, T_PKI->leaf_ms, 1);
+	v.probes[0].staple.fresh = false;
+	strcpy(v.probes[0].staple.reason, "expiring: 3h left");
+	sg_verdict_check(&v.rep);
+	ck_assert(!v.rep.allow);
+	ck_assert(v.scores[0].stapled);
+	ck_assert_int_eq(v.scores[0].webq96, 100);
+	ck_assert_ptr_nonnull(strstr(v.rep.reason, "expiring"));
+	sg_certinfo_free(&v.rep.cert);
+}
+END_TEST
+
+START_TEST(verdict_unreachable_refuses_must_staple)
+{
+	struct vfix v;
+
+	vfix_init(&v, T_PKI->leaf_ms, 1);
+	v.probes[0] = (struct sg_probe){.error = "cannot connect: refused"};
+	sg_verdict_check(&v.rep);
+	ck_assert(!v.rep.allow);
+	ck_assert_int_eq(v.scores[0].webq96, 60);
+	ck_assert_ptr_nonnull(strstr(v.rep.reason, "cannot connect"));
+	sg_certinfo_free(&v.rep.cert);
+}
+END_TEST
+
+START_TEST(verdict_plain_cert_always_allowed_with_hint)
+{
+	struct vfix v;
+
+	vfix_init(&v, T_PKI->leaf_plain, 2);
+	v.probes[0] = (struct sg_probe){.error = "timed out"};
+	v.probes[1].staple = (struct sg_staple){.reason = "no staple"};
+	sg_verdict_check(&v.rep);
+	ck_assert(v.rep.allow);
+	ck_assert_int_eq(v.scores[0].webq96, 0);
+	ck_assert_int_eq(v.scores[1].webq96, 0);
+	ck_assert_ptr_nonnull(strstr(v.rep.hint, "2 of 2"));
+	sg_certinfo_free(&v.rep.cert);
+}
+END_TEST
+
+START_TEST(verdict_plain_cert_stapled_scores_30)
+{
+	struct vfix v;
+
+	vfix_init(&v, T_PKI->leaf_plain, 1);
+	sg_verdict_check(&v.rep);
+	ck_assert(v.rep.allow);
+	ck_assert_int_eq(v.scores[0].webq96, 30);
+	ck_assert_str_eq(v.rep.hint, "");
+	sg_certinfo_free(&v.rep.cert);
+}
+END_TEST
+
+START_TEST(verdict_must_staple_without_ocsp_url_refuses)
+{
+	struct vfix v;
+
+	vfix_init(&v, T_PKI->leaf_noocsp_ms, 1);
+	sg_verdict_check(&v.rep);
+	ck_assert(!v.rep.allow);
+	ck_assert_ptr_nonnull(strstr(v.rep.reason, "names no OCSP responder"));
+	sg_certinfo_free(&v.rep.cert);
+}
+END_TEST
+
+START_TEST(verdict_malformed_feature_refuses)
+{
+	struct vfix v;
+
+	vfix_init(&v, T_PKI->leaf_ms, 1);
+	v.rep.cert.feature_error =
+		sg_err(SG_EINPUT, "malformed TLS Feature extension: x");
+	sg_verdict_check(&v.rep);
+	ck_assert(!v.rep.allow);
+	ck_assert_ptr_nonnull(strstr(v.rep.reason, "malformed TLS Feature"));
+	sg_certinfo_free(&v.rep.cert);
+}
+END_TEST
+
+Suite *unit_suite(void)
+{
+	Suite *s = suite_create("unit");
+	TCase *tc = tcase_create("parsing");
+
+	tcase_add_test(tc, feature_status_request_is_must_staple);
+	tcase_add_test(tc, feature_v2_only_is_not_must_staple);
+	tcase_add_test(tc, feature_both_values_are_reported);
+	tcase_add_test(tc, feature_malformed_der_is_an_error);
+	tcase_add_test(tc, feature_read_from_certificates);
+	tcase_add_test(tc, duration_units);
+	tcase_add_test(tc, duration_rejects_garbage);
+	tcase_add_test(tc, duration_format_two_units);
+	tcase_add_test(tc, target_forms);
+	tcase_add_test(tc, target_rejects_bad_strings);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("verdict");
+	tcase_add_test(tc, webq96_matrix);
+	tcase_add_test(tc, verdict_must_staple_all_fresh_allows);
+	tcase_add_test(tc, verdict_one_backend_unstapled_refuses_naming_it);
+	tcase_add_test(tc, verdict_expiring_staple_scores_but_refuses);
+	tcase_add_test(tc, verdict_unreachable_refuses_must_staple);
+	tcase_add_test(tc, verdict_plain_cert_always_allowed_with_hint);
+	tcase_add_test(tc, verdict_plain_cert_stapled_scores_30);
+	tcase_add_test(tc, verdict_must_staple_without_ocsp_url_refuses);
+	tcase_add_test(tc, verdict_malformed_feature_refuses);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,141 @@
+#include "tserver.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+static int status_cb(SSL *ssl, void *arg)
+{
+	struct tserver *t = arg;
+	unsigned char *copy;
+
+	if (t->staple == NULL || t->connections < t->staple_from)
+		return SSL_TLSEXT_ERR_NOACK;
+	copy = OPENSSL_memdup(t->staple, t->staple_len);
+	if (copy == NULL ||
+	    !SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)t->staple_len))
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static SSL_CTX *make_ctx(struct tserver *t)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx == NULL || !SSL_CTX_use_certificate(ctx, t->cert) ||
+	    !SSL_CTX_use_PrivateKey(ctx, t->key))
+		return NULL;
+	if (t->chain) {
+		X509_up_ref(t->chain);
+		SSL_CTX_add1_chain_cert(ctx, t->chain);
+		X509_free(t->chain);
+	}
+	if (t->max_version)
+		SSL_CTX_set_max_proto_version(ctx, t->max_version);
+	SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
+	SSL_CTX_set_tlsext_status_arg(ctx, t);
+	return ctx;
+}
+
+static bool stopping(struct tserver *t, int ms)
+{
+	struct pollfd p = {t->fd, POLLIN, 0};
+
+	if (ms > 0)
+		poll(&p, 0, ms);
+	return t->stop;
+}
+
+static void serve_tls(struct tserver *t, SSL_CTX *ctx, int fd)
+{
+	SSL *ssl = SSL_new(ctx);
+
+	SSL_set_fd(ssl, fd);
+	if (SSL_accept(ssl) == 1)
+		SSL_shutdown(ssl);
+	SSL_free(ssl);
+	ERR_clear_error();
+	(void)t;
+}
+
+static void serve(struct tserver *t, SSL_CTX *ctx, int fd)
+{
+	static const char banner[] = "SSH-2.0-OpenSSH_9.2p1 Debian\r\n";
+	struct timeval tv = {3, 0};
+	struct linger rst = {1, 0};
+	char buf[512];
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	switch (t->mode) {
+	case TS_TLS:
+		serve_tls(t, ctx, fd);
+		break;
+	case TS_BANNER:
+		(void)!write(fd, banner, sizeof(banner) - 1);
+		break;
+	case TS_RESET:
+		(void)!read(fd, buf, sizeof(buf));
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+		break;
+	case TS_DRIP:
+		for (int i = 0; i < 60 && !stopping(t, 1000); i++)
+			if (write(fd, "\x16", 1) != 1)
+				break;
+		break;
+	}
+	close(fd);
+}
+
+static void *run(void *arg)
+{
+	struct tserver *t = arg;
+	SSL_CTX *ctx = make_ctx(t);
+
+	while (!t->stop) {
+		struct pollfd p = {t->fd, POLLIN, 0};
+		int fd;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		fd = accept(t->fd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		t->connections++;
+		serve(t, ctx, fd);
+	}
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+int ts_start(struct tserver *t)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	t->stop = 0;
+	t->connections = 0;
+	if (t->staple_from < 1)
+		t->staple_from = 1;
+	t->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (t->fd < 0 || bind(t->fd, (struct sockaddr *)&a, len) != 0 ||
+	    listen(t->fd, 64) != 0)
+		return -1;
+	getsockname(t->fd, (struct sockaddr *)&a, &len);
+	t->port = ntohs(a.sin_port);
+	return pthread_create(&t->thread, NULL, run, t) == 0 ? 0 : -1;
+}
+
+void ts_stop(struct tserver *t)
+{
+	t->stop = 1;
+	pthread_join(t->thread, NULL);
+	close(t->fd);
+}

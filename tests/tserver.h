@@ -1,0 +1,39 @@
+/* An in-process TLS server (OpenSSL, one thread) that can misbehave on
+ * purpose: staple only from the Nth handshake, speak something else than
+ * TLS, reset, drip, or stay silent. Test code only. */
+#ifndef SG_TSERVER_H
+#define SG_TSERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+enum ts_mode {
+	TS_TLS,	   /* a normal TLS server */
+	TS_BANNER, /* sends an SSH banner and closes */
+	TS_RESET,  /* reads the ClientHello, then resets the connection */
+	TS_DRIP,   /* sends one byte a second, forever */
+};
+
+struct tserver {
+	enum ts_mode mode;
+	X509 *cert;
+	EVP_PKEY *key;
+	X509 *chain; /* sent after the leaf, may be NULL */
+	const unsigned char *staple;
+	size_t staple_len;
+	int staple_from; /* first handshake (1-based) carrying the staple */
+	int max_version; /* e.g. TLS1_2_VERSION, 0: any */
+	/* runtime */
+	int fd, port;
+	pthread_t thread;
+	volatile int stop;
+	volatile int connections;
+};
+
+int ts_start(struct tserver *t); /* binds 127.0.0.1:0; 0 or -1 */
+void ts_stop(struct tserver *t);
+
+#endif
