@@ -56,7 +56,7 @@ test: $(BUILD)/staplegate $(BUILD)/tests/suite $(BUILD)/tests/mkpki
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/staplegate $(BUILD)/tests/mkpki
-	@sh tests/demo.sh $(BUILD)
+	@bash tests/demo.sh $(BUILD)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan \

@@ -36,10 +36,13 @@ static void print_target(const struct sg_report *rep, size_t i, FILE *out)
 
 	if (p->staple.next_update)
 		sg_duration_format(p->staple.seconds_left, left, sizeof(left));
-	fprintf(out, "%-22s %-24s %-20s %5d  %-7s %-8s %s\n",
+	fprintf(out, "%-22s %-24s %-20s %5d  %-7s %-8s %s",
 		rep->targets[i].spec, p->address[0] ? p->address : "-",
 		p->servername[0] ? p->servername : "(no SNI)", s->webq96,
 		s->stapled ? "yes" : "no", left, s->reason);
+	if (p->attempts > 1)
+		fprintf(out, " (%d handshakes)", p->attempts);
+	fputc('\n', out);
 }
 
 void sg_output_human(const struct sg_report *rep, FILE *out)
