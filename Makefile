@@ -8,8 +8,10 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
 CFLAGS ?= -O2 -g
+# Reason strings live in fixed buffers and are cut on purpose when long,
+# hence -Wno-format-truncation.
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-	-Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-format-truncation \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)

@@ -46,67 +46,101 @@ static sg_result report_alloc(struct sg_report *rep, const char *mode,
 	return sg_ok();
 }
 
-/* Issuer candidates from the operator: the rest of the cert bundle and
- * the --chain file. */
-static sg_result load_issuers(const struct sg_check_opts *o,
-			      STACK_OF(X509) *bundle, STACK_OF(X509) *out)
+static sg_result append_file(const char *path, STACK_OF(X509) *out)
 {
-	STACK_OF(X509) *chain = NULL;
-	sg_result r;
+	STACK_OF(X509) *certs = NULL;
+	sg_result r = sg_bundle_load(path, &certs);
 
-	for (int i = 1; i < sk_X509_num(bundle); i++) {
-		X509 *x = sk_X509_value(bundle, i);
-
-		if (!sk_X509_push(out, x))
-			return sg_err(SG_ENOMEM, "out of memory");
-		X509_up_ref(x);
-	}
-	if (o->chain_path == NULL)
-		return sg_ok();
-	r = sg_bundle_load(o->chain_path, &chain);
-	if (!r.code && !sg_stack_append(out, chain))
+	if (!r.code && !sg_stack_append(out, certs))
 		r = sg_err(SG_ENOMEM, "out of memory");
-	sk_X509_pop_free(chain, X509_free);
+	sk_X509_pop_free(certs, X509_free);
 	return r;
 }
 
-sg_result sg_check_run(struct sg_check_opts *o, struct sg_report *rep)
+sg_result sg_material_load(const char *cert, const char *chain,
+			   const char *cafile, struct sg_material *m)
 {
-	STACK_OF(X509) *bundle = NULL, *issuers = sk_X509_new_null();
-	X509_STORE *store = NULL;
 	sg_result r;
 
-	memset(rep, 0, sizeof(*rep));
-	if (issuers == NULL)
+	memset(m, 0, sizeof(*m));
+	m->issuers = sk_X509_new_null();
+	if (m->issuers == NULL)
 		return sg_err(SG_ENOMEM, "out of memory");
-	r = sg_bundle_load(o->cert_path, &bundle);
+	r = sg_bundle_load(cert, &m->bundle);
+	for (int i = 1; !r.code && i < sk_X509_num(m->bundle); i++) {
+		X509 *x = sk_X509_value(m->bundle, i);
+
+		if (!sk_X509_push(m->issuers, x))
+			r = sg_err(SG_ENOMEM, "out of memory");
+		else
+			X509_up_ref(x);
+	}
+	if (!r.code && chain)
+		r = append_file(chain, m->issuers);
 	if (!r.code)
-		r = load_issuers(o, bundle, issuers);
+		r = sg_store_load(cafile, &m->store);
+	if (r.code)
+		sg_material_free(m);
+	return r;
+}
+
+X509 *sg_material_leaf(const struct sg_material *m)
+{
+	return sk_X509_value(m->bundle, 0);
+}
+
+X509 *sg_material_issuer(const struct sg_material *m)
+{
+	return sg_issuer_find(sg_material_leaf(m), m->issuers, m->store);
+}
+
+void sg_material_free(struct sg_material *m)
+{
+	sk_X509_pop_free(m->bundle, X509_free);
+	sk_X509_pop_free(m->issuers, X509_free);
+	X509_STORE_free(m->store);
+	memset(m, 0, sizeof(*m));
+}
+
+sg_result sg_check_material(const struct sg_material *m,
+			    const struct sg_target *targets, size_t n,
+			    struct sg_probe_opts *probe, struct sg_report *rep)
+{
+	struct sg_check_opts o = {.targets = targets, .n = n};
+	sg_result r = report_alloc(rep, "check", &o, n);
+
 	if (!r.code)
-		r = sg_store_load(o->cafile, &store);
-	if (!r.code)
-		r = report_alloc(rep, "check", o, o->n);
-	if (!r.code)
-		r = sg_certinfo_read(sk_X509_value(bundle, 0), &rep->cert);
+		r = sg_certinfo_read(sg_material_leaf(m), &rep->cert);
 	if (!r.code) {
-		o->probe.issuers = issuers;
-		o->probe.store = store;
-		o->probe.ip_servername = sg_certinfo_first_dns(&rep->cert);
+		probe->issuers = m->issuers;
+		probe->store = m->store;
+		probe->ip_servername = sg_certinfo_first_dns(&rep->cert);
 		/* Offer only the new key's algorithms, so a server with an
 		 * RSA and an ECDSA cert shows the one being replaced. */
-		o->probe.sigalgs = sg_sigalgs_for_key(rep->cert.key_type);
-		r = sg_probe_run(o->targets, o->n, &o->probe, rep->probes);
-		o->probe.issuers = NULL;
-		o->probe.store = NULL;
-		o->probe.ip_servername = NULL;
+		probe->sigalgs = sg_sigalgs_for_key(rep->cert.key_type);
+		r = sg_probe_run(targets, n, probe, rep->probes);
+		probe->issuers = NULL;
+		probe->store = NULL;
+		probe->ip_servername = NULL;
 	}
 	if (!r.code)
 		sg_verdict_check(rep);
 	else
 		sg_report_free(rep);
-	sk_X509_pop_free(bundle, X509_free);
-	sk_X509_pop_free(issuers, X509_free);
-	X509_STORE_free(store);
+	return r;
+}
+
+sg_result sg_check_run(struct sg_check_opts *o, struct sg_report *rep)
+{
+	struct sg_material m;
+	sg_result r;
+
+	memset(rep, 0, sizeof(*rep));
+	r = sg_material_load(o->cert_path, o->chain_path, o->cafile, &m);
+	if (r.code)
+		return r;
+	r = sg_check_material(&m, o->targets, o->n, &o->probe, rep);
+	sg_material_free(&m);
 	return r;
 }
 
@@ -121,7 +155,7 @@ sg_result sg_probe_one(struct sg_check_opts *o, struct sg_report *rep)
 		return sg_err(SG_ENOMEM, "out of memory");
 	r = sg_store_load(o->cafile, &store);
 	if (!r.code && o->chain_path)
-		r = load_issuers(o, NULL, issuers);
+		r = append_file(o->chain_path, issuers);
 	if (!r.code)
 		r = report_alloc(rep, "probe", o, 1);
 	if (!r.code) {
@@ -131,11 +165,10 @@ sg_result sg_probe_one(struct sg_check_opts *o, struct sg_report *rep)
 		o->probe.issuers = NULL;
 		o->probe.store = NULL;
 	}
-	if (!r.code) {
+	if (!r.code)
 		sg_verdict_probe(rep);
-	} else {
+	else
 		sg_report_free(rep);
-	}
 	sk_X509_pop_free(issuers, X509_free);
 	X509_STORE_free(store);
 	return r;

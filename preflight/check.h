@@ -17,7 +17,27 @@ struct sg_check_opts {
 	struct sg_probe_opts probe; /* sg_probe_opts_init, then overrides */
 };
 
+/* The new certificate and what verifies it. */
+struct sg_material {
+	STACK_OF(X509) *bundle;	 /* [0] is the new leaf */
+	STACK_OF(X509) *issuers; /* the rest of the bundle, then chain */
+	X509_STORE *store;	 /* cafile, or the system store */
+};
+
+sg_result sg_material_load(const char *cert, const char *chain,
+			   const char *cafile, struct sg_material *m);
+X509 *sg_material_leaf(const struct sg_material *m);
+/* The new leaf's issuer, found by signature (a new reference), or NULL. */
+X509 *sg_material_issuer(const struct sg_material *m);
+void sg_material_free(struct sg_material *m);
+
 void sg_check_opts_init(struct sg_check_opts *o);
+
+/* check over already loaded material and any target list (each target
+ * may carry its own SNI). */
+sg_result sg_check_material(const struct sg_material *m,
+			    const struct sg_target *targets, size_t n,
+			    struct sg_probe_opts *probe, struct sg_report *rep);
 
 /* Fills rep (free it with sg_report_free). SG_EINPUT means nothing was
  * evaluated: an unreadable or malformed file. */

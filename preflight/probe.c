@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "bundle.h"
+#include "clock.h"
 #include "duration.h"
 
 enum slot_state { SLOT_WAIT, SLOT_CONNECT, SLOT_HANDSHAKE, SLOT_DONE };
@@ -45,14 +46,6 @@ struct loop {
 	const struct sg_probe_opts *opts;
 	SSL_CTX *ctx;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void sg_probe_opts_init(struct sg_probe_opts *o)
 {
@@ -213,7 +206,7 @@ static void finish(struct loop *l, size_t i, const char *fmt, ...)
 		r->handshake_ok = false;
 	}
 	close_slot(l, s);
-	r->elapsed_ms = now_ms() - s->first_ms;
+	r->elapsed_ms = sg_now_ms() - s->first_ms;
 	s->state = SLOT_DONE;
 	l->done++;
 }
@@ -222,7 +215,7 @@ static void start_attempt(struct loop *l, size_t i)
 {
 	struct slot *s = &l->slots[i];
 	struct sg_probe *r = &l->results[i];
-	long long now = now_ms();
+	long long now = sg_now_ms();
 
 	if (r->attempts == 0)
 		s->first_ms = now;
@@ -355,7 +348,7 @@ static void handshake_done(struct loop *l, size_t i)
 		return;
 	}
 	s->state = SLOT_WAIT;
-	s->start_at_ms = now_ms() + l->opts->retry_delay_ms;
+	s->start_at_ms = sg_now_ms() + l->opts->retry_delay_ms;
 }
 
 static void drive_handshake(struct loop *l, size_t i)
@@ -477,7 +470,7 @@ static sg_result run_loop(struct loop *l)
 		return sg_err(SG_ENOMEM, "out of memory");
 	}
 	while (l->done < l->n) {
-		long long now = now_ms(), next = start_due(l, now);
+		long long now = sg_now_ms(), next = start_due(l, now);
 		nfds_t np = 0;
 		int timeout = poll_timeout(l, now, next);
 
@@ -495,7 +488,7 @@ static sg_result run_loop(struct loop *l)
 			free(idx);
 			return sg_err(SG_ESYS, "poll: %s", strerror(errno));
 		}
-		now = now_ms();
+		now = sg_now_ms();
 		for (nfds_t k = 0; k < np; k++)
 			advance(l, idx[k], pfd[k].revents, now);
 	}
@@ -509,6 +502,8 @@ static const char *pick_sni(const struct sg_target *t,
 {
 	if (o->servername)
 		return o->servername;
+	if (t->servername[0])
+		return t->servername;
 	if (!t->host_is_ip)
 		return t->host;
 	return o->ip_servername;

@@ -14,6 +14,7 @@ struct sg_target {
 	char host[SG_HOST_MAX];	     /* without brackets */
 	unsigned short port;
 	bool host_is_ip;
+	char servername[SG_HOST_MAX]; /* SNI for this target, "" default */
 };
 
 sg_result sg_target_parse(const char *text, struct sg_target *t);

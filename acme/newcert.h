@@ -1,0 +1,37 @@
+/* Each ACME client's hook environment turned into one "new certificate"
+ * description. Only paths and names are read here: the private key is
+ * never opened. */
+#ifndef SG_NEWCERT_H
+#define SG_NEWCERT_H
+
+#include <limits.h>
+
+#include "../preflight/certinfo.h"
+#include "../preflight/result.h"
+
+enum sg_client {
+	SG_CLIENT_MANUAL, /* --cert on the command line */
+	SG_CLIENT_CERTBOT,
+	SG_CLIENT_ACMESH,
+	SG_CLIENT_LEGO,
+};
+
+struct sg_newcert {
+	enum sg_client client;
+	char lineage[256];	   /* certbot lineage, acme.sh or lego domain */
+	char cert_path[PATH_MAX];  /* the leaf, or a bundle starting with it */
+	char chain_path[PATH_MAX]; /* issuer chain, "" when none */
+	struct sg_strlist domains; /* as the client names them, may be empty */
+};
+
+const char *sg_client_name(enum sg_client c);
+
+/* Reads, in this order, certbot (RENEWED_LINEAGE, RENEWED_DOMAINS),
+ * acme.sh (CERT_PATH, CA_CERT_PATH, Le_Domain), lego v5 (LEGO_HOOK_*)
+ * and lego v4 (LEGO_CERT_PATH, LEGO_ISSUER_CERT_PATH, LEGO_CERT_DOMAIN).
+ * cert and chain (flags, may be NULL) override the paths found. */
+sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
+			    const char *chain);
+void sg_newcert_free(struct sg_newcert *nc);
+
+#endif

@@ -1,0 +1,52 @@
+/* The JSON config file (Jansson): which targets serve which domain, and
+ * the gate's policy. Format in README.md, "Config file". */
+#ifndef SG_CONFIG_H
+#define SG_CONFIG_H
+
+#include <stddef.h>
+
+#include "result.h"
+#include "target.h"
+
+#define SG_DEFAULT_CONFIG "/etc/staplegate/config.json"
+#define SG_DEFAULT_STATE_DIR "/var/lib/staplegate"
+#define SG_DEFAULT_RECORD SG_DEFAULT_STATE_DIR "/scores.jsonl"
+#define SG_DEFAULT_SETTLE_TIMEOUT_SEC 60
+#define SG_DEFAULT_SETTLE_HANDSHAKES 3
+#define SG_DEFAULT_DEADLINE_SEC 100 /* lego kills hooks after 120 s */
+
+struct sg_domain_cfg {
+	char *name; /* "shop.example" or "*.example.com" */
+	struct sg_target *targets;
+	size_t ntargets;
+	char *servername;     /* NULL: the domain itself */
+	char **deploy_argv;   /* NULL-terminated, or NULL */
+	char **rollback_argv; /* NULL-terminated, or NULL */
+};
+
+struct sg_config {
+	long timeout_sec, min_remaining_sec, skew_sec, max_age_sec;
+	long retry_delay_sec, settle_timeout_sec, deadline_sec;
+	long attempts, settle_handshakes;
+	char *record_path, *state_dir, *cafile;
+	char **deploy_argv, **rollback_argv;
+	struct sg_domain_cfg *domains;
+	size_t ndomains;
+};
+
+/* Defaults only, as when no config file exists. */
+void sg_config_defaults(struct sg_config *cfg);
+
+/* Parses text (named `name` in messages). Errors name the key and its
+ * position: "config.json:7:5: defaults.timeout: invalid duration...". */
+sg_result sg_config_parse(const char *text, size_t len, const char *name,
+			  struct sg_config *cfg);
+sg_result sg_config_load(const char *path, struct sg_config *cfg);
+void sg_config_free(struct sg_config *cfg);
+
+/* The entry for a certificate name: exact first, then a wildcard entry
+ * "*.parent" matching one label. NULL when none. */
+const struct sg_domain_cfg *sg_config_match(const struct sg_config *cfg,
+					    const char *domain);
+
+#endif

@@ -1,0 +1,199 @@
+#include "responder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+
+#include "duration.h"
+
+struct body {
+	unsigned char *buf;
+	size_t len;
+	bool too_big;
+};
+
+static size_t on_data(char *data, size_t size, size_t n, void *arg)
+{
+	struct body *b = arg;
+	size_t add = size * n;
+	unsigned char *grown;
+
+	if (b->len + add > SG_OCSP_MAX_RESPONSE_BYTES) {
+		b->too_big = true;
+		return 0; /* makes curl abort the transfer */
+	}
+	grown = realloc(b->buf, b->len + add);
+	if (grown == NULL)
+		return 0;
+	memcpy(grown + b->len, data, add);
+	b->buf = grown;
+	b->len += add;
+	return add;
+}
+
+static unsigned char *encode_request(X509 *leaf, X509 *issuer, int *len)
+{
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer);
+	unsigned char *der = NULL;
+
+	*len = 0;
+	if (req && id && OCSP_request_add0_id(req, id)) {
+		id = NULL; /* owned by req now */
+		*len = i2d_OCSP_REQUEST(req, &der);
+	}
+	OCSP_CERTID_free(id);
+	OCSP_REQUEST_free(req);
+	return *len > 0 ? der : NULL;
+}
+
+/* url + "/" + base64(der) with the characters RFC 6960 A.1 requires to
+ * be URL-encoded; NULL when the result would not be short. */
+static char *get_url(const char *url, const unsigned char *der, int len)
+{
+	unsigned char b64[4 * SG_OCSP_GET_MAX_BYTES];
+	char *out;
+	size_t n = strlen(url), used;
+	int blen;
+
+	if (len > SG_OCSP_GET_MAX_BYTES * 3 / 4)
+		return NULL;
+	blen = EVP_EncodeBlock(b64, der, len);
+	out = malloc(n + 2 + 3 * (size_t)blen + 1);
+	if (out == NULL)
+		return NULL;
+	used = (size_t)snprintf(out, n + 2, "%s%s", url,
+				n && url[n - 1] == '/' ? "" : "/");
+	for (int i = 0; i < blen; i++) {
+		if (strchr("+/=", b64[i]))
+			used += (size_t)sprintf(out + used, "%%%02X", b64[i]);
+		else
+			out[used++] = (char)b64[i];
+	}
+	out[used] = '\0';
+	return out;
+}
+
+/* One HTTP exchange. POST unless get_url is given. */
+static CURLcode exchange(const char *url, const unsigned char *der, int len,
+			 bool post, long timeout_ms, struct body *b,
+			 long *status)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hdr = NULL;
+	CURLcode rc;
+
+	if (c == NULL)
+		return CURLE_FAILED_INIT;
+	hdr = curl_slist_append(hdr, "Content-Type: application/ocsp-request");
+	hdr = curl_slist_append(hdr, "Accept: application/ocsp-response");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	/* Responders are plain HTTP by design (the response is signed);
+	 * never let a redirect lead anywhere else. */
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)SG_OCSP_MAX_RESPONSE_BYTES);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "staplegate");
+	if (post) {
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, der);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+	}
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+static void fail(struct sg_responder *out, const char *fmt, const char *a)
+{
+	snprintf(out->reason, sizeof(out->reason), fmt, out->url, a);
+}
+
+/* POST first; a short request falls back to GET when POST is refused
+ * (some responders and caches only answer GET). */
+static bool fetch(X509 *leaf, X509 *issuer, long timeout_ms,
+		  struct sg_responder *out, struct body *b)
+{
+	int len;
+	unsigned char *der = encode_request(leaf, issuer, &len);
+	char *get = NULL, why[64];
+	CURLcode rc;
+
+	if (der == NULL) {
+		fail(out, "OCSP responder %s: %s", "cannot build the request");
+		return false;
+	}
+	rc = exchange(out->url, der, len, true, timeout_ms, b,
+		      &out->http_status);
+	if (rc == CURLE_OK && out->http_status != 200 &&
+	    (get = get_url(out->url, der, len)) != NULL) {
+		free(b->buf);
+		*b = (struct body){0};
+		rc = exchange(get, der, len, false, timeout_ms, b,
+			      &out->http_status);
+	}
+	free(get);
+	OPENSSL_free(der);
+	if (b->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(why, sizeof(why), "response larger than %ld bytes",
+			 SG_OCSP_MAX_RESPONSE_BYTES);
+		fail(out, "OCSP responder %s: %s", why);
+	} else if (rc != CURLE_OK) {
+		fail(out, "OCSP responder %s: %s", curl_easy_strerror(rc));
+	} else if (out->http_status != 200) {
+		snprintf(why, sizeof(why), "HTTP status %ld", out->http_status);
+		fail(out, "OCSP responder %s: %s", why);
+	} else {
+		return true;
+	}
+	return false;
+}
+
+void sg_responder_check(X509 *leaf, X509 *issuer, const char *url,
+			long timeout_ms, const struct sg_policy *policy,
+			struct sg_responder *out)
+{
+	struct body b = {0};
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->url, sizeof(out->url), "%s", url);
+	if (issuer == NULL) {
+		fail(out, "OCSP responder %s: %s",
+		     "the new certificate's issuer was not found (pass "
+		     "--chain)");
+		return;
+	}
+	if (!fetch(leaf, issuer, timeout_ms, out, &b)) {
+		free(b.buf);
+		return;
+	}
+	out->der = b.buf;
+	out->len = b.len;
+	sg_staple_verify(b.buf, b.len, leaf, issuer, policy, time(NULL),
+			 &out->staple);
+	out->ready = out->staple.valid && out->staple.fresh;
+	snprintf(out->reason, sizeof(out->reason), "OCSP responder %s: %s",
+		 out->url, out->staple.reason);
+}
+
+void sg_responder_free(struct sg_responder *r)
+{
+	free(r->der);
+	r->der = NULL;
+	r->len = 0;
+}
