@@ -21,6 +21,10 @@ enum {
 	OPT_PARALLEL,
 	OPT_JSON,
 	OPT_HELP,
+	OPT_CONFIG,
+	OPT_DRY_RUN,
+	OPT_DEADLINE,
+	OPT_RECORD,
 };
 
 static const struct option long_opts[] = {
@@ -38,12 +42,28 @@ static const struct option long_opts[] = {
 	{"parallel", required_argument, NULL, OPT_PARALLEL},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"help", no_argument, NULL, OPT_HELP},
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"deadline", required_argument, NULL, OPT_DEADLINE},
+	{"record", required_argument, NULL, OPT_RECORD},
 	{NULL, 0, NULL, 0},
 };
 
+static bool is(const char *command, const char *name)
+{
+	return command != NULL && strcmp(command, name) == 0;
+}
+
 void sg_cli_usage(const char *command, FILE *out)
 {
-	if (command == NULL || strcmp(command, "probe") != 0)
+	if (command == NULL || is(command, "hook"))
+		fputs("usage: staplegate hook [--config FILE] [--target TARGET "
+		      "...] [--dry-run] [--deadline DURATION]\n"
+		      "         [--cert CERT.pem] [--chain CHAIN.pem] "
+		      "[--CAfile ROOTS.pem] [--record SCORES.jsonl]\n"
+		      "         [-- DEPLOY COMMAND ...]\n",
+		      out);
+	if (command == NULL || is(command, "check"))
 		fputs("usage: staplegate check --cert NEW_CERT.pem "
 		      "[--chain CHAIN.pem] [--CAfile ROOTS.pem]\n"
 		      "         --target TARGET [--target TARGET ...] "
@@ -53,7 +73,7 @@ void sg_cli_usage(const char *command, FILE *out)
 		      "         [--timeout DURATION] [--attempts N] "
 		      "[--retry-delay DURATION] [--parallel N] [--json]\n",
 		      out);
-	if (command == NULL || strcmp(command, "check") != 0)
+	if (command == NULL || is(command, "probe"))
 		fputs("usage: staplegate probe TARGET [--servername NAME] "
 		      "[--CAfile ROOTS.pem] [--chain CHAIN.pem]\n"
 		      "         [--timeout DURATION] [--attempts N] "
@@ -63,8 +83,9 @@ void sg_cli_usage(const char *command, FILE *out)
 		fputs("       staplegate --version | --help\n"
 		      "TARGET is HOST[:PORT], IPv4[:PORT] or [IPv6]:PORT "
 		      "(port 443); DURATION is 30s, 15m, 12h, 2d or seconds.\n"
-		      "exit status: 0 allowed, 1 refused, 2 usage or input "
-		      "error\n",
+		      "exit status: 0 allowed (hook: deployed), 1 refused "
+		      "(hook: or deploy/settle failed), 2 usage, config or "
+		      "input error\n",
 		      out);
 }
 
@@ -151,14 +172,58 @@ static sg_result apply(struct sg_cli *cli, int opt, const char *arg)
 	case OPT_HELP:
 		cli->help = true;
 		break;
+	case OPT_CONFIG:
+		cli->gate.config_path = arg;
+		break;
+	case OPT_DRY_RUN:
+		cli->gate.dry_run = true;
+		break;
+	case OPT_DEADLINE:
+		r = duration_opt("deadline", arg, &cli->gate.deadline_sec);
+		if (!r.code && cli->gate.deadline_sec < 5)
+			r = sg_err(SG_EINPUT, "--deadline: at least 5s");
+		break;
+	case OPT_RECORD:
+		cli->gate.record_path = arg;
+		break;
 	default:
 		return sg_err(SG_EINPUT, "unknown option (see --help)");
 	}
 	return r;
 }
 
+/* Options that only some commands take. */
+static sg_result check_applies(const char *command, int opt)
+{
+	bool hook_only = opt == OPT_CONFIG || opt == OPT_DRY_RUN ||
+			 opt == OPT_DEADLINE || opt == OPT_RECORD;
+	bool not_hook = opt == OPT_JSON || opt == OPT_SERVERNAME ||
+			opt == OPT_ATTEMPTS || opt == OPT_PARALLEL ||
+			opt == OPT_MIN_REMAINING || opt == OPT_SKEW ||
+			opt == OPT_MAX_AGE || opt == OPT_RETRY_DELAY ||
+			opt == OPT_TIMEOUT;
+
+	if ((hook_only && !is(command, "hook")) ||
+	    (not_hook && is(command, "hook")))
+		return sg_err(SG_EINPUT, "%s: option not available here (see "
+					 "--help)",
+			      command);
+	return sg_ok();
+}
+
 static sg_result validate(struct sg_cli *cli)
 {
+	if (is(cli->command, "hook")) {
+		cli->gate.cert = cli->check.cert_path;
+		cli->gate.chain = cli->check.chain_path;
+		cli->gate.cafile = cli->check.cafile;
+		cli->gate.extra = cli->targets;
+		cli->gate.nextra = cli->ntargets;
+		if (cli->gate.config_path == NULL &&
+		    getenv("STAPLEGATE_CONFIG") && *getenv("STAPLEGATE_CONFIG"))
+			cli->gate.config_path = getenv("STAPLEGATE_CONFIG");
+		return sg_ok();
+	}
 	if (strcmp(cli->command, "check") == 0) {
 		if (cli->check.cert_path == NULL)
 			return sg_err(SG_EINPUT, "check: --cert is required");
@@ -189,7 +254,17 @@ sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 			return sg_err(SG_EINPUT, "%s: unknown option or "
 						 "missing value: %s",
 				      command, argv[optind - 1]);
-		r = apply(cli, opt, optarg);
+		r = check_applies(command, opt);
+		if (!r.code)
+			r = apply(cli, opt, optarg);
+	}
+	if (!r.code && is(command, "hook") && optind < argc) {
+		/* Everything after "--" is the deploy command, verbatim. */
+		if (strcmp(argv[optind - 1], "--") != 0)
+			return sg_err(SG_EINPUT, "hook: put the deploy command "
+						 "after \"--\"");
+		cli->gate.deploy_argv = argv + optind;
+		optind = argc;
 	}
 	for (; !r.code && optind < argc; optind++) {
 		if (strcmp(command, "probe") != 0)

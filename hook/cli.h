@@ -4,13 +4,15 @@
 
 #include <stdbool.h>
 
+#include "../acme/gate.h"
 #include "../preflight/check.h"
 
 enum sg_exit { SG_EXIT_ALLOW = 0, SG_EXIT_REFUSE = 1, SG_EXIT_USAGE = 2 };
 
 struct sg_cli {
-	const char *command; /* "check" or "probe" */
+	const char *command; /* "check", "probe" or "hook" */
 	struct sg_check_opts check;
+	struct sg_gate_opts gate;
 	struct sg_target *targets;
 	size_t ntargets;
 	bool json;

@@ -11,6 +11,28 @@
 #define SG_VERSION "0.1.0"
 #endif
 
+/* The hook: one line saying what happened and why (also on stderr when
+ * it failed, which is where ACME clients look), then the details. */
+static int run_hook(struct sg_cli *cli)
+{
+	struct sg_gate_result res;
+	int status;
+
+	sg_gate_run(&cli->gate, &res);
+	status = res.status;
+	printf("staplegate: %s\n", res.summary);
+	if (status != 0)
+		fprintf(stderr, "staplegate: %s\n", res.summary);
+	for (size_t i = 0; i < res.errors.n; i++)
+		fprintf(stderr, "staplegate: %s\n", res.errors.v[i]);
+	if (res.has_report)
+		sg_output_human(&res.rep, stdout);
+	if (res.settle)
+		sg_output_settle(res.targets, res.settle, res.n, stdout);
+	sg_gate_result_free(&res);
+	return status;
+}
+
 static int run(struct sg_cli *cli)
 {
 	struct sg_report rep;
@@ -56,8 +78,8 @@ int main(int argc, char **argv)
 		sg_cli_usage(NULL, stdout);
 		return 0;
 	}
-	if (cmd == NULL ||
-	    (strcmp(cmd, "check") != 0 && strcmp(cmd, "probe") != 0)) {
+	if (cmd == NULL || (strcmp(cmd, "check") != 0 &&
+			    strcmp(cmd, "probe") != 0 && strcmp(cmd, "hook") != 0)) {
 		fprintf(stderr, "staplegate: %s%s\n",
 			cmd ? "unknown command: " : "missing command",
 			cmd ? cmd : "");
@@ -73,6 +95,8 @@ int main(int argc, char **argv)
 	if (cli.help) {
 		sg_cli_usage(cmd, stdout);
 		status = 0;
+	} else if (strcmp(cmd, "hook") == 0) {
+		status = run_hook(&cli);
 	} else {
 		status = run(&cli);
 	}

@@ -63,6 +63,20 @@ void sg_output_human(const struct sg_report *rep, FILE *out)
 		fprintf(out, "hint: %s\n", rep->hint);
 }
 
+void sg_output_settle(const struct sg_target *targets,
+		      const struct sg_settle_target *settle, size_t n,
+		      FILE *out)
+{
+	fputs("settle:\n", out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "  %-22s %-20s %-8s %d handshakes, %s\n",
+			targets[i].spec,
+			targets[i].servername[0] ? targets[i].servername
+						 : "(no SNI)",
+			settle[i].settled ? "settled" : "FAILED",
+			settle[i].handshakes, settle[i].reason);
+}
+
 int sg_output_json(const struct sg_report *rep, FILE *out)
 {
 	json_t *rec = sg_record_build(rep);

@@ -1,0 +1,462 @@
+#include "gate.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "../preflight/check.h"
+#include "../preflight/clock.h"
+#include "../preflight/config.h"
+#include "../preflight/duration.h"
+#include "../preflight/responder.h"
+#include "../preflight/scorelog.h"
+#include "command.h"
+#include "gate_record.h"
+#include "newcert.h"
+#include "targets.h"
+
+struct gate {
+	const struct sg_gate_opts *o;
+	struct sg_gate_result *res;
+	long long deadline;
+	char run_id[33];
+	struct sg_newcert nc;
+	struct sg_config cfg;
+	struct sg_material mat;
+	bool have_cert;
+	struct sg_certinfo cert;
+	bool gated; /* Must-Staple, or a malformed TLS Feature extension */
+	int log_fd;
+	const char *log_path;
+	struct sg_strlist unconfigured;
+	struct sg_responder resp;
+	bool asked;
+	bool allow;
+	char reason[1024];
+	struct sg_gate_outcome out;
+	char out_reason[512];
+};
+
+static long left_ms(const struct gate *g)
+{
+	long long left = g->deadline - sg_now_ms() - SG_GATE_RESERVE_MS;
+
+	return left > 0 ? (long)left : 0;
+}
+
+static void note_error(struct gate *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note_error(struct gate *g, const char *fmt, ...)
+{
+	char buf[SG_REASON_MAX * 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sg_strlist_add(&g->res->errors, buf);
+}
+
+static void refuse(struct gate *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void refuse(struct gate *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	g->allow = false;
+	va_start(ap, fmt);
+	vsnprintf(g->reason, sizeof(g->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void make_run_id(char out[33])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		memset(b, 0, sizeof(b));
+	for (int i = 0; i < 16; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/* A missing default config is no error (a non-Must-Staple certificate
+ * needs none); an explicit one that cannot be read is. */
+static void load_config(struct gate *g)
+{
+	const char *path = g->o->config_path;
+	sg_result r;
+
+	if (path == NULL && access(SG_DEFAULT_CONFIG, F_OK) != 0) {
+		sg_config_defaults(&g->cfg);
+		r = sg_config_parse("{}", 2, "defaults", &g->cfg);
+	} else {
+		r = sg_config_load(path ? path : SG_DEFAULT_CONFIG, &g->cfg);
+	}
+	if (r.code) {
+		note_error(g, "config: %s", r.reason);
+		sg_config_parse("{}", 2, "defaults", &g->cfg);
+	}
+}
+
+static void open_log(struct gate *g)
+{
+	sg_result r;
+
+	g->log_path = g->o->record_path ? g->o->record_path
+					: g->cfg.record_path;
+	r = sg_scorelog_open(g->log_path, &g->log_fd);
+	if (r.code)
+		note_error(g, "%s", r.reason);
+}
+
+static void probe_policy(const struct gate *g, struct sg_probe_opts *p)
+{
+	sg_probe_opts_init(p);
+	p->timeout_ms = g->cfg.timeout_sec * 1000;
+	if (p->timeout_ms > left_ms(g))
+		p->timeout_ms = left_ms(g) > 0 ? left_ms(g) : 1;
+	p->attempts = (int)g->cfg.attempts;
+	p->retry_delay_ms = g->cfg.retry_delay_sec * 1000;
+	p->policy.skew_sec = g->cfg.skew_sec;
+	p->policy.min_remaining_sec = g->cfg.min_remaining_sec;
+	p->policy.max_age_sec = g->cfg.max_age_sec;
+}
+
+static bool preflight(struct gate *g)
+{
+	struct sg_probe_opts p;
+	sg_result r;
+
+	probe_policy(g, &p);
+	r = sg_check_material(&g->mat, g->res->targets, g->res->n, &p,
+			      &g->res->rep);
+	if (r.code) {
+		refuse(g, "pre-flight check failed: %s", r.reason);
+		return false;
+	}
+	g->res->has_report = true;
+	return true;
+}
+
+/* If the CA cannot vouch for the new certificate now, no server can
+ * staple it: ask its responder first. */
+static bool responder_ready(struct gate *g)
+{
+	struct sg_probe_opts p;
+	X509 *issuer = sg_material_issuer(&g->mat);
+
+	probe_policy(g, &p);
+	sg_responder_check(sg_material_leaf(&g->mat), issuer,
+			   g->cert.ocsp_urls.v[0], p.timeout_ms, &p.policy,
+			   &g->resp);
+	X509_free(issuer);
+	g->asked = true;
+	if (!g->resp.ready)
+		refuse(g, "responder not ready: %s", g->resp.reason);
+	return g->resp.ready;
+}
+
+static void decide_gated(struct gate *g)
+{
+	if (g->res->errors.n) {
+		refuse(g, "cannot prove stapling: %s", g->res->errors.v[0]);
+	} else if (g->cert.feature_error.code) {
+		refuse(g, "new certificate: %s", g->cert.feature_error.reason);
+	} else if (g->cert.ocsp_urls.n == 0) {
+		refuse(g, "new certificate is Must-Staple but names no OCSP "
+			  "responder: the CA publishes no OCSP, so it can "
+			  "never be stapled");
+	} else if (g->unconfigured.n) {
+		refuse(g, "no targets configured for %s: cannot prove stapling",
+		       g->unconfigured.v[0]);
+	} else if (g->res->n == 0) {
+		refuse(g, "no targets: cannot prove stapling");
+	} else if (responder_ready(g) && preflight(g)) {
+		g->allow = g->res->rep.allow;
+		snprintf(g->reason, sizeof(g->reason), "%s",
+			 g->res->rep.reason);
+	}
+}
+
+static void decide(struct gate *g)
+{
+	sg_result r = sg_material_load(g->nc.cert_path,
+				       g->nc.chain_path[0] ? g->nc.chain_path
+							   : NULL,
+				       g->o->cafile ? g->o->cafile
+						    : g->cfg.cafile,
+				       &g->mat);
+
+	if (!r.code)
+		r = sg_certinfo_read(sg_material_leaf(&g->mat), &g->cert);
+	if (r.code) {
+		/* Whether it is Must-Staple cannot be known: refuse. */
+		refuse(g, "new certificate: %s", r.reason);
+		g->res->status = 2;
+		return;
+	}
+	g->have_cert = true;
+	g->gated = g->cert.features.must_staple || g->cert.feature_error.code;
+	r = sg_gate_targets(&g->cfg, &g->cert, &g->nc.domains, g->o->extra,
+			    g->o->nextra, &g->res->targets, &g->res->n,
+			    &g->unconfigured);
+	if (r.code) {
+		refuse(g, "%s", r.reason);
+		return;
+	}
+	if (g->gated) {
+		decide_gated(g);
+		return;
+	}
+	if (g->res->n)
+		preflight(g); /* only scored: the outcome cannot refuse */
+	g->allow = true;
+	snprintf(g->reason, sizeof(g->reason),
+		 "not Must-Staple: never gated, only scored");
+}
+
+static struct sg_gate_facts facts(const struct gate *g)
+{
+	struct sg_gate_facts f = {
+		.run_id = g->run_id,
+		.nc = &g->nc,
+		.rep = g->res->has_report ? &g->res->rep : NULL,
+		.cert = &g->cert,
+		.responder = g->asked ? &g->resp : NULL,
+		.allow = g->allow,
+		.reason = g->reason,
+		.dry_run = g->o->dry_run,
+		.errors = &g->res->errors,
+	};
+	return f;
+}
+
+static sg_result append(struct gate *g, json_t *rec)
+{
+	sg_result r;
+
+	if (g->log_fd < 0)
+		r = sg_err(SG_ESYS, "score log %s is not open", g->log_path);
+	else if (rec == NULL)
+		r = sg_err(SG_ENOMEM, "cannot build the record");
+	else
+		r = sg_scorelog_append(g->log_fd, g->log_path, rec);
+	json_decref(rec);
+	return r;
+}
+
+/* Written and fsynced before any deploy command: for a gated certificate
+ * no record means no deployment. */
+static void record_decision(struct gate *g)
+{
+	struct sg_gate_facts f = facts(g);
+	sg_result r;
+
+	if (g->log_fd < 0)
+		return; /* already noted, and refused when gated */
+	r = append(g, sg_gate_decision_json(&f));
+	if (!r.code)
+		return;
+	note_error(g, "%s", r.reason);
+	if (g->gated && g->allow)
+		refuse(g, "cannot write the decision record: %s", r.reason);
+}
+
+static char **pick_argv(const struct gate *g, bool rollback)
+{
+	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
+		const struct sg_domain_cfg *d =
+			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
+		char **argv = d ? (rollback ? d->rollback_argv : d->deploy_argv)
+				: NULL;
+
+		if (argv)
+			return argv;
+	}
+	return rollback ? g->cfg.rollback_argv : g->cfg.deploy_argv;
+}
+
+static void rollback(struct gate *g, const char *why)
+{
+	char **argv = pick_argv(g, true);
+	struct sg_command cmd;
+
+	g->out.action = "settle-failed";
+	snprintf(g->out_reason, sizeof(g->out_reason), "%s", why);
+	if (argv == NULL)
+		return;
+	sg_command_run(argv, g->deadline - sg_now_ms(), &cmd);
+	g->out.rollback_exit_status = cmd.started ? cmd.exit_status : 127;
+	g->out.action = "rolled-back";
+	snprintf(g->out_reason, sizeof(g->out_reason), "%s; rollback: %s", why,
+		 cmd.reason);
+}
+
+/* After the deploy: every target must serve the NEW certificate with a
+ * fresh valid staple, settle_handshakes times in a row. */
+static void settle(struct gate *g)
+{
+	struct sg_probe_opts p;
+	long budget = g->cfg.settle_timeout_sec * 1000;
+	struct sg_gate_result *res = g->res;
+	sg_result r;
+
+	if (budget > left_ms(g))
+		budget = left_ms(g);
+	res->settle = calloc(res->n, sizeof(*res->settle));
+	if (res->settle == NULL) {
+		rollback(g, "out of memory during settle");
+		return;
+	}
+	probe_policy(g, &p);
+	p.issuers = g->mat.issuers;
+	p.store = g->mat.store;
+	p.sigalgs = sg_sigalgs_for_key(g->cert.key_type);
+	r = sg_settle_run(res->targets, res->n, &p, g->cert.sha256,
+			  (int)g->cfg.settle_handshakes, budget, res->settle,
+			  &g->out.settle_ms);
+	g->out.settle = res->settle;
+	if (r.code) {
+		rollback(g, r.reason);
+	} else if (!sg_settle_all(res->settle, res->n)) {
+		char why[512];
+		size_t i = 0;
+
+		while (res->settle[i].settled)
+			i++;
+		snprintf(why, sizeof(why), "%s: %s %s",
+			 left_ms(g) == 0 ? "deadline reached during settle"
+					 : "settle failed",
+			 res->targets[i].spec, res->settle[i].reason);
+		rollback(g, why);
+	}
+}
+
+static void deploy(struct gate *g)
+{
+	char **argv = g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
+	struct sg_command cmd;
+
+	if (argv == NULL) {
+		g->out.action = "allowed";
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "no deploy command configured: gate only");
+		return;
+	}
+	sg_command_run(argv, left_ms(g), &cmd);
+	g->out.deploy_exit_status = cmd.started ? cmd.exit_status : 127;
+	snprintf(g->out_reason, sizeof(g->out_reason), "%s", cmd.reason);
+	if (cmd.timed_out) {
+		g->out.action = "deadline";
+		return;
+	}
+	if (!cmd.started || cmd.exit_status != 0) {
+		g->out.action = "deploy-failed";
+		return;
+	}
+	g->out.action = "deployed";
+	if (g->gated && g->res->n)
+		settle(g);
+}
+
+static void act(struct gate *g)
+{
+	g->out = (struct sg_gate_outcome){.action = "refused",
+					  .deploy_exit_status = -1,
+					  .rollback_exit_status = -1};
+	if (!g->allow) {
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "deploy command not run: %s", g->reason);
+		return;
+	}
+	if (g->o->dry_run) {
+		g->out.action = "dry-run";
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "dry run: deploy command not run");
+		return;
+	}
+	deploy(g);
+}
+
+static void record_outcome(struct gate *g)
+{
+	struct sg_gate_facts f = facts(g);
+	sg_result r;
+
+	g->out.targets = g->res->targets;
+	g->out.n = g->res->n;
+	g->out.reason = g->out_reason;
+	if (g->log_fd < 0)
+		return;
+	r = append(g, sg_gate_outcome_json(&f, &g->out));
+	if (r.code)
+		note_error(g, "%s", r.reason);
+}
+
+static void finish(struct gate *g)
+{
+	static const char *const ok[] = {"deployed", "allowed", "dry-run"};
+	struct sg_gate_result *res = g->res;
+	bool good = false;
+
+	for (size_t i = 0; i < 3; i++)
+		good |= strcmp(g->out.action, ok[i]) == 0;
+	/* Config and score-log errors are exit 2 even when a
+	 * non-Must-Staple deployment went ahead regardless. */
+	if (res->status == 0)
+		res->status = res->errors.n ? 2 : good ? 0 : 1;
+	snprintf(res->summary, sizeof(res->summary), "%s %s (%s%s): %s",
+		 strcmp(g->out.action, "refused") == 0 ? "REFUSED"
+						       : g->out.action,
+		 g->nc.lineage, sg_client_name(g->nc.client),
+		 g->gated ? ", Must-Staple" : "", g->out_reason);
+}
+
+void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
+{
+	struct gate g = {.o = o, .res = res, .log_fd = -1};
+	sg_result r;
+
+	memset(res, 0, sizeof(*res));
+	make_run_id(g.run_id);
+	r = sg_newcert_detect(&g.nc, o->cert, o->chain);
+	if (r.code) {
+		res->status = 2;
+		snprintf(res->summary, sizeof(res->summary), "%s", r.reason);
+		return;
+	}
+	load_config(&g);
+	g.deadline = sg_now_ms() +
+		     1000LL * (o->deadline_sec ? o->deadline_sec
+					       : g.cfg.deadline_sec);
+	open_log(&g);
+	decide(&g);
+	record_decision(&g);
+	act(&g);
+	record_outcome(&g);
+	finish(&g);
+	if (g.log_fd >= 0)
+		close(g.log_fd);
+	sg_responder_free(&g.resp);
+	sg_certinfo_free(&g.cert);
+	sg_material_free(&g.mat);
+	sg_strlist_free(&g.unconfigured);
+	sg_config_free(&g.cfg);
+	sg_newcert_free(&g.nc);
+}
+
+void sg_gate_result_free(struct sg_gate_result *res)
+{
+	if (res->has_report)
+		sg_report_free(&res->rep);
+	free(res->targets);
+	free(res->settle);
+	sg_strlist_free(&res->errors);
+	memset(res, 0, sizeof(*res));
+}

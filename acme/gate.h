@@ -1,0 +1,43 @@
+/* The deploy gate, the product's main job: from an ACME client's new
+ * certificate to a deployed, refused or rolled-back one, with a decision
+ * and an outcome line in the score log. */
+#ifndef SG_GATE_H
+#define SG_GATE_H
+
+#include <stdbool.h>
+
+#include "../preflight/report.h"
+#include "../preflight/settle.h"
+#include "../preflight/target.h"
+
+#define SG_GATE_RESERVE_MS 5000 /* kept back for rollback and the record */
+
+struct sg_gate_opts {
+	const char *config_path; /* NULL: the default, which may be absent */
+	const char *cert, *chain, *cafile, *record_path; /* overrides */
+	const struct sg_target *extra; /* --target, for every name */
+	size_t nextra;
+	char **deploy_argv; /* after "--"; NULL: from the config */
+	bool dry_run;
+	long deadline_sec; /* 0: from the config */
+};
+
+/* What the CLI prints. */
+struct sg_gate_result {
+	/* 0 deployed (or allowed), 1 refused / deploy failed / settle
+	 * failed, 2 usage, config or input error (a non-Must-Staple
+	 * deployment still happens first). */
+	int status;
+	char summary[1024]; /* one line: what happened and why */
+	struct sg_report rep; /* the pre-flight, when targets were probed */
+	bool has_report;
+	struct sg_target *targets;
+	size_t n;
+	struct sg_settle_target *settle; /* NULL: no settle ran */
+	struct sg_strlist errors;	 /* config and score-log problems */
+};
+
+void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res);
+void sg_gate_result_free(struct sg_gate_result *res);
+
+#endif

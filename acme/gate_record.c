@@ -1,0 +1,123 @@
+#include "gate_record.h"
+
+#include <time.h>
+
+#include "../preflight/record.h"
+
+static json_t *now_json(void)
+{
+	char buf[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static json_t *strings(const struct sg_strlist *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; l && a && i < l->n; i++)
+		json_array_append_new(a, json_string(l->v[i]));
+	return a;
+}
+
+static json_t *responder_json(const struct sg_responder *r)
+{
+	if (r == NULL)
+		return json_null();
+	return json_pack("{s:s, s:b, s:I, s:s, s:o}", "url", r->url, "ready",
+			 r->ready, "http_status", (json_int_t)r->http_status,
+			 "reason", r->reason, "seconds_left",
+			 r->staple.next_update
+				 ? json_integer(r->staple.seconds_left)
+				 : json_null());
+}
+
+/* The fields both lines carry. */
+static void add_common(json_t *rec, const struct sg_gate_facts *f,
+		       const char *kind)
+{
+	json_object_set_new(rec, "version", json_integer(SG_RECORD_VERSION));
+	json_object_set_new(rec, "kind", json_string(kind));
+	json_object_set_new(rec, "run_id", json_string(f->run_id));
+	json_object_set_new(rec, "client",
+			    json_string(sg_client_name(f->nc->client)));
+	json_object_set_new(rec, "lineage", json_string(f->nc->lineage));
+}
+
+json_t *sg_gate_decision_json(const struct sg_gate_facts *f)
+{
+	json_t *rec = f->rep ? sg_record_build(f->rep) : json_object();
+
+	if (rec == NULL)
+		return NULL;
+	if (f->rep == NULL) {
+		json_object_set_new(rec, "generated_at", now_json());
+		json_object_set_new(rec, "targets", json_array());
+	}
+	add_common(rec, f, "decision");
+	json_object_set_new(rec, "domains", strings(&f->nc->domains));
+	json_object_set_new(rec, "must_staple",
+			    json_boolean(f->cert->features.must_staple));
+	json_object_set_new(rec, "decision",
+			    json_string(f->allow ? "allow" : "refuse"));
+	json_object_set_new(rec, "dry_run", json_boolean(f->dry_run));
+	json_object_set_new(rec, "responder", responder_json(f->responder));
+	json_object_set_new(rec, "errors", strings(f->errors));
+	/* The gate's reason is the verdict, whatever the engine said. */
+	json_object_set_new(rec, "verdict",
+			    json_pack("{s:b, s:s}", "allow", f->allow,
+				      "reason", f->reason));
+	return rec;
+}
+
+static json_t *settle_json(const struct sg_gate_outcome *o)
+{
+	json_t *a;
+
+	if (o->settle == NULL)
+		return json_null();
+	a = json_array();
+	for (size_t i = 0; a && i < o->n; i++) {
+		const struct sg_settle_target *s = &o->settle[i];
+
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:b, s:b, s:i, s:s}", "target",
+				     o->targets[i].spec, "servername",
+				     o->targets[i].servername, "settled",
+				     s->settled, "serving_new_cert",
+				     s->serving_new, "handshakes",
+				     s->handshakes, "reason", s->reason));
+	}
+	return a;
+}
+
+static json_t *status_json(int status)
+{
+	return status < 0 ? json_null() : json_integer(status);
+}
+
+json_t *sg_gate_outcome_json(const struct sg_gate_facts *f,
+			     const struct sg_gate_outcome *o)
+{
+	json_t *rec = json_object();
+
+	if (rec == NULL)
+		return NULL;
+	add_common(rec, f, "outcome");
+	json_object_set_new(rec, "generated_at", now_json());
+	json_object_set_new(rec, "action", json_string(o->action));
+	json_object_set_new(rec, "deploy_exit_status",
+			    status_json(o->deploy_exit_status));
+	json_object_set_new(rec, "rollback_exit_status",
+			    status_json(o->rollback_exit_status));
+	json_object_set_new(rec, "settle_seconds",
+			    o->settle ? json_real(o->settle_ms / 1000.0)
+				      : json_null());
+	json_object_set_new(rec, "settle", settle_json(o));
+	json_object_set_new(rec, "reason", json_string(o->reason));
+	return rec;
+}

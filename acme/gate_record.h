@@ -1,0 +1,42 @@
+/* The two score-log lines of a hook run, sharing one run_id: the
+ * decision (written and fsynced before any deploy command) and the
+ * outcome. */
+#ifndef SG_GATE_RECORD_H
+#define SG_GATE_RECORD_H
+
+#include <jansson.h>
+
+#include "../preflight/report.h"
+#include "../preflight/responder.h"
+#include "../preflight/settle.h"
+#include "newcert.h"
+
+struct sg_gate_facts {
+	const char *run_id;
+	const struct sg_newcert *nc;
+	const struct sg_report *rep; /* NULL when nothing was probed */
+	const struct sg_certinfo *cert;
+	const struct sg_responder *responder; /* NULL when not asked */
+	bool allow;
+	const char *reason;
+	bool dry_run;
+	const struct sg_strlist *errors; /* config or log problems */
+};
+
+struct sg_gate_outcome {
+	const char *action; /* deployed refused rolled-back dry-run
+			       deadline deploy-failed settle-failed allowed */
+	int deploy_exit_status; /* -1: not run */
+	int rollback_exit_status;
+	long settle_ms;
+	const struct sg_target *targets;
+	const struct sg_settle_target *settle; /* NULL: no settle */
+	size_t n;
+	const char *reason;
+};
+
+json_t *sg_gate_decision_json(const struct sg_gate_facts *f);
+json_t *sg_gate_outcome_json(const struct sg_gate_facts *f,
+			     const struct sg_gate_outcome *o);
+
+#endif
