@@ -22,7 +22,8 @@ ENGINE_OBJ = $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 HOOK_OBJ = $(HOOK_SRC:%.c=$(BUILD)/%.o)
 FIXTURE_OBJ = $(BUILD)/tests/fixture.o
 TEST_SRC = tests/test_main.c tests/test_unit.c tests/test_staple.c \
-	tests/test_probe.c tests/test_cli.c tests/servers.c tests/tserver.c
+	tests/test_probe.c tests/test_cli.c tests/test_hook.c tests/servers.c \
+	tests/tserver.c tests/tresponder.c tests/runcli.c
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(FIXTURE_OBJ)
 
 .PHONY: all deps check test demo asan valgrind install uninstall clean format

@@ -10,58 +10,9 @@
 
 #include <jansson.h>
 
+#include "runcli.h"
 #include "servers.h"
 #include "testutil.h"
-
-struct cli_run {
-	int status;
-	char out[65536];
-	char err[4096];
-};
-
-static void slurp(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
-
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-}
-
-/* Runs build/staplegate with a NULL-terminated argument list. */
-static void cli(struct cli_run *r, ...)
-{
-	const char *argv[40];
-	char bin[512], out[600], err[600];
-	int n = 0;
-	va_list ap;
-	pid_t pid;
-
-	snprintf(bin, sizeof(bin), "%s/staplegate", T_BUILD);
-	snprintf(out, sizeof(out), "%s/cli.out.%d", T_PKI->dir, getpid());
-	snprintf(err, sizeof(err), "%s/cli.err.%d", T_PKI->dir, getpid());
-	argv[n++] = bin;
-	va_start(ap, r);
-	while (n < 39 && (argv[n] = va_arg(ap, const char *)) != NULL)
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		dup2(o, 1);
-		dup2(e, 2);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	waitpid(pid, &r->status, 0);
-	r->status = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
-	slurp(out, r->out, sizeof(r->out));
-	slurp(err, r->err, sizeof(r->err));
-}
 
 /* stderr is exactly one line starting "staplegate: " and containing
  * text. */

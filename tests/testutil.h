@@ -22,5 +22,6 @@ Suite *unit_suite(void);
 Suite *staple_suite(void);
 Suite *probe_suite(void);
 Suite *cli_suite(void);
+Suite *hook_suite(void);
 
 #endif

@@ -16,11 +16,15 @@ static int status_cb(SSL *ssl, void *arg)
 	struct tserver *t = arg;
 	unsigned char *copy;
 
-	if (t->staple == NULL || t->connections < t->staple_from)
+	const unsigned char *staple = t->swapped ? t->staple2 : t->staple;
+	size_t len = t->swapped ? t->staple2_len : t->staple_len;
+	int count = t->swapped ? t->swapped : t->connections;
+	int from = t->swapped ? t->staple2_from : t->staple_from;
+
+	if (staple == NULL || count < from)
 		return SSL_TLSEXT_ERR_NOACK;
-	copy = OPENSSL_memdup(t->staple, t->staple_len);
-	if (copy == NULL ||
-	    !SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)t->staple_len))
+	copy = OPENSSL_memdup(staple, len);
+	if (copy == NULL || !SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)len))
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	return SSL_TLSEXT_ERR_OK;
 }
@@ -58,11 +62,15 @@ static void serve_tls(struct tserver *t, SSL_CTX *ctx, int fd)
 	SSL *ssl = SSL_new(ctx);
 
 	SSL_set_fd(ssl, fd);
+	if (t->swap_file && access(t->swap_file, F_OK) == 0) {
+		t->swapped++;
+		SSL_use_certificate(ssl, t->cert2);
+		SSL_use_PrivateKey(ssl, t->key);
+	}
 	if (SSL_accept(ssl) == 1)
 		SSL_shutdown(ssl);
 	SSL_free(ssl);
 	ERR_clear_error();
-	(void)t;
 }
 
 static void serve(struct tserver *t, SSL_CTX *ctx, int fd)
@@ -122,8 +130,11 @@ int ts_start(struct tserver *t)
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	t->stop = 0;
 	t->connections = 0;
+	t->swapped = 0;
 	if (t->staple_from < 1)
 		t->staple_from = 1;
+	if (t->staple2_from < 1)
+		t->staple2_from = 1;
 	t->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (t->fd < 0 || bind(t->fd, (struct sockaddr *)&a, len) != 0 ||
 	    listen(t->fd, 64) != 0)

@@ -26,7 +26,16 @@ struct tserver {
 	size_t staple_len;
 	int staple_from; /* first handshake (1-based) carrying the staple */
 	int max_version; /* e.g. TLS1_2_VERSION, 0: any */
+	/* Once swap_file exists (a deploy command touched it), serve cert2
+	 * (same key) and staple2 from its staple2_from-th handshake on:
+	 * a reload, with nginx's lazy stapling when staple2_from > 1. */
+	const char *swap_file;
+	X509 *cert2;
+	const unsigned char *staple2;
+	size_t staple2_len;
+	int staple2_from;
 	/* runtime */
+	volatile int swapped; /* handshakes since the swap, 0: not yet */
 	int fd, port;
 	pthread_t thread;
 	volatile int stop;

@@ -1,0 +1,85 @@
+#include "runcli.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static void slurp(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+}
+
+/* Variables of the ACME clients are removed first, so that a developer's
+ * shell cannot change what a test sees. */
+static void child_env(const char *const *env)
+{
+	static const char *const clean[] = {
+		"RENEWED_LINEAGE", "RENEWED_DOMAINS", "CERT_PATH",
+		"CA_CERT_PATH", "CERT_FULLCHAIN_PATH", "Le_Domain",
+		"LEGO_CERT_PATH", "LEGO_CERT_DOMAIN", "LEGO_ISSUER_CERT_PATH",
+		"LEGO_HOOK_CERT_PATH", "LEGO_HOOK_CERT_NAME",
+		"LEGO_HOOK_ISSUER_CERT_PATH", "LEGO_HOOK_CERT_DOMAINS",
+		"STAPLEGATE_CONFIG", NULL};
+
+	for (int i = 0; clean[i]; i++)
+		unsetenv(clean[i]);
+	for (int i = 0; env && env[i]; i++)
+		putenv((char *)env[i]);
+}
+
+void cli_env(struct cli_run *r, const char *const *env,
+	     const char *const *args)
+{
+	const char *argv[64];
+	char bin[512], out[600], err[600];
+	int n = 0;
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/staplegate", T_BUILD);
+	snprintf(out, sizeof(out), "%s/cli.out.%d", T_PKI->dir, getpid());
+	snprintf(err, sizeof(err), "%s/cli.err.%d", T_PKI->dir, getpid());
+	argv[n++] = bin;
+	for (int i = 0; args[i] && n < 63; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(o, 1);
+		dup2(e, 2);
+		child_env(env);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	waitpid(pid, &r->status, 0);
+	r->status = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
+	slurp(out, r->out, sizeof(r->out));
+	slurp(err, r->err, sizeof(r->err));
+}
+
+void cli(struct cli_run *r, ...)
+{
+	const char *argv[40];
+	int n = 0;
+	va_list ap;
+
+	va_start(ap, r);
+	while (n < 39 && (argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	cli_env(r, NULL, argv);
+}

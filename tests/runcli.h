@@ -1,0 +1,20 @@
+/* Runs the staplegate binary as an operator or an ACME client would,
+ * capturing its exit status and output. Test code only. */
+#ifndef SG_RUNCLI_H
+#define SG_RUNCLI_H
+
+struct cli_run {
+	int status;
+	char out[65536];
+	char err[8192];
+};
+
+/* env: "NAME=value" strings added to a clean copy of the environment
+ * (NULL-terminated, may be NULL); argv after the binary, NULL-terminated. */
+void cli_env(struct cli_run *r, const char *const *env,
+	     const char *const *argv);
+
+/* cli(&r, "check", "--cert", path, NULL) */
+void cli(struct cli_run *r, ...);
+
+#endif

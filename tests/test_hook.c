@@ -1,0 +1,702 @@
+/* staplegate hook end to end: real files laid out as each ACME client
+ * lays them out, a real OCSP responder and a real TLS server on
+ * loopback, a real deploy command, and the score log read back. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/ocsp.h>
+
+#include "runcli.h"
+#include "testutil.h"
+#include "tresponder.h"
+#include "tserver.h"
+
+/* One deployment: a responder, a server that serves the old certificate
+ * until the deploy command touches `deployed`, then the new one. */
+struct scene {
+	char dir[512];
+	struct tresponder resp;
+	struct tserver srv;
+	X509 *newcert;
+	unsigned char *old_staple, *new_staple;
+	size_t old_len, new_len;
+	char lineage[600], config[600], record[600], deployed[600],
+		deploy_sh[600], rollback_sh[600];
+};
+
+static void path(struct scene *s, char *out, const char *name)
+{
+	snprintf(out, 600, "%s/%s", s->dir, name);
+}
+
+static void write_text(const char *file, const char *text, mode_t mode)
+{
+	FILE *f = fopen(file, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(file, mode);
+}
+
+/* deploy.sh records its arguments one per line and marks the reload. */
+static void write_scripts(struct scene *s)
+{
+	char text[1024];
+
+	path(s, s->deploy_sh, "deploy.sh");
+	path(s, s->rollback_sh, "rollback.sh");
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\nprintf '%%s\\n' \"$@\" > '%s/deploy.args'\n"
+		 "touch '%s'\n",
+		 s->dir, s->deployed);
+	write_text(s->deploy_sh, text, 0755);
+	snprintf(text, sizeof(text), "#!/bin/sh\ntouch '%s/rolled-back'\n",
+		 s->dir);
+	write_text(s->rollback_sh, text, 0755);
+}
+
+/* certbot's layout: live/<lineage>/{cert,chain,fullchain}.pem */
+static void write_lineage(struct scene *s)
+{
+	char live[600], f[700];
+
+	path(s, live, "live");
+	mkdir(live, 0755);
+	path(s, s->lineage, "live/shop.example");
+	mkdir(s->lineage, 0755);
+	snprintf(f, sizeof(f), "%s/cert.pem", s->lineage);
+	fx_write_pem(f, s->newcert, NULL, NULL);
+	snprintf(f, sizeof(f), "%s/chain.pem", s->lineage);
+	fx_write_pem(f, T_PKI->ca, NULL, NULL);
+	snprintf(f, sizeof(f), "%s/fullchain.pem", s->lineage);
+	fx_write_pem(f, s->newcert, T_PKI->ca, NULL);
+}
+
+static void scene_begin(struct scene *s, bool must_staple, int resp_status)
+{
+	struct fx_staple_opts good = fx_staple_good();
+	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example",
+				 .must_staple = must_staple};
+	char url[64];
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "%s/hook-%d", T_PKI->dir, getpid());
+	mkdir(s->dir, 0700);
+	s->resp = (struct tresponder){.mode = TR_STATUS,
+				      .cert_status = resp_status,
+				      .ca = T_PKI->ca,
+				      .ca_key = T_PKI->ca_key};
+	ck_assert_int_eq(tr_start(&s->resp), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s->resp.port);
+	o.ocsp_url = url;
+	s->newcert = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
+	s->old_staple = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
+				  T_PKI->ca_key, &good, &s->old_len);
+	s->new_staple = fx_staple(s->newcert, T_PKI->ca, T_PKI->ca,
+				  T_PKI->ca_key, &good, &s->new_len);
+	path(s, s->deployed, "deployed");
+	path(s, s->config, "config.json");
+	path(s, s->record, "state/scores.jsonl");
+	s->srv = (struct tserver){.mode = TS_TLS, .cert = T_PKI->leaf_ms,
+				  .key = T_PKI->leaf_key, .chain = T_PKI->ca,
+				  .staple = s->old_staple,
+				  .staple_len = s->old_len,
+				  .swap_file = s->deployed,
+				  .cert2 = s->newcert,
+				  .staple2 = s->new_staple,
+				  .staple2_len = s->new_len};
+	write_scripts(s);
+	write_lineage(s);
+}
+
+static void scene_start_server(struct scene *s)
+{
+	ck_assert_int_eq(ts_start(&s->srv), 0);
+}
+
+static void scene_end(struct scene *s)
+{
+	if (s->srv.thread)
+		ts_stop(&s->srv);
+	tr_stop(&s->resp);
+	X509_free(s->newcert);
+	OPENSSL_free(s->old_staple);
+	OPENSSL_free(s->new_staple);
+}
+
+/* A config with the server as the only target of shop.example; extra is
+ * spliced into "defaults". */
+static void scene_config(struct scene *s, const char *extra)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+		 "{\n  \"defaults\": {\n    \"record\": \"%s\",\n"
+		 "    \"cafile\": \"%s\",\n    \"retry_delay\": \"0s\",\n"
+		 "    \"rollback_command\": [\"%s\"]%s%s\n  },\n"
+		 "  \"domains\": {\n    \"shop.example\": {\n"
+		 "      \"targets\": [\"127.0.0.1:%d\"]\n    }\n  }\n}\n",
+		 s->record, tpath("root.pem"), s->rollback_sh,
+		 extra ? ",\n    " : "", extra ? extra : "", s->srv.port);
+	write_text(s->config, text, 0644);
+}
+
+/* Runs the hook as certbot would: RENEWED_LINEAGE and RENEWED_DOMAINS. */
+static void hook_certbot(struct scene *s, struct cli_run *r,
+			 const char *const *args)
+{
+	char lineage[700];
+	const char *env[] = {lineage, "RENEWED_DOMAINS=shop.example", NULL};
+
+	snprintf(lineage, sizeof(lineage), "RENEWED_LINEAGE=%s", s->lineage);
+	cli_env(r, env, args);
+}
+
+static bool exists(const char *file)
+{
+	return access(file, F_OK) == 0;
+}
+
+/* Every line of the score log, parsed; each must be one JSON object. */
+static json_t *read_log(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	json_t *lines = json_array();
+	char line[1 << 16];
+
+	ck_assert_msg(f != NULL, "no score log at %s", file);
+	while (fgets(line, sizeof(line), f)) {
+		json_error_t e;
+		json_t *rec = json_loads(line, 0, &e);
+
+		ck_assert_msg(json_is_object(rec), "bad line: %s", line);
+		json_array_append_new(lines, rec);
+	}
+	fclose(f);
+	return lines;
+}
+
+static const char *field(json_t *rec, const char *key)
+{
+	return json_string_value(json_object_get(rec, key));
+}
+
+#define assert_contains(hay, needle)                                         \
+	ck_assert_msg(strstr(hay, needle) != NULL, "'%s' lacks '%s'", hay,    \
+		      needle)
+
+START_TEST(certbot_must_staple_ready_deploys_and_settles)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	json_t *log;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	ck_assert(exists(s.deployed));
+	assert_contains(r.out, "staplegate: deployed shop.example (certbot, "
+			       "Must-Staple)");
+	assert_contains(r.out, "settled");
+	log = read_log(s.record);
+	ck_assert_int_eq(json_array_size(log), 2);
+	ck_assert_str_eq(field(json_array_get(log, 0), "kind"), "decision");
+	ck_assert_str_eq(field(json_array_get(log, 0), "decision"), "allow");
+	ck_assert_str_eq(field(json_array_get(log, 0), "client"), "certbot");
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "deployed");
+	ck_assert_str_eq(field(json_array_get(log, 0), "run_id"),
+			 field(json_array_get(log, 1), "run_id"));
+	ck_assert(json_is_true(json_object_get(
+		json_object_get(json_array_get(log, 0), "responder"), "ready")));
+	ck_assert_int_ge(s.resp.requests, 1);
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
+START_TEST(server_not_stapling_refuses_and_never_deploys)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	json_t *log, *targets;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	s.srv.staple = NULL;
+	scene_start_server(&s);
+	scene_config(&s, "\"attempts\": 2");
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert(!exists(s.deployed));
+	assert_contains(r.err, "REFUSED shop.example");
+	assert_contains(r.err, "no staple");
+	log = read_log(s.record);
+	ck_assert_int_eq(json_array_size(log), 2);
+	ck_assert_str_eq(field(json_array_get(log, 0), "decision"), "refuse");
+	targets = json_object_get(json_array_get(log, 0), "targets");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_array_get(targets, 0), "webq96")),
+			 60);
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "refused");
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
+/* The responder must vouch for the new certificate first. */
+START_TEST(responder_not_ready_refuses)
+{
+	static const struct {
+		enum tr_mode mode;
+		int status;
+		long delay_ms;
+		bool other_cert;
+		const char *reason;
+	} cases[] = {
+		{TR_STATUS, V_OCSP_CERTSTATUS_REVOKED, 0, false, "revoked"},
+		{TR_STATUS, V_OCSP_CERTSTATUS_GOOD, 0, true, "staple is for serial"},
+		{TR_GARBAGE, 0, 0, false, "not a DER OCSP response"},
+		{TR_HTTP500, 0, 0, false, "HTTP status 500"},
+		{TR_STATUS, V_OCSP_CERTSTATUS_GOOD, 2500, false, "imeout"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct scene s;
+		struct cli_run r;
+		const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+
+		scene_begin(&s, true, cases[i].status);
+		s.resp.mode = cases[i].mode;
+		s.resp.delay_ms = cases[i].delay_ms;
+		s.resp.answer_for = cases[i].other_cert ? T_PKI->leaf_plain : NULL;
+		scene_start_server(&s);
+		scene_config(&s, "\"timeout\": \"1s\"");
+		args[2] = s.config;
+		args[4] = s.deploy_sh;
+		hook_certbot(&s, &r, args);
+		ck_assert_msg(r.status == 1, "case %zu: exit %d %s", i, r.status,
+			      r.err);
+		ck_assert(!exists(s.deployed));
+		assert_contains(r.err, "responder not ready");
+		assert_contains(r.err, cases[i].reason);
+		scene_end(&s);
+	}
+}
+END_TEST
+
+START_TEST(responder_down_refuses)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	tr_stop(&s.resp); /* nothing listens at the AIA URL any more */
+	s.resp.thread = 0;
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert(!exists(s.deployed));
+	assert_contains(r.err, "Couldn't connect");
+	ts_stop(&s.srv);
+	s.srv.thread = 0;
+	X509_free(s.newcert);
+	OPENSSL_free(s.old_staple);
+	OPENSSL_free(s.new_staple);
+}
+END_TEST
+
+/* execvp, no shell: spaces and metacharacters arrive as written. */
+START_TEST(deploy_arguments_reach_the_command_unchanged)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL,
+			      "two words", "$HOME;rm -rf /tmp/x", "*", "'q'",
+			      NULL};
+	char file[700], got[512] = "";
+	FILE *f;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	snprintf(file, sizeof(file), "%s/deploy.args", s.dir);
+	f = fopen(file, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_gt(fread(got, 1, sizeof(got) - 1, f), 0);
+	fclose(f);
+	ck_assert_str_eq(got, "two words\n$HOME;rm -rf /tmp/x\n*\n'q'\n");
+	scene_end(&s);
+}
+END_TEST
+
+/* A proxy keeps serving the old certificate: settle fails, the rollback
+ * command runs. */
+START_TEST(settle_failure_runs_rollback)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	json_t *log;
+	char rolled[700];
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	s.srv.swap_file = NULL;
+	scene_start_server(&s);
+	scene_config(&s, "\"settle_timeout\": \"2s\"");
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 1, "exit %d: %s%s", r.status, r.out, r.err);
+	ck_assert(exists(s.deployed));
+	snprintf(rolled, sizeof(rolled), "%s/rolled-back", s.dir);
+	ck_assert(exists(rolled));
+	assert_contains(r.err, "still serving another certificate");
+	log = read_log(s.record);
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "rolled-back");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_array_get(log, 1), "deploy_exit_status")),
+			 0);
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
+/* nginx staples lazily after a reload: settle waits for it, and counts
+ * consecutive good handshakes. */
+START_TEST(settle_waits_for_lazy_stapling)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	json_t *log, *settle;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	s.srv.staple2_from = 3;
+	scene_start_server(&s);
+	scene_config(&s, "\"settle_handshakes\": 2");
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	log = read_log(s.record);
+	settle = json_array_get(json_object_get(json_array_get(log, 1), "settle"),
+				0);
+	ck_assert(json_is_true(json_object_get(settle, "settled")));
+	ck_assert_int_eq(json_integer_value(json_object_get(settle, "handshakes")),
+			 4);
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
+START_TEST(plain_cert_deploys_without_config)
+{
+	struct scene s;
+	struct cli_run r;
+	char rec[700];
+	const char *args[] = {"hook", "--record", rec, "--", NULL, NULL};
+	json_t *log;
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	snprintf(rec, sizeof(rec), "%s", s.record);
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert(exists(s.deployed));
+	log = read_log(s.record);
+	ck_assert_str_eq(field(json_array_get(log, 0), "decision"), "allow");
+	ck_assert(json_is_false(
+		json_object_get(json_array_get(log, 0), "must_staple")));
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
+START_TEST(config_error_names_key_and_position)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, "\"setle_timeout\": \"5s\"");
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert(!exists(s.deployed));
+	assert_contains(r.err, "config.json:7:5: defaults.setle_timeout: "
+			       "unknown key");
+	scene_end(&s);
+	/* The same error does not stop a non-Must-Staple deployment. */
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	scene_config(&s, "\"timeout\": \"5 years\"");
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert(exists(s.deployed));
+	assert_contains(r.err, "defaults.timeout: invalid or out-of-range "
+			       "duration");
+	scene_end(&s);
+}
+END_TEST
+
+START_TEST(must_staple_without_targets_is_refused)
+{
+	struct scene s;
+	struct cli_run r;
+	char text[600];
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"record\": \"%s\"}, \"domains\": "
+		 "{\"other.example\": {\"targets\": [\"127.0.0.1:1\"]}}}",
+		 s.record);
+	write_text(s.config, text, 0644);
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert(!exists(s.deployed));
+	assert_contains(r.err, "no targets configured for shop.example: "
+			       "cannot prove stapling");
+	scene_end(&s);
+}
+END_TEST
+
+/* acme.sh and lego (v4 bundle, v5 names) find the same certificate. */
+START_TEST(acmesh_and_lego_environments)
+{
+	struct scene s;
+	char cert[800], chain[800], full[800];
+	const char *args[] = {"hook", "--config", NULL, "--dry-run", NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	args[2] = s.config;
+	snprintf(cert, sizeof(cert), "CERT_PATH=%s/cert.pem", s.lineage);
+	snprintf(chain, sizeof(chain), "CA_CERT_PATH=%s/chain.pem", s.lineage);
+	{
+		const char *env[] = {cert, chain, "Le_Domain=shop.example", NULL};
+		struct cli_run r;
+
+		cli_env(&r, env, args);
+		ck_assert_msg(r.status == 0, "acme.sh: %s%s", r.out, r.err);
+		assert_contains(r.out, "dry-run shop.example (acme.sh");
+	}
+	snprintf(full, sizeof(full), "LEGO_CERT_PATH=%s/fullchain.pem",
+		 s.lineage);
+	{
+		const char *env[] = {full, "LEGO_CERT_DOMAIN=shop.example", NULL};
+		struct cli_run r;
+
+		cli_env(&r, env, args);
+		ck_assert_msg(r.status == 0, "lego: %s%s", r.out, r.err);
+		assert_contains(r.out, "dry-run shop.example (lego");
+	}
+	snprintf(full, sizeof(full), "LEGO_HOOK_CERT_PATH=%s/fullchain.pem",
+		 s.lineage);
+	{
+		const char *env[] = {full, "LEGO_HOOK_CERT_NAME=shop.example",
+				     "LEGO_HOOK_CERT_DOMAINS=shop.example", NULL};
+		struct cli_run r;
+
+		cli_env(&r, env, args);
+		ck_assert_msg(r.status == 0, "lego v5: %s%s", r.out, r.err);
+		assert_contains(r.out, "dry-run shop.example (lego");
+	}
+	ck_assert(!exists(s.deployed));
+	scene_end(&s);
+}
+END_TEST
+
+START_TEST(explicit_cert_overrides_environment)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--cert",
+			      tpath("fullchain-noocsp-ms.pem"), "--dry-run", NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	args[2] = s.config;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 1);
+	assert_contains(r.err, "names no OCSP responder");
+	scene_end(&s);
+}
+END_TEST
+
+START_TEST(no_client_environment_exits_2)
+{
+	struct cli_run r;
+	const char *args[] = {"hook", "--", "true", NULL};
+
+	cli_env(&r, NULL, args);
+	ck_assert_int_eq(r.status, 2);
+	assert_contains(r.err, "RENEWED_LINEAGE (certbot), CERT_PATH "
+			       "(acme.sh), LEGO_HOOK_CERT_PATH or "
+			       "LEGO_CERT_PATH (lego)");
+}
+END_TEST
+
+START_TEST(symlinked_score_log_is_refused)
+{
+	struct scene s;
+	struct cli_run r;
+	char state[700], victim[700];
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	snprintf(state, sizeof(state), "%s/state", s.dir);
+	mkdir(state, 0750);
+	snprintf(victim, sizeof(victim), "%s/victim", s.dir);
+	write_text(victim, "precious\n", 0644);
+	ck_assert_int_eq(symlink(victim, s.record), 0);
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert(!exists(s.deployed));
+	assert_contains(r.err, "is a symlink, refused");
+	scene_end(&s);
+}
+END_TEST
+
+/* 20 hooks at once: 20 intact decision + outcome pairs. */
+START_TEST(concurrent_hooks_keep_every_record)
+{
+	enum { N = 20 };
+	struct scene s;
+	pid_t kids[N];
+	json_t *log;
+	int decisions = 0, outcomes = 0;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	for (int i = 0; i < N; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			struct cli_run r;
+			const char *args[] = {"hook", "--config", s.config,
+					      "--dry-run", NULL};
+
+			hook_certbot(&s, &r, args);
+			_exit(r.status);
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		int st;
+
+		waitpid(kids[i], &st, 0);
+		ck_assert_int_eq(WEXITSTATUS(st), 0);
+	}
+	log = read_log(s.record);
+	ck_assert_int_eq(json_array_size(log), 2 * N);
+	for (size_t i = 0; i < json_array_size(log); i++) {
+		const char *kind = field(json_array_get(log, i), "kind");
+
+		decisions += strcmp(kind, "decision") == 0;
+		outcomes += strcmp(kind, "outcome") == 0;
+	}
+	ck_assert_int_eq(decisions, N);
+	ck_assert_int_eq(outcomes, N);
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
+/* While another writer holds the log's lock, a hook's append waits. */
+START_TEST(append_waits_for_the_lock)
+{
+	struct scene s;
+	char state[700];
+	int fd, st;
+	pid_t kid;
+	json_t *log;
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	snprintf(state, sizeof(state), "%s/state", s.dir);
+	mkdir(state, 0750);
+	fd = open(s.record, O_WRONLY | O_CREAT | O_APPEND, 0640);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	kid = fork();
+	if (kid == 0) {
+		struct cli_run r;
+		const char *args[] = {"hook", "--record", s.record, "--dry-run",
+				      NULL};
+
+		hook_certbot(&s, &r, args);
+		_exit(r.status);
+	}
+	usleep(700 * 1000);
+	ck_assert_int_eq(waitpid(kid, &st, WNOHANG), 0); /* still waiting */
+	log = read_log(s.record);
+	ck_assert_int_eq(json_array_size(log), 0);
+	json_decref(log);
+	flock(fd, LOCK_UN);
+	close(fd);
+	waitpid(kid, &st, 0);
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	log = read_log(s.record);
+	ck_assert_int_eq(json_array_size(log), 2);
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
+Suite *hook_suite(void)
+{
+	Suite *s = suite_create("hook");
+	TCase *tc = tcase_create("gate");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, certbot_must_staple_ready_deploys_and_settles);
+	tcase_add_test(tc, server_not_stapling_refuses_and_never_deploys);
+	tcase_add_test(tc, responder_not_ready_refuses);
+	tcase_add_test(tc, responder_down_refuses);
+	tcase_add_test(tc, deploy_arguments_reach_the_command_unchanged);
+	tcase_add_test(tc, settle_failure_runs_rollback);
+	tcase_add_test(tc, settle_waits_for_lazy_stapling);
+	tcase_add_test(tc, plain_cert_deploys_without_config);
+	tcase_add_test(tc, config_error_names_key_and_position);
+	tcase_add_test(tc, must_staple_without_targets_is_refused);
+	tcase_add_test(tc, acmesh_and_lego_environments);
+	tcase_add_test(tc, explicit_cert_overrides_environment);
+	tcase_add_test(tc, no_client_environment_exits_2);
+	tcase_add_test(tc, symlinked_score_log_is_refused);
+	tcase_add_test(tc, concurrent_hooks_keep_every_record);
+	tcase_add_test(tc, append_waits_for_the_lock);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,35 @@
+/* An OCSP responder over HTTP on 127.0.0.1 (one thread, OpenSSL API): it
+ * answers each request for the certificate it names, signed by the test
+ * CA, or misbehaves on purpose. Test code only. */
+#ifndef SG_TRESPONDER_H
+#define SG_TRESPONDER_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+enum tr_mode {
+	TR_STATUS,  /* a signed answer with cert_status */
+	TR_GARBAGE, /* 200 with bytes that are no OCSP response */
+	TR_HTTP500,
+};
+
+struct tresponder {
+	enum tr_mode mode;
+	int cert_status;  /* V_OCSP_CERTSTATUS_* for TR_STATUS */
+	X509 *answer_for; /* answer about this cert instead, NULL: as asked */
+	long delay_ms;	  /* wait before answering */
+	X509 *ca;
+	EVP_PKEY *ca_key;
+	/* runtime */
+	int fd, port;
+	pthread_t thread;
+	volatile int stop;
+	volatile int requests;
+};
+
+int tr_start(struct tresponder *t);
+void tr_stop(struct tresponder *t);
+
+#endif
