@@ -8,9 +8,10 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
 CFLAGS ?= -O2 -g
+# Always applied, even when CFLAGS comes from the command line (make asan).
 # Reason strings live in fixed buffers and are cut on purpose when long,
 # hence -Wno-format-truncation.
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+SG_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-format-truncation \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -32,7 +33,7 @@ all: $(BUILD)/staplegate
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(SG_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libstaplegate.a: $(ENGINE_OBJ)
 	$(AR) rcs $@ $^

@@ -56,6 +56,8 @@ json_t *sg_gate_decision_json(const struct sg_gate_facts *f)
 		return NULL;
 	if (f->rep == NULL) {
 		json_object_set_new(rec, "generated_at", now_json());
+		json_object_set_new(rec, "mode", json_string("check"));
+		json_object_set_new(rec, "cert", sg_record_cert(f->cert));
 		json_object_set_new(rec, "targets", json_array());
 	}
 	add_common(rec, f, "decision");

@@ -24,7 +24,7 @@ static json_t *strlist_json(const struct sg_strlist *l)
 	return a;
 }
 
-static json_t *cert_json(const struct sg_certinfo *c)
+json_t *sg_record_cert(const struct sg_certinfo *c)
 {
 	json_t *features = json_array();
 
@@ -97,7 +97,7 @@ json_t *sg_record_build(const struct sg_report *rep)
 	rec = json_pack("{s:i, s:s, s:o, s:o, s:o, s:{s:b, s:s, s:o}}",
 			"version", SG_RECORD_VERSION, "mode", rep->mode,
 			"generated_at", time_json(rep->generated_at), "cert",
-			cert_json(sg_report_cert(rep)), "targets", targets,
+			sg_record_cert(sg_report_cert(rep)), "targets", targets,
 			"verdict", "allow", rep->allow, "reason", rep->reason,
 			"hint", nullable_string(rep->hint[0], rep->hint));
 	return rec;

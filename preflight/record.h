@@ -12,4 +12,7 @@
 /* A new reference, or NULL when out of memory. */
 json_t *sg_record_build(const struct sg_report *rep);
 
+/* The "cert" object of a record. */
+json_t *sg_record_cert(const struct sg_certinfo *c);
+
 #endif

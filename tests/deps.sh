@@ -2,7 +2,8 @@
 # Build and test dependencies from Debian 12's packages. As root, installs
 # what is missing (apt-get update first); otherwise says what is missing.
 PKGS="build-essential pkg-config libssl-dev libcurl4-openssl-dev \
-libjansson-dev check openssl nginx-light faketime valgrind"
+libjansson-dev check openssl nginx-light faketime valgrind certbot pebble \
+python3"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

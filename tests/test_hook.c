@@ -675,6 +675,30 @@ START_TEST(append_waits_for_the_lock)
 }
 END_TEST
 
+/* certbot + pebble, both from Debian, on loopback (tests/e2e_certbot.sh
+ * asserts the details; its last line says what it proved). */
+START_TEST(certbot_and_pebble_end_to_end)
+{
+	char cmd[1200], log[700], out[4096] = "";
+	FILE *f;
+	int st;
+
+	snprintf(log, sizeof(log), "%s/e2e.log", T_PKI->dir);
+	snprintf(cmd, sizeof(cmd), "bash tests/e2e_certbot.sh '%s' >'%s' 2>&1",
+		 T_BUILD, log);
+	st = system(cmd);
+	f = fopen(log, "r");
+	if (f) {
+		size_t n = fread(out, 1, sizeof(out) - 1, f);
+
+		out[n] = '\0';
+		fclose(f);
+	}
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+	assert_contains(out, "e2e certbot: ok");
+}
+END_TEST
+
 Suite *hook_suite(void)
 {
 	Suite *s = suite_create("hook");
@@ -697,6 +721,10 @@ Suite *hook_suite(void)
 	tcase_add_test(tc, symlinked_score_log_is_refused);
 	tcase_add_test(tc, concurrent_hooks_keep_every_record);
 	tcase_add_test(tc, append_waits_for_the_lock);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("e2e");
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, certbot_and_pebble_end_to_end);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,6 +2,7 @@
  * the verdict rules. */
 #include <string.h>
 
+#include "../preflight/config.h"
 #include "../preflight/duration.h"
 #include "../preflight/score.h"
 #include "../preflight/target.h"
@@ -332,6 +333,65 @@ START_TEST(verdict_malformed_feature_refuses)
 }
 END_TEST
 
+START_TEST(config_example_in_contrib_parses)
+{
+	struct sg_config cfg;
+	sg_result r = sg_config_load("contrib/config.example.json", &cfg);
+	const struct sg_domain_cfg *d;
+
+	ck_assert_msg(r.code == SG_OK, "%s", r.reason);
+	ck_assert_int_eq(cfg.settle_handshakes, 3);
+	ck_assert_str_eq(cfg.deploy_argv[0], "systemctl");
+	d = sg_config_match(&cfg, "v2.api.example");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d->servername, "edge.api.example");
+	ck_assert_uint_eq(d->ntargets, 2);
+	ck_assert_ptr_null(sg_config_match(&cfg, "a.b.api.example"));
+	ck_assert_ptr_null(sg_config_match(&cfg, "api.example"));
+	ck_assert_uint_eq(sg_config_match(&cfg, "SHOP.example")->ntargets, 3);
+	sg_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(config_errors_name_key_and_position)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"{\"defaults\": {\"timeout\": 5}}",
+		 "c.json:1:15: defaults.timeout: expected a duration"},
+		{"{\n\"defaults\": {\n \"deadline\": \"2x\"}}",
+		 "c.json:3:2: defaults.deadline: invalid"},
+		{"{\"domains\": {\"a.example\": {\"targets\": [\"x y\"]}}}",
+		 "domains.a.example.targets: invalid target 'x y'"},
+		{"{\"domains\": {\"a.example\": {}}}",
+		 "domains.a.example.targets: expected a non-empty array"},
+		{"{\"domains\": {\"a.example\": {\"targets\": [\"h\"], "
+		 "\"deploy_command\": \"systemctl reload\"}}}",
+		 "deploy_command: expected a non-empty array of strings"},
+		{"{\"domains\": {\"http://x\": {\"targets\": [\"h\"]}}}",
+		 "domains.http://x: not a domain name"},
+		{"{\"frobs\": 1}", "c.json:1:2: frobs: unknown key"},
+		{"{\"defaults\": {\"attempts\": 0}}", "attempts: out of range"},
+		{"[1, 2]", "top level must be an object"},
+		{"{\"defaults\": {", "c.json:1:14:"},
+		{"{\"a\": 1, \"a\": 2}", "duplicate object key"},
+	};
+	struct sg_config cfg;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sg_result r = sg_config_parse(cases[i].text,
+					      strlen(cases[i].text), "c.json",
+					      &cfg);
+
+		ck_assert_msg(r.code == SG_EINPUT, "case %zu accepted", i);
+		ck_assert_msg(strstr(r.reason, cases[i].want) != NULL,
+			      "case %zu: '%s' lacks '%s'", i, r.reason,
+			      cases[i].want);
+	}
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -347,6 +407,8 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, duration_format_two_units);
 	tcase_add_test(tc, target_forms);
 	tcase_add_test(tc, target_rejects_bad_strings);
+	tcase_add_test(tc, config_example_in_contrib_parses);
+	tcase_add_test(tc, config_errors_name_key_and_position);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("verdict");
 	tcase_add_test(tc, webq96_matrix);
