@@ -90,7 +90,7 @@ int srv_listen_silent(const char *host, int *port)
 	return fd;
 }
 
-static int can_connect(const char *host, int port)
+bool srv_can_connect(const char *host, int port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = make_addr(host, port, &ss);
@@ -146,7 +146,7 @@ static int wait_ready(struct srv *s, const char *host)
 			s->pid = 0;
 			return 0;
 		}
-		if (can_connect(host, s->port))
+		if (srv_can_connect(host, s->port))
 			return 1;
 		nanosleep(&pause, NULL);
 	}

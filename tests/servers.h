@@ -27,6 +27,9 @@ int srv_listen_silent(const char *host, int *port);
 /* A port on 127.0.0.1 with nothing listening. */
 int srv_closed_port(void);
 
+/* true when a TCP connection to host:port succeeds now. */
+bool srv_can_connect(const char *host, int port);
+
 /* true when ::1 can be bound here. */
 bool srv_ipv6_available(void);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <openssl/ocsp.h>
 
 #include "runcli.h"
+#include "servers.h"
 #include "testutil.h"
 #include "tresponder.h"
 #include "tserver.h"
@@ -295,6 +297,25 @@ START_TEST(responder_not_ready_refuses)
 		assert_contains(r.err, cases[i].reason);
 		scene_end(&s);
 	}
+}
+END_TEST
+
+/* A responder that refuses POST: the short request is sent by GET. */
+START_TEST(responder_get_fallback)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--dry-run", NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	s.resp.mode = TR_GET_ONLY;
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	args[2] = s.config;
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert_int_eq(s.resp.requests, 2); /* POST refused, then GET */
+	scene_end(&s);
 }
 END_TEST
 
@@ -675,6 +696,122 @@ START_TEST(append_waits_for_the_lock)
 }
 END_TEST
 
+/* nginx (Debian's) stapling live from the test responder, two workers,
+ * each fetching lazily: the pre-flight needs retries, the settle after
+ * the reload waits for the new certificate's staples. */
+struct nginx {
+	pid_t pid;
+	int port;
+	char prefix[700], conf[800], cert[800];
+};
+
+static void nginx_write_conf(struct nginx *n, const struct scene *s)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+		 "worker_processes 2;\ndaemon off;\npid %s/nginx.pid;\n"
+		 "error_log %s/error.log info;\n"
+		 "events { worker_connections 64; }\n"
+		 "http {\n access_log off;\n"
+		 " client_body_temp_path %s/tmp;\n"
+		 " server {\n  listen 127.0.0.1:%d ssl;\n"
+		 "  server_name shop.example;\n"
+		 "  ssl_certificate %s;\n  ssl_certificate_key %s;\n"
+		 "  ssl_stapling on;\n"
+		 "  ssl_stapling_responder http://127.0.0.1:%d/;\n"
+		 " }\n}\n",
+		 n->prefix, n->prefix, n->prefix, n->port, n->cert,
+		 tpath("leaf.key"), s->resp.port);
+	write_text(n->conf, text, 0644);
+}
+
+static void nginx_start(struct nginx *n, struct scene *s)
+{
+	snprintf(n->prefix, sizeof(n->prefix), "%s/nginx", s->dir);
+	mkdir(n->prefix, 0755);
+	snprintf(n->conf, sizeof(n->conf), "%s/nginx.conf", n->prefix);
+	snprintf(n->cert, sizeof(n->cert), "%s/cert.pem", n->prefix);
+	fx_write_pem(n->cert, T_PKI->leaf_ms, T_PKI->ca, NULL);
+	for (int tries = 0; tries < 5; tries++) {
+		n->port = srv_free_port("127.0.0.1");
+		nginx_write_conf(n, s);
+		n->pid = fork();
+		if (n->pid == 0) {
+			int devnull = open("/dev/null", O_RDWR);
+
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+			execlp("nginx", "nginx", "-p", n->prefix, "-c", n->conf,
+			       NULL);
+			_exit(127);
+		}
+		for (int i = 0; i < 100; i++) {
+			int st;
+
+			if (waitpid(n->pid, &st, WNOHANG) == n->pid)
+				break;
+			if (srv_can_connect("127.0.0.1", n->port))
+				return;
+			usleep(20000);
+		}
+		kill(n->pid, SIGKILL);
+		waitpid(n->pid, NULL, 0);
+	}
+	ck_abort_msg("nginx did not start (see %s/error.log)", n->prefix);
+}
+
+static void nginx_stop(struct nginx *n)
+{
+	kill(n->pid, SIGTERM);
+	waitpid(n->pid, NULL, 0);
+}
+
+START_TEST(nginx_lazy_stapling_preflight_and_settle)
+{
+	struct scene s;
+	struct nginx n;
+	struct cli_run r;
+	char text[2048], script[700], targets[64];
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	json_t *log, *t0, *settle;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	nginx_start(&n, &s);
+	/* The deploy: put the new certificate in place, reload nginx. */
+	snprintf(script, sizeof(script), "%s/deploy-nginx.sh", s.dir);
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\ncat '%s/fullchain.pem' > '%s'\n"
+		 "exec nginx -p '%s' -c '%s' -s reload\n",
+		 s.lineage, n.cert, n.prefix, n.conf);
+	write_text(script, text, 0755);
+	snprintf(targets, sizeof(targets), "127.0.0.1:%d", n.port);
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"record\": \"%s\", \"cafile\": \"%s\", "
+		 "\"attempts\": 8, \"retry_delay\": \"0s\", "
+		 "\"settle_handshakes\": 3, \"settle_timeout\": \"20s\"},"
+		 " \"domains\": {\"shop.example\": {\"targets\": [\"%s\"]}}}",
+		 s.record, tpath("root.pem"), targets);
+	write_text(s.config, text, 0644);
+	args[2] = s.config;
+	args[4] = script;
+	hook_certbot(&s, &r, args);
+	nginx_stop(&n);
+	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	log = read_log(s.record);
+	t0 = json_array_get(json_object_get(json_array_get(log, 0), "targets"),
+			    0);
+	/* nginx sent no staple on its first handshake: attempts > 1. */
+	ck_assert_int_gt(json_integer_value(json_object_get(t0, "attempts")), 1);
+	settle = json_array_get(json_object_get(json_array_get(log, 1), "settle"),
+				0);
+	ck_assert(json_is_true(json_object_get(settle, "settled")));
+	ck_assert(json_is_true(json_object_get(settle, "serving_new_cert")));
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
 /* certbot + pebble, both from Debian, on loopback (tests/e2e_certbot.sh
  * asserts the details; its last line says what it proved). */
 START_TEST(certbot_and_pebble_end_to_end)
@@ -709,6 +846,7 @@ Suite *hook_suite(void)
 	tcase_add_test(tc, server_not_stapling_refuses_and_never_deploys);
 	tcase_add_test(tc, responder_not_ready_refuses);
 	tcase_add_test(tc, responder_down_refuses);
+	tcase_add_test(tc, responder_get_fallback);
 	tcase_add_test(tc, deploy_arguments_reach_the_command_unchanged);
 	tcase_add_test(tc, settle_failure_runs_rollback);
 	tcase_add_test(tc, settle_waits_for_lazy_stapling);
@@ -721,6 +859,10 @@ Suite *hook_suite(void)
 	tcase_add_test(tc, symlinked_score_log_is_refused);
 	tcase_add_test(tc, concurrent_hooks_keep_every_record);
 	tcase_add_test(tc, append_waits_for_the_lock);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("nginx");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, nginx_lazy_stapling_preflight_and_settle);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("e2e");
 	tcase_set_timeout(tc, 180);

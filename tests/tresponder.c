@@ -13,8 +13,42 @@
 
 #include "fixture.h"
 
-/* Reads an HTTP request; returns the body (POST) or NULL. */
-static unsigned char *read_request(int fd, size_t *len)
+/* RFC 6960 A.1 GET: the URL path is the URL-encoded base64 request. */
+static unsigned char *decode_get(const char *p, size_t *len)
+{
+	char b64[4096];
+	unsigned char *der;
+	size_t n = 0;
+	int out;
+
+	while (*p && *p != ' ' && n < sizeof(b64) - 1) {
+		unsigned int c;
+
+		if (*p == '%' && sscanf(p + 1, "%2x", &c) == 1) {
+			b64[n++] = (char)c;
+			p += 3;
+		} else {
+			b64[n++] = *p++;
+		}
+	}
+	b64[n] = '\0';
+	der = OPENSSL_malloc(n + 1);
+	out = der ? EVP_DecodeBlock(der, (unsigned char *)b64, (int)n) : -1;
+	if (out <= 0) {
+		OPENSSL_free(der);
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts the '=' padding as zero bytes. */
+	while (n > 0 && b64[--n] == '=')
+		out--;
+	*len = (size_t)out;
+	return der;
+}
+
+/* Reads an HTTP request; returns the OCSP request (POST body or GET
+ * path) or NULL. */
+static unsigned char *read_request(struct tresponder *t, int fd,
+				   size_t *len)
 {
 	char buf[16384];
 	size_t used = 0;
@@ -29,7 +63,12 @@ static unsigned char *read_request(int fd, size_t *len)
 		buf[used] = '\0';
 		end = strstr(buf, "\r\n\r\n");
 	}
-	if (end == NULL || (cl = strcasestr(buf, "Content-Length:")) == NULL)
+	if (end == NULL)
+		return NULL;
+	t->last_was_post = strncmp(buf, "POST ", 5) == 0;
+	if (strncmp(buf, "GET /", 5) == 0)
+		return decode_get(buf + 5, len);
+	if ((cl = strcasestr(buf, "Content-Length:")) == NULL)
 		return NULL;
 	*len = (size_t)atol(cl + 15);
 	if (*len == 0 || *len > 8192)
@@ -104,7 +143,7 @@ static void serve(struct tresponder *t, int fd)
 {
 	static const unsigned char junk[] = "this is not an OCSP response";
 	size_t reqlen = 0, len = 0;
-	unsigned char *req = read_request(fd, &reqlen), *der;
+	unsigned char *req = read_request(t, fd, &reqlen), *der;
 
 	t->requests++;
 	if (t->delay_ms) {
@@ -114,6 +153,8 @@ static void serve(struct tresponder *t, int fd)
 	}
 	if (t->mode == TR_HTTP500) {
 		reply(fd, 500, NULL, 0);
+	} else if (t->mode == TR_GET_ONLY && t->last_was_post) {
+		reply(fd, 405, NULL, 0);
 	} else if (t->mode == TR_GARBAGE || req == NULL) {
 		reply(fd, 200, junk, sizeof(junk) - 1);
 	} else {

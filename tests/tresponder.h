@@ -13,6 +13,7 @@ enum tr_mode {
 	TR_STATUS,  /* a signed answer with cert_status */
 	TR_GARBAGE, /* 200 with bytes that are no OCSP response */
 	TR_HTTP500,
+	TR_GET_ONLY, /* answers GET, refuses POST with 405 */
 };
 
 struct tresponder {
@@ -27,6 +28,7 @@ struct tresponder {
 	pthread_t thread;
 	volatile int stop;
 	volatile int requests;
+	int last_was_post;
 };
 
 int tr_start(struct tresponder *t);
