@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -274,6 +275,7 @@ START_TEST(responder_not_ready_refuses)
 		{TR_STATUS, V_OCSP_CERTSTATUS_GOOD, 0, true, "staple is for serial"},
 		{TR_GARBAGE, 0, 0, false, "not a DER OCSP response"},
 		{TR_HTTP500, 0, 0, false, "HTTP status 500"},
+		{TR_HUGE, 0, 0, false, "response larger than 65536 bytes"},
 		{TR_STATUS, V_OCSP_CERTSTATUS_GOOD, 2500, false, "imeout"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -428,6 +430,85 @@ START_TEST(settle_waits_for_lazy_stapling)
 	ck_assert_int_eq(json_integer_value(json_object_get(settle, "handshakes")),
 			 4);
 	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
+START_TEST(failing_deploy_command_exits_1)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--", "sh", "-c",
+			      "exit 3", NULL};
+	json_t *log;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	args[2] = s.config;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 1);
+	assert_contains(r.err, "failed with exit status 3");
+	log = read_log(s.record);
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"),
+			 "deploy-failed");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_array_get(log, 1), "deploy_exit_status")),
+			 3);
+	json_decref(log);
+	args[4] = "/nonexistent/reload";
+	args[5] = NULL;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 1);
+	assert_contains(r.err, "cannot execute /nonexistent/reload: No such file");
+	scene_end(&s);
+}
+END_TEST
+
+/* The hook bounds its own run: a deploy command still running at the
+ * deadline is killed, and the record says so. */
+START_TEST(deadline_kills_a_hanging_deploy)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--deadline", "7s",
+			      "--", "sleep", "60", NULL};
+	json_t *log;
+	long long t0 = time(NULL);
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	args[2] = s.config;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_int_le(time(NULL) - t0, 8);
+	log = read_log(s.record);
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "deadline");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_array_get(log, 1), "deploy_exit_status")),
+			 128 + SIGTERM);
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
+/* An unwritable score log never stops a non-Must-Staple deployment; it
+ * is reported after it (exit 2). */
+START_TEST(unwritable_log_does_not_stop_plain_deploy)
+{
+	struct scene s;
+	struct cli_run r;
+	char rec[700];
+	const char *args[] = {"hook", "--record", rec, "--", NULL, NULL};
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	snprintf(rec, sizeof(rec), "%s/deploy.sh/scores.jsonl", s.dir);
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert(exists(s.deployed));
+	assert_contains(r.err, "not a directory");
 	scene_end(&s);
 }
 END_TEST
@@ -851,6 +932,9 @@ Suite *hook_suite(void)
 	tcase_add_test(tc, settle_failure_runs_rollback);
 	tcase_add_test(tc, settle_waits_for_lazy_stapling);
 	tcase_add_test(tc, plain_cert_deploys_without_config);
+	tcase_add_test(tc, failing_deploy_command_exits_1);
+	tcase_add_test(tc, deadline_kills_a_hanging_deploy);
+	tcase_add_test(tc, unwritable_log_does_not_stop_plain_deploy);
 	tcase_add_test(tc, config_error_names_key_and_position);
 	tcase_add_test(tc, must_staple_without_targets_is_refused);
 	tcase_add_test(tc, acmesh_and_lego_environments);

@@ -155,6 +155,11 @@ static void serve(struct tresponder *t, int fd)
 		reply(fd, 500, NULL, 0);
 	} else if (t->mode == TR_GET_ONLY && t->last_was_post) {
 		reply(fd, 405, NULL, 0);
+	} else if (t->mode == TR_HUGE) {
+		unsigned char *big = OPENSSL_zalloc(1 << 20);
+
+		reply(fd, 200, big, 1 << 20);
+		OPENSSL_free(big);
 	} else if (t->mode == TR_GARBAGE || req == NULL) {
 		reply(fd, 200, junk, sizeof(junk) - 1);
 	} else {

@@ -14,6 +14,7 @@ enum tr_mode {
 	TR_GARBAGE, /* 200 with bytes that are no OCSP response */
 	TR_HTTP500,
 	TR_GET_ONLY, /* answers GET, refuses POST with 405 */
+	TR_HUGE,     /* 200 with a 1 MiB body */
 };
 
 struct tresponder {
