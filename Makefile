@@ -27,7 +27,14 @@ TEST_SRC = tests/test_main.c tests/test_unit.c tests/test_staple.c \
 	tests/tserver.c tests/tresponder.c tests/runcli.c
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(FIXTURE_OBJ)
 
-.PHONY: all deps check test demo asan valgrind install uninstall clean format
+FUZZ_TARGETS = staple tlsfeature config strings responder
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-Wno-unknown-warning-option
+FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+.PHONY: all deps check test demo asan valgrind install uninstall clean format \
+	fuzz fuzz-build fuzz-replay
 
 all: $(BUILD)/staplegate
 
@@ -46,6 +53,40 @@ $(BUILD)/tests/suite: $(TEST_OBJ) $(BUILD)/libstaplegate.a
 
 $(BUILD)/tests/mkpki: $(BUILD)/tests/mkpki.o $(FIXTURE_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FIXTURE_OBJ) $(BUILD)/libstaplegate.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/mkseeds: $(BUILD)/tests/fuzz/mkseeds.o $(FIXTURE_OBJ)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer-no-link -o $@ $^ $(LDLIBS)
+
+# libFuzzer targets (clang). `make fuzz FUZZ_SECONDS=600` runs each in
+# turn; fuzz-replay runs the seeds and tests/fuzz/regressions/ once.
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build/fuzz-build CC=clang \
+		CFLAGS="-O1 -g $(FUZZ_FLAGS)" \
+		$(FUZZ_TARGETS:%=build/fuzz-build/fuzz/fuzz_%) \
+		build/fuzz-build/fuzz/mkseeds
+	@build/fuzz-build/fuzz/mkseeds build/fuzz-corpus
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz-corpus/$$t build/fuzz-findings; \
+		echo "== fuzz_$$t for $(FUZZ_SECONDS)s"; \
+		build/fuzz-build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=build/fuzz-findings/$$t- -print_final_stats=1 \
+			build/fuzz-corpus/$$t tests/fuzz/regressions/$$t 2>&1 | \
+			grep -E '^(stat::number_of_executed_units|stat::peak_rss|==|SUMMARY|#[0-9]+ *DONE)' ; \
+	done
+
+fuzz-replay: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		build/fuzz-build/fuzz/fuzz_$$t -runs=0 build/fuzz-corpus/$$t \
+			tests/fuzz/regressions/$$t >/dev/null 2>&1 || \
+			{ echo "fuzz-replay: fuzz_$$t failed"; exit 1; }; \
+		echo "fuzz-replay: fuzz_$$t ok"; \
+	done
 
 # Installs missing Debian packages when run as root; otherwise only
 # reports what is missing.

@@ -155,13 +155,39 @@ static bool fetch(X509 *leaf, X509 *issuer, long timeout_ms,
 		fail(out, "OCSP responder %s: %s", why);
 	} else if (rc != CURLE_OK) {
 		fail(out, "OCSP responder %s: %s", curl_easy_strerror(rc));
-	} else if (out->http_status != 200) {
-		snprintf(why, sizeof(why), "HTTP status %ld", out->http_status);
-		fail(out, "OCSP responder %s: %s", why);
 	} else {
 		return true;
 	}
 	return false;
+}
+
+void sg_responder_judge(long http_status, unsigned char *body, size_t len,
+			X509 *leaf, X509 *issuer, const struct sg_policy *policy,
+			struct sg_responder *out)
+{
+	char why[64];
+
+	out->http_status = http_status;
+	if (http_status != 200) {
+		free(body);
+		snprintf(why, sizeof(why), "HTTP status %ld", http_status);
+		fail(out, "OCSP responder %s: %s", why);
+		return;
+	}
+	if (len > SG_OCSP_MAX_RESPONSE_BYTES) {
+		free(body);
+		snprintf(why, sizeof(why), "response larger than %ld bytes",
+			 SG_OCSP_MAX_RESPONSE_BYTES);
+		fail(out, "OCSP responder %s: %s", why);
+		return;
+	}
+	out->der = body;
+	out->len = len;
+	sg_staple_verify(body, len, leaf, issuer, policy, time(NULL),
+			 &out->staple);
+	out->ready = out->staple.valid && out->staple.fresh;
+	snprintf(out->reason, sizeof(out->reason), "OCSP responder %s: %s",
+		 out->url, out->staple.reason);
 }
 
 void sg_responder_check(X509 *leaf, X509 *issuer, const char *url,
@@ -182,13 +208,8 @@ void sg_responder_check(X509 *leaf, X509 *issuer, const char *url,
 		free(b.buf);
 		return;
 	}
-	out->der = b.buf;
-	out->len = b.len;
-	sg_staple_verify(b.buf, b.len, leaf, issuer, policy, time(NULL),
-			 &out->staple);
-	out->ready = out->staple.valid && out->staple.fresh;
-	snprintf(out->reason, sizeof(out->reason), "OCSP responder %s: %s",
-		 out->url, out->staple.reason);
+	sg_responder_judge(out->http_status, b.buf, b.len, leaf, issuer,
+			   policy, out);
 }
 
 void sg_responder_free(struct sg_responder *r)

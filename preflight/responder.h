@@ -31,4 +31,11 @@ void sg_responder_check(X509 *leaf, X509 *issuer, const char *url,
 			struct sg_responder *out);
 void sg_responder_free(struct sg_responder *r);
 
+/* Judges one HTTP reply (status and body) as sg_responder_check does
+ * after the transfer: kept apart so it can be fuzzed without a network.
+ * Takes ownership of body (malloc'd). */
+void sg_responder_judge(long http_status, unsigned char *body, size_t len,
+			X509 *leaf, X509 *issuer, const struct sg_policy *policy,
+			struct sg_responder *out);
+
 #endif

@@ -265,8 +265,10 @@ int fx_pki_create(struct fx_pki *p, const char *dir_template)
 				  .ca = true};
 
 	memset(p, 0, sizeof(*p));
-	snprintf(p->dir, sizeof(p->dir), "%s", dir_template);
-	if (strstr(p->dir, "XXXXXX")) {
+	snprintf(p->dir, sizeof(p->dir), "%s", dir_template ? dir_template : "");
+	if (dir_template == NULL) {
+		/* in memory only */
+	} else if (strstr(p->dir, "XXXXXX")) {
 		if (mkdtemp(p->dir) == NULL)
 			return -1;
 	} else if (mkdir(p->dir, 0700) != 0 && errno != EEXIST) {
@@ -282,7 +284,7 @@ int fx_pki_create(struct fx_pki *p, const char *dir_template)
 	p->ca = fx_issue(&ca, p->ca_key, p->root, p->root_key);
 	make_leaves(p);
 	make_responders(p);
-	return write_files(p);
+	return dir_template ? write_files(p) : 0;
 }
 
 void fx_pki_free(struct fx_pki *p)

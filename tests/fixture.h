@@ -67,7 +67,8 @@ struct fx_pki {
 	X509 *fake_ca;	  /* self-signed, carries ca's subject name */
 };
 
-/* Creates dir (mkdtemp template when dir ends in XXXXXX) and the PKI. */
+/* Creates dir (mkdtemp template when dir ends in XXXXXX) and the PKI;
+ * with dir_template NULL, the PKI stays in memory. */
 int fx_pki_create(struct fx_pki *p, const char *dir_template);
 void fx_pki_free(struct fx_pki *p);
 
