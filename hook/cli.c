@@ -25,6 +25,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_DEADLINE,
 	OPT_RECORD,
+	OPT_TARGETS_FILE,
 };
 
 static const struct option long_opts[] = {
@@ -46,6 +47,7 @@ static const struct option long_opts[] = {
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"deadline", required_argument, NULL, OPT_DEADLINE},
 	{"record", required_argument, NULL, OPT_RECORD},
+	{"targets-file", required_argument, NULL, OPT_TARGETS_FILE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -67,7 +69,7 @@ void sg_cli_usage(const char *command, FILE *out)
 		fputs("usage: staplegate check --cert NEW_CERT.pem "
 		      "[--chain CHAIN.pem] [--CAfile ROOTS.pem]\n"
 		      "         --target TARGET [--target TARGET ...] "
-		      "[--servername NAME]\n"
+		      "[--targets-file FILE] [--servername NAME]\n"
 		      "         [--min-remaining DURATION] [--skew DURATION] "
 		      "[--max-age DURATION]\n"
 		      "         [--timeout DURATION] [--attempts N] "
@@ -142,6 +144,8 @@ static sg_result apply(struct sg_cli *cli, int opt, const char *arg)
 		break;
 	case OPT_TARGET:
 		return add_target(cli, arg);
+	case OPT_TARGETS_FILE:
+		return sg_targets_file(arg, &cli->targets, &cli->ntargets);
 	case OPT_SERVERNAME:
 		p->servername = arg;
 		break;
@@ -229,7 +233,8 @@ static sg_result validate(struct sg_cli *cli)
 			return sg_err(SG_EINPUT, "check: --cert is required");
 		if (cli->ntargets == 0)
 			return sg_err(SG_EINPUT, "check: at least one "
-						 "--target is required");
+						 "--target (or --targets-file) is "
+						 "required");
 	} else if (cli->ntargets != 1) {
 		return sg_err(SG_EINPUT, "probe: exactly one TARGET is "
 					 "required");

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "bundle.h"
 #include "clock.h"
 #include "duration.h"
+#include "vcache.h"
 
 enum slot_state { SLOT_WAIT, SLOT_CONNECT, SLOT_HANDSHAKE, SLOT_DONE };
 
@@ -45,6 +47,7 @@ struct loop {
 	size_t n, active, done;
 	const struct sg_probe_opts *opts;
 	SSL_CTX *ctx;
+	struct sg_vcache cache; /* signature verdicts shared by all targets */
 };
 
 void sg_probe_opts_init(struct sg_probe_opts *o)
@@ -296,6 +299,67 @@ static void validate_chain(X509 *leaf, STACK_OF(X509) *chain,
 	ERR_clear_error();
 }
 
+/* SHA-256(leaf) || SHA-256(the whole chain as sent): identifies what a
+ * server presented, so chain validation and the issuer search run once
+ * per distinct chain. */
+static bool chain_key(X509 *leaf, STACK_OF(X509) *chain,
+		      unsigned char key[SG_VCACHE_KEY])
+{
+	unsigned char *leafder = NULL, *all = NULL;
+	int leaflen = i2d_X509(leaf, &leafder);
+	size_t alllen = 0;
+	bool ok = leaflen > 0;
+
+	for (int i = 0; ok && i < sk_X509_num(chain); i++) {
+		unsigned char *der = NULL, *grown;
+		int n = i2d_X509(sk_X509_value(chain, i), &der);
+
+		grown = n > 0 ? OPENSSL_realloc(all, alllen + (size_t)n) : NULL;
+		ok = grown != NULL;
+		if (ok) {
+			memcpy(grown + alllen, der, (size_t)n);
+			all = grown;
+			alllen += (size_t)n;
+		}
+		OPENSSL_free(der);
+	}
+	if (ok)
+		sg_vcache_key(leafder, (size_t)leaflen, all, alllen, key);
+	OPENSSL_free(leafder);
+	OPENSSL_free(all);
+	return ok;
+}
+
+/* The issuer and chain verdict for what the server sent, from the cache
+ * when this exact chain was seen before. Returns a new reference. */
+static X509 *judge_chain(struct loop *l, X509 *leaf, STACK_OF(X509) *chain,
+			 struct sg_probe *r)
+{
+	unsigned char key[SG_VCACHE_KEY];
+	struct sg_vcache_entry *e = NULL;
+	bool keyed = chain_key(leaf, chain, key);
+	X509 *issuer;
+
+	if (keyed)
+		e = sg_vcache_find(&l->cache, SG_VCACHE_CHAIN, key);
+	if (e == NULL) {
+		validate_chain(leaf, chain, l->opts, r);
+		issuer = served_issuer(leaf, chain, l->opts);
+		e = keyed ? sg_vcache_add(&l->cache, SG_VCACHE_CHAIN, key)
+			  : NULL;
+		if (e == NULL)
+			return issuer;
+		e->issuer = issuer;
+		e->ok = r->chain_valid;
+		snprintf(e->reason, sizeof(e->reason), "%s", r->chain_reason);
+	}
+	r->chain_valid = e->ok;
+	snprintf(r->chain_reason, sizeof(r->chain_reason), "%s", e->reason);
+	if (e->issuer)
+		X509_up_ref(e->issuer);
+	return e->issuer;
+}
+
 /* Reads everything the report needs from a completed handshake, before
  * the SSL object and its buffers go away. */
 static void harvest(struct loop *l, size_t i)
@@ -323,11 +387,11 @@ static void harvest(struct loop *l, size_t i)
 	}
 	r->handshake_ok = true;
 	r->error[0] = '\0';
-	validate_chain(leaf, chain, l->opts, r);
-	issuer = served_issuer(leaf, chain, l->opts);
-	sg_staple_verify(len > 0 ? der : NULL, len > 0 ? (size_t)len : 0,
-			 leaf, issuer, &l->opts->policy, time(NULL),
-			 &r->staple);
+	issuer = judge_chain(l, leaf, chain, r);
+	sg_staple_verify_cached(len > 0 ? der : NULL,
+				len > 0 ? (size_t)len : 0, leaf, issuer,
+				&l->opts->policy, time(NULL), &l->cache,
+				&r->staple);
 	X509_free(issuer);
 }
 
@@ -509,17 +573,40 @@ static const char *pick_sni(const struct sg_target *t,
 	return o->ip_servername;
 }
 
+/* Raises the open-file limit as far as allowed and returns how many
+ * connections may be open at once below it, keeping room for the
+ * process's own files (trust store, score log, curl). */
+static int connection_cap(int wanted)
+{
+	struct rlimit rl;
+	long room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return wanted < 64 ? wanted : 64;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	room = rl.rlim_cur == RLIM_INFINITY ? 65536 : (long)rl.rlim_cur - 64;
+	if (room < 1)
+		room = 1;
+	return wanted < room ? wanted : (int)room;
+}
+
 sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		       const struct sg_probe_opts *opts,
 		       struct sg_probe *results)
 {
+	struct sg_probe_opts capped = *opts;
 	struct loop l = {.targets = targets, .results = results, .n = n,
-			 .opts = opts};
+			 .opts = &capped};
 	sg_result r;
 
 	memset(results, 0, n * sizeof(*results));
 	if (n == 0)
 		return sg_ok();
+	capped.parallel = connection_cap(opts->parallel > 0 ? opts->parallel : 1);
 	l.slots = calloc(n, sizeof(*l.slots));
 	l.ctx = make_ctx(opts);
 	if (l.slots == NULL || l.ctx == NULL) {
@@ -540,6 +627,7 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		close_slot(&l, &l.slots[i]);
 	free(l.slots);
 	SSL_CTX_free(l.ctx);
+	sg_vcache_free(&l.cache);
 	return r;
 }
 

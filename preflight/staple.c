@@ -10,6 +10,7 @@
 
 #include "certinfo.h"
 #include "duration.h"
+#include "vcache.h"
 
 const char *sg_cert_status_name(enum sg_cert_status s)
 {
@@ -258,9 +259,49 @@ static bool check_times(OCSP_SINGLERESP *sr, const struct sg_policy *pol,
 	return true;
 }
 
+/* Rule 2 through the cache: the verdict depends only on the staple's
+ * bytes and the issuer, never on the target. */
+static bool check_signature_cached(OCSP_BASICRESP *bs, X509 *issuer,
+				   const unsigned char *der, size_t len,
+				   struct sg_vcache *cache,
+				   struct sg_staple *out)
+{
+	unsigned char key[SG_VCACHE_KEY], *idder = NULL;
+	int idlen = i2d_X509(issuer, &idder);
+	struct sg_vcache_entry *e;
+	bool ok;
+
+	if (cache == NULL || idlen <= 0) {
+		OPENSSL_free(idder);
+		return check_signature(bs, issuer, out);
+	}
+	sg_vcache_key(der, len, idder, (size_t)idlen, key);
+	OPENSSL_free(idder);
+	e = sg_vcache_find(cache, SG_VCACHE_STAPLE, key);
+	if (e) {
+		snprintf(out->reason, sizeof(out->reason), "%s", e->reason);
+		return e->ok;
+	}
+	ok = check_signature(bs, issuer, out);
+	e = sg_vcache_add(cache, SG_VCACHE_STAPLE, key);
+	if (e) {
+		e->ok = ok;
+		snprintf(e->reason, sizeof(e->reason), "%s", out->reason);
+	}
+	return ok;
+}
+
 void sg_staple_verify(const unsigned char *der, size_t len, X509 *leaf,
 		      X509 *issuer, const struct sg_policy *policy, time_t now,
 		      struct sg_staple *out)
+{
+	sg_staple_verify_cached(der, len, leaf, issuer, policy, now, NULL, out);
+}
+
+void sg_staple_verify_cached(const unsigned char *der, size_t len, X509 *leaf,
+			     X509 *issuer, const struct sg_policy *policy,
+			     time_t now, struct sg_vcache *cache,
+			     struct sg_staple *out)
 {
 	OCSP_BASICRESP *bs = NULL;
 	OCSP_SINGLERESP *sr;
@@ -282,7 +323,8 @@ void sg_staple_verify(const unsigned char *der, size_t len, X509 *leaf,
 	if (bs == NULL)
 		return;
 	sr = find_single(bs, leaf, issuer, out);
-	if (sr && check_signature(bs, issuer, out) && check_status(sr, out) &&
+	if (sr && check_signature_cached(bs, issuer, der, len, cache, out) &&
+	    check_status(sr, out) &&
 	    check_times(sr, policy, now, out)) {
 		out->valid = true;
 		out->fresh = out->seconds_left >= policy->min_remaining_sec;

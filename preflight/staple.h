@@ -47,6 +47,16 @@ void sg_staple_verify(const unsigned char *der, size_t len, X509 *leaf,
 		      X509 *issuer, const struct sg_policy *policy, time_t now,
 		      struct sg_staple *out);
 
+struct sg_vcache;
+
+/* The same, reusing signature verdicts from cache (may be NULL) keyed by
+ * (staple bytes, issuer). CertID binding, status and times are always
+ * checked against this leaf and this now. */
+void sg_staple_verify_cached(const unsigned char *der, size_t len, X509 *leaf,
+			     X509 *issuer, const struct sg_policy *policy,
+			     time_t now, struct sg_vcache *cache,
+			     struct sg_staple *out);
+
 const char *sg_cert_status_name(enum sg_cert_status s);
 
 #endif

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,4 +88,57 @@ sg_result sg_target_parse(const char *text, struct sg_target *t)
 		return bad(text, "not a host name or IP address");
 	}
 	return sg_ok();
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+sg_result sg_targets_file(const char *path, struct sg_target **v, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	size_t cap = *n;
+	int lineno = 0;
+	sg_result r = sg_ok();
+
+	if (f == NULL)
+		return sg_err(SG_EINPUT, "%s: %s", path, strerror(errno));
+	while (!r.code && fgets(line, sizeof(line), f)) {
+		char *hash = strchr(line, '#'), *text;
+
+		lineno++;
+		if (hash)
+			*hash = '\0';
+		text = trim(line);
+		if (*text == '\0')
+			continue;
+		if (*n == cap) {
+			struct sg_target *grown;
+
+			cap = cap ? 2 * cap : 64;
+			grown = realloc(*v, cap * sizeof(**v));
+			if (grown == NULL) {
+				r = sg_err(SG_ENOMEM, "out of memory");
+				break;
+			}
+			*v = grown;
+		}
+		r = sg_target_parse(text, &(*v)[*n]);
+		if (r.code)
+			r = sg_err(SG_EINPUT, "%s:%d: %s", path, lineno,
+				   r.reason);
+		else
+			(*n)++;
+	}
+	fclose(f);
+	return r;
 }

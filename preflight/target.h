@@ -4,6 +4,7 @@
 #define SG_TARGET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "result.h"
 
@@ -18,5 +19,10 @@ struct sg_target {
 };
 
 sg_result sg_target_parse(const char *text, struct sg_target *t);
+
+/* Appends the targets of a file (one TARGET per line, '#' starts a
+ * comment, blank lines ignored) to *v (realloc'd, *n entries). Errors
+ * name the file and line. */
+sg_result sg_targets_file(const char *path, struct sg_target **v, size_t *n);
 
 #endif

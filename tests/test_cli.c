@@ -42,7 +42,7 @@ START_TEST(usage_errors_exit_2)
 		const char *text;
 	} cases[] = {
 		{{"check", "--target", "127.0.0.1:1"}, "--cert is required"},
-		{{"check", "--cert", "x.pem"}, "--target is required"},
+		{{"check", "--cert", "x.pem"}, "at least one --target"},
 		{{"check", "--bogus"}, "unknown option"},
 		{{"check", "--cert", "x", "--target", "a b"}, "invalid target"},
 		{{"check", "--cert", "x", "--timeout", "5y"}, "--timeout"},
@@ -245,6 +245,27 @@ START_TEST(probe_reports_served_cert_and_missing_sni)
 }
 END_TEST
 
+START_TEST(targets_file_with_comments_and_errors)
+{
+	struct cli_run r;
+	const char *file = tpath("targets.txt");
+	static const char good[] = "# pool A\n127.0.0.1:1\n\n  127.0.0.1:2 # b\n";
+	static const char bad[] = "127.0.0.1:1\n# fine\nnot a target\n";
+
+	fx_write_bytes(file, (const unsigned char *)good, sizeof(good) - 1);
+	cli(&r, "check", "--cert", tpath("fullchain-plain.pem"),
+	    "--targets-file", file, "--attempts", "1", "--json", NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(strstr(r.out, "\"target\": \"127.0.0.1:2\"") != NULL, "%s",
+		      r.out);
+	fx_write_bytes(file, (const unsigned char *)bad, sizeof(bad) - 1);
+	cli(&r, "check", "--cert", tpath("fullchain-plain.pem"),
+	    "--targets-file", file, NULL);
+	ck_assert_int_eq(r.status, 2);
+	assert_one_line_error(&r, "targets.txt:3: invalid target 'not a target'");
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -260,6 +281,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, must_staple_without_ocsp_url_is_refused);
 	tcase_add_test(tc, v2_only_cert_is_not_gated);
 	tcase_add_test(tc, probe_reports_served_cert_and_missing_sni);
+	tcase_add_test(tc, targets_file_with_comments_and_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -429,6 +429,95 @@ START_TEST(dripping_server_times_out)
 }
 END_TEST
 
+/* Identical staple bytes are verified once, but bound to each target's
+ * own certificate: a backend serving another certificate with the same
+ * staple must not pass. */
+START_TEST(same_staple_bytes_for_different_certs_do_not_both_pass)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	size_t len;
+	unsigned char *der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
+				       T_PKI->ca_key, &o, &len);
+	struct tserver a = {.mode = TS_TLS, .cert = T_PKI->leaf_ms,
+			    .key = T_PKI->leaf_key, .chain = T_PKI->ca,
+			    .staple = der, .staple_len = len};
+	struct tserver b = a;
+	struct run r;
+
+	b.cert = T_PKI->leaf_plain;
+	ck_assert_int_eq(ts_start(&a), 0);
+	ck_assert_int_eq(ts_start(&b), 0);
+	run_init(&r, "fullchain-ms.pem");
+	r.opts.probe.attempts = 1;
+	run_add(&r, "127.0.0.1:%d", a.port);
+	run_add(&r, "127.0.0.1:%d", b.port);
+	run_check(&r);
+	ts_stop(&a);
+	ts_stop(&b);
+	ck_assert(r.rep.scores[0].ready);
+	ck_assert(!r.rep.scores[1].ready);
+	assert_target_reason(&r, 1, "staple is for serial");
+	ck_assert(!r.rep.allow);
+	sg_report_free(&r.rep);
+	OPENSSL_free(der);
+}
+END_TEST
+
+/* 50 backends, 3 of them broken: each gets its own result, in input
+ * order, and the refusal names exactly the broken ones. */
+START_TEST(fifty_targets_three_broken)
+{
+	enum { N = 50 };
+	struct fx_staple_opts o = fx_staple_good();
+	size_t len;
+	unsigned char *der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
+				       T_PKI->ca_key, &o, &len);
+	static struct tserver fleet[N];
+	static struct sg_target targets[N];
+	struct sg_check_opts opts;
+	struct sg_report rep;
+	char spec[32];
+	int closed = srv_closed_port();
+
+	for (int i = 0; i < N; i++) {
+		fleet[i] = (struct tserver){.mode = TS_TLS,
+					    .cert = T_PKI->leaf_ms,
+					    .key = T_PKI->leaf_key,
+					    .chain = T_PKI->ca,
+					    .staple = (i == 7 || i == 31) ? NULL
+									  : der,
+					    .staple_len = len};
+		ck_assert_int_eq(ts_start(&fleet[i]), 0);
+		snprintf(spec, sizeof(spec), "127.0.0.1:%d",
+			 i == 44 ? closed : fleet[i].port);
+		ck_assert_int_eq(sg_target_parse(spec, &targets[i]).code, SG_OK);
+	}
+	sg_check_opts_init(&opts);
+	opts.cert_path = tpath("fullchain-ms.pem");
+	opts.cafile = tpath("root.pem");
+	opts.targets = targets;
+	opts.n = N;
+	opts.probe.attempts = 1;
+	opts.probe.parallel = 16;
+	ck_assert_int_eq(sg_check_run(&opts, &rep).code, SG_OK);
+	for (int i = 0; i < N; i++)
+		ts_stop(&fleet[i]);
+	for (int i = 0; i < N; i++) {
+		bool broken = i == 7 || i == 31 || i == 44;
+
+		ck_assert_str_eq(rep.probes[i].address, targets[i].spec);
+		ck_assert_msg(rep.scores[i].ready == !broken, "target %d: %s", i,
+			      rep.scores[i].reason);
+		ck_assert_msg((strstr(rep.reason, targets[i].spec) != NULL) ==
+				      broken,
+			      "target %d in '%s'", i, rep.reason);
+	}
+	ck_assert_ptr_nonnull(strstr(rep.reason, "3 of 50"));
+	sg_report_free(&rep);
+	OPENSSL_free(der);
+}
+END_TEST
+
 Suite *probe_suite(void)
 {
 	Suite *s = suite_create("probe");
@@ -452,6 +541,11 @@ Suite *probe_suite(void)
 	tcase_add_test(tc, non_tls_banner_fails_the_handshake);
 	tcase_add_test(tc, reset_mid_handshake_fails_the_handshake);
 	tcase_add_test(tc, dripping_server_times_out);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("scale");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, same_staple_bytes_for_different_certs_do_not_both_pass);
+	tcase_add_test(tc, fifty_targets_three_broken);
 	suite_add_tcase(s, tc);
 	return s;
 }
