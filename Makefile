@@ -34,7 +34,7 @@ FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 
 .PHONY: all deps check test demo asan valgrind install uninstall clean format \
-	fuzz fuzz-build fuzz-replay
+	fuzz fuzz-build fuzz-replay bench
 
 all: $(BUILD)/staplegate
 
@@ -60,6 +60,17 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FIXTURE_OBJ) $(BUILD)/libst
 
 $(BUILD)/fuzz/mkseeds: $(BUILD)/tests/fuzz/mkseeds.o $(FIXTURE_OBJ)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer-no-link -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SG_CFLAGS) -o $@ $< $(LDLIBS)
+
+# Speed and memory against named baselines, measured in the same run;
+# not part of make check.
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/staplegate $(BUILD)/tests/mkpki \
+		$(BUILD)/bench/floor $(BUILD)/bench/sink
+	@bash tests/bench/run.sh $(BUILD)
 
 # libFuzzer targets (clang). `make fuzz FUZZ_SECONDS=600` runs each in
 # turn; fuzz-replay runs the seeds and tests/fuzz/regressions/ once.

@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""Prints the benchmark table and the ratios the fleet-scale issue asks for."""
+import json, os, sys
+
+rows = [json.loads(l) for l in open(sys.argv[1])]
+cpu = os.popen("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").read().strip()
+print(f"machine: {os.cpu_count()} cores, {cpu}; server (nginx, 2 workers) on the same machine")
+print(f"{'run':58} {'N':>5} {'wall s':>8} {'cpu s':>7} {'hs/cpu-s':>9} {'RSS MB':>7} exit")
+for r in rows:
+    hs = r["n"] / r["cpu"] if r["cpu"] > 0 else float("inf")
+    print(f"{r['label']:58} {r['n']:5d} {r['wall']:8.3f} {r['cpu']:7.3f} {hs:9.0f} {r['rss_mb']:7.1f} {r['exit']}")
+
+def get(label, n):
+    return next(r for r in rows if r["label"] == label and r["n"] == n)
+
+sg, floor = get("staplegate", 1000), get("raw floor", 1000)
+xargs = get("s_client xargs -P16", 1000)
+bh = get("staplegate, 5% black-holed, --timeout 2s", 1000)
+print()
+print(f"1,000 targets, staplegate / raw floor (wall): {sg['wall'] / floor['wall']:.2f}x  (goal <= 2x)")
+print(f"1,000 targets, s_client xargs -P16 / staplegate (wall): {xargs['wall'] / sg['wall']:.1f}x faster  (goal >= 12x)")
+print(f"1,000 targets, staplegate peak RSS: {sg['rss_mb']:.1f} MB  (goal <= 30 MB)")
+print(f"5% black-holed, --timeout 2s: {bh['wall']:.2f} s  (goal <= 3.5 s)")
+print("Honesty: the s_client baseline verifies nothing (no signature, no CertID, no")
+print("freshness); the raw floor verifies nothing either; staplegate verifies every staple.")
