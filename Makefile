@@ -24,7 +24,8 @@ HOOK_OBJ = $(HOOK_SRC:%.c=$(BUILD)/%.o)
 FIXTURE_OBJ = $(BUILD)/tests/fixture.o
 TEST_SRC = tests/test_main.c tests/test_unit.c tests/test_staple.c \
 	tests/test_probe.c tests/test_cli.c tests/test_hook.c tests/servers.c \
-	tests/tserver.c tests/tresponder.c tests/runcli.c
+	tests/tserver.c tests/tresponder.c tests/runcli.c tests/scene.c \
+	tests/test_faults.c
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(FIXTURE_OBJ)
 
 FUZZ_TARGETS = staple tlsfeature config strings responder
@@ -50,6 +51,11 @@ $(BUILD)/staplegate: $(HOOK_OBJ) $(BUILD)/libstaplegate.a
 
 $(BUILD)/tests/suite: $(TEST_OBJ) $(BUILD)/libstaplegate.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+# Built without sanitizers: it is preloaded into other binaries.
+$(BUILD)/tests/shim_enospc.so: tests/shim_enospc.c
+	@mkdir -p $(@D)
+	cc -O2 -fPIC -shared -Wall -Wextra -Werror -o $@ $< -ldl
 
 $(BUILD)/tests/mkpki: $(BUILD)/tests/mkpki.o $(FIXTURE_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -107,7 +113,8 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory test
 
-test: $(BUILD)/staplegate $(BUILD)/tests/suite $(BUILD)/tests/mkpki
+test: $(BUILD)/staplegate $(BUILD)/tests/suite $(BUILD)/tests/mkpki \
+		$(BUILD)/tests/shim_enospc.so
 	@sh tests/run.sh $(BUILD)
 
 demo: deps
@@ -118,7 +125,8 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan \
 		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" test
 
-valgrind: $(BUILD)/staplegate $(BUILD)/tests/suite $(BUILD)/tests/mkpki
+valgrind: $(BUILD)/staplegate $(BUILD)/tests/suite $(BUILD)/tests/mkpki \
+		$(BUILD)/tests/shim_enospc.so
 	@SG_VALGRIND=1 sh tests/run.sh $(BUILD)
 
 install: $(BUILD)/staplegate

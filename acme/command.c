@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../preflight/clock.h"
+#include "../preflight/interrupt.h"
 
 void sg_command_describe(char *const *argv, char *buf, size_t size)
 {
@@ -37,8 +38,9 @@ static void child(char *const *argv, int report)
 	_exit(127);
 }
 
-/* Waits for pid until deadline; then SIGTERM, a grace period, SIGKILL. */
-static int wait_bounded(pid_t pid, long long deadline, bool *timed_out)
+/* Waits for pid until deadline; then SIGTERM, a grace period, SIGKILL.
+ * A signal we received is passed on first, with the same grace. */
+static int wait_bounded(pid_t pid, long long deadline, struct sg_command *out)
 {
 	int status = 0;
 	bool termed = false;
@@ -48,8 +50,13 @@ static int wait_bounded(pid_t pid, long long deadline, bool *timed_out)
 
 		if (w == pid || (w < 0 && errno != EINTR))
 			return status;
-		if (sg_now_ms() >= deadline) {
-			*timed_out = true;
+		if (sg_interrupted() && !out->interrupted) {
+			out->interrupted = sg_interrupted();
+			kill(pid, out->interrupted);
+			deadline = sg_now_ms() + SG_COMMAND_KILL_GRACE_MS;
+			termed = true;
+		} else if (sg_now_ms() >= deadline) {
+			out->timed_out = !out->interrupted;
 			kill(pid, termed ? SIGKILL : SIGTERM);
 			deadline = sg_now_ms() + SG_COMMAND_KILL_GRACE_MS;
 			termed = true;
@@ -84,11 +91,16 @@ void sg_command_run(char *const *argv, long timeout_ms, struct sg_command *out)
 	}
 	close(pipefd[0]);
 	out->started = true;
-	status = wait_bounded(pid, start + timeout_ms, &out->timed_out);
+	status = wait_bounded(pid, start + timeout_ms, out);
 	out->elapsed_ms = (long)(sg_now_ms() - start);
 	out->exit_status = WIFEXITED(status) ? WEXITSTATUS(status)
 					     : 128 + WTERMSIG(status);
-	if (out->timed_out)
+	if (out->interrupted)
+		snprintf(out->reason, sizeof(out->reason),
+			 "interrupted by signal %d while %s ran (passed on to "
+			 "it)",
+			 out->interrupted, what);
+	else if (out->timed_out)
 		snprintf(out->reason, sizeof(out->reason),
 			 "%s did not finish within the deadline and was "
 			 "killed",

@@ -12,6 +12,7 @@
 #include "../preflight/clock.h"
 #include "../preflight/config.h"
 #include "../preflight/duration.h"
+#include "../preflight/interrupt.h"
 #include "../preflight/responder.h"
 #include "../preflight/scorelog.h"
 #include "command.h"
@@ -324,6 +325,13 @@ static void settle(struct gate *g)
 	g->out.settle = res->settle;
 	if (r.code) {
 		rollback(g, r.reason);
+	} else if (sg_interrupted()) {
+		/* The operator stopped us: no rollback on our own
+		 * initiative, but the record says where it stopped. */
+		g->out.action = "interrupted";
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "interrupted by signal %d during settle",
+			 sg_interrupted());
 	} else if (!sg_settle_all(res->settle, res->n)) {
 		char why[512];
 		size_t i = 0;
@@ -352,6 +360,10 @@ static void deploy(struct gate *g)
 	sg_command_run(argv, left_ms(g), &cmd);
 	g->out.deploy_exit_status = cmd.started ? cmd.exit_status : 127;
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", cmd.reason);
+	if (cmd.interrupted) {
+		g->out.action = "interrupted";
+		return;
+	}
 	if (cmd.timed_out) {
 		g->out.action = "deadline";
 		return;
@@ -373,6 +385,13 @@ static void act(struct gate *g)
 	if (!g->allow) {
 		snprintf(g->out_reason, sizeof(g->out_reason),
 			 "deploy command not run: %s", g->reason);
+		return;
+	}
+	if (sg_interrupted()) {
+		g->out.action = "interrupted";
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "interrupted by signal %d before the deploy command",
+			 sg_interrupted());
 		return;
 	}
 	if (g->o->dry_run) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../preflight/interrupt.h"
 #include "cli.h"
 #include "output.h"
 
@@ -18,6 +19,7 @@ static int run_hook(struct sg_cli *cli)
 	struct sg_gate_result res;
 	int status;
 
+	sg_interrupt_install();
 	sg_gate_run(&cli->gate, &res);
 	status = res.status;
 	printf("staplegate: %s\n", res.summary);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509v3.h>
+
 #include "bundle.h"
 #include "verdict.h"
 
@@ -67,6 +69,12 @@ sg_result sg_material_load(const char *cert, const char *chain,
 	if (m->issuers == NULL)
 		return sg_err(SG_ENOMEM, "out of memory");
 	r = sg_bundle_load(cert, &m->bundle);
+	if (!r.code && X509_check_ca(sk_X509_value(m->bundle, 0)) != 0)
+		r = sg_err(SG_EINPUT,
+			   "%s: the first certificate is a CA, not the new "
+			   "server certificate: the bundle is in the wrong "
+			   "order, or this is the chain",
+			   cert);
 	for (int i = 1; !r.code && i < sk_X509_num(m->bundle); i++) {
 		X509 *x = sk_X509_value(m->bundle, i);
 

@@ -21,6 +21,7 @@
 
 #include "bundle.h"
 #include "clock.h"
+#include "interrupt.h"
 #include "duration.h"
 #include "vcache.h"
 
@@ -523,6 +524,14 @@ static int poll_timeout(struct loop *l, long long now, long long next)
 	return wake <= now ? 0 : (int)(wake - now);
 }
 
+/* On SIGTERM/SIGINT every unfinished target ends with that reason. */
+static void abandon_all(struct loop *l, int sig)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->slots[i].state != SLOT_DONE)
+			finish(l, i, "interrupted by signal %d", sig);
+}
+
 static sg_result run_loop(struct loop *l)
 {
 	struct pollfd *pfd = calloc(l->n, sizeof(*pfd));
@@ -553,6 +562,10 @@ static sg_result run_loop(struct loop *l)
 			return sg_err(SG_ESYS, "poll: %s", strerror(errno));
 		}
 		now = sg_now_ms();
+		if (sg_interrupted()) {
+			abandon_all(l, sg_interrupted());
+			break;
+		}
 		for (nfds_t k = 0; k < np; k++)
 			advance(l, idx[k], pfd[k].revents, now);
 	}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "clock.h"
+#include "interrupt.h"
 
 bool sg_settle_all(const struct sg_settle_target *t, size_t n)
 {
@@ -90,7 +91,7 @@ sg_result sg_settle_run(const struct sg_target *targets, size_t n,
 		long long left = end - sg_now_ms();
 		bool all_good;
 
-		if (left <= 0)
+		if (left <= 0 || sg_interrupted())
 			break;
 		if (once.timeout_ms > left)
 			once.timeout_ms = (long)left;

@@ -38,36 +38,58 @@ static void child_env(const char *const *env)
 		putenv((char *)env[i]);
 }
 
-void cli_env(struct cli_run *r, const char *const *env,
-	     const char *const *args)
+static void out_paths(pid_t pid, char *out, char *err, size_t size)
+{
+	snprintf(out, size, "%s/cli.out.%d", T_PKI->dir, (int)pid);
+	snprintf(err, size, "%s/cli.err.%d", T_PKI->dir, (int)pid);
+}
+
+pid_t cli_spawn(const char *const *env, const char *const *args)
 {
 	const char *argv[64];
-	char bin[512], out[600], err[600];
+	char bin[512];
 	int n = 0;
 	pid_t pid;
 
 	snprintf(bin, sizeof(bin), "%s/staplegate", T_BUILD);
-	snprintf(out, sizeof(out), "%s/cli.out.%d", T_PKI->dir, getpid());
-	snprintf(err, sizeof(err), "%s/cli.err.%d", T_PKI->dir, getpid());
 	argv[n++] = bin;
 	for (int i = 0; args[i] && n < 63; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	pid = fork();
 	if (pid == 0) {
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		char out[600], err[600];
+		int o, e;
 
+		out_paths(getpid(), out, err, sizeof(out));
+		o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(o, 1);
 		dup2(e, 2);
 		child_env(env);
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+void cli_collect(struct cli_run *r, pid_t pid)
+{
+	char out[600], err[600];
+
 	waitpid(pid, &r->status, 0);
 	r->status = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
+	out_paths(pid, out, err, sizeof(out));
 	slurp(out, r->out, sizeof(r->out));
 	slurp(err, r->err, sizeof(r->err));
+	unlink(out);
+	unlink(err);
+}
+
+void cli_env(struct cli_run *r, const char *const *env,
+	     const char *const *args)
+{
+	cli_collect(r, cli_spawn(env, args));
 }
 
 void cli(struct cli_run *r, ...)

@@ -3,6 +3,8 @@
 #ifndef SG_RUNCLI_H
 #define SG_RUNCLI_H
 
+#include <sys/types.h>
+
 struct cli_run {
 	int status;
 	char out[65536];
@@ -13,6 +15,10 @@ struct cli_run {
  * (NULL-terminated, may be NULL); argv after the binary, NULL-terminated. */
 void cli_env(struct cli_run *r, const char *const *env,
 	     const char *const *argv);
+
+/* Starts the binary without waiting; cli_collect waits and fills r. */
+pid_t cli_spawn(const char *const *env, const char *const *argv);
+void cli_collect(struct cli_run *r, pid_t pid);
 
 /* cli(&r, "check", "--cert", path, NULL) */
 void cli(struct cli_run *r, ...);

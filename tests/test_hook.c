@@ -2,10 +2,10 @@
  * lays them out, a real OCSP responder and a real TLS server on
  * loopback, a real deploy command, and the score log read back. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,186 +15,9 @@
 #include <jansson.h>
 #include <openssl/ocsp.h>
 
-#include "runcli.h"
+#include "scene.h"
 #include "servers.h"
 #include "testutil.h"
-#include "tresponder.h"
-#include "tserver.h"
-
-/* One deployment: a responder, a server that serves the old certificate
- * until the deploy command touches `deployed`, then the new one. */
-struct scene {
-	char dir[512];
-	struct tresponder resp;
-	struct tserver srv;
-	X509 *newcert;
-	unsigned char *old_staple, *new_staple;
-	size_t old_len, new_len;
-	char lineage[600], config[600], record[600], deployed[600],
-		deploy_sh[600], rollback_sh[600];
-};
-
-static void path(struct scene *s, char *out, const char *name)
-{
-	snprintf(out, 600, "%s/%s", s->dir, name);
-}
-
-static void write_text(const char *file, const char *text, mode_t mode)
-{
-	FILE *f = fopen(file, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	chmod(file, mode);
-}
-
-/* deploy.sh records its arguments one per line and marks the reload. */
-static void write_scripts(struct scene *s)
-{
-	char text[1024];
-
-	path(s, s->deploy_sh, "deploy.sh");
-	path(s, s->rollback_sh, "rollback.sh");
-	snprintf(text, sizeof(text),
-		 "#!/bin/sh\nprintf '%%s\\n' \"$@\" > '%s/deploy.args'\n"
-		 "touch '%s'\n",
-		 s->dir, s->deployed);
-	write_text(s->deploy_sh, text, 0755);
-	snprintf(text, sizeof(text), "#!/bin/sh\ntouch '%s/rolled-back'\n",
-		 s->dir);
-	write_text(s->rollback_sh, text, 0755);
-}
-
-/* certbot's layout: live/<lineage>/{cert,chain,fullchain}.pem */
-static void write_lineage(struct scene *s)
-{
-	char live[600], f[700];
-
-	path(s, live, "live");
-	mkdir(live, 0755);
-	path(s, s->lineage, "live/shop.example");
-	mkdir(s->lineage, 0755);
-	snprintf(f, sizeof(f), "%s/cert.pem", s->lineage);
-	fx_write_pem(f, s->newcert, NULL, NULL);
-	snprintf(f, sizeof(f), "%s/chain.pem", s->lineage);
-	fx_write_pem(f, T_PKI->ca, NULL, NULL);
-	snprintf(f, sizeof(f), "%s/fullchain.pem", s->lineage);
-	fx_write_pem(f, s->newcert, T_PKI->ca, NULL);
-}
-
-static void scene_begin(struct scene *s, bool must_staple, int resp_status)
-{
-	struct fx_staple_opts good = fx_staple_good();
-	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example",
-				 .must_staple = must_staple};
-	char url[64];
-
-	memset(s, 0, sizeof(*s));
-	snprintf(s->dir, sizeof(s->dir), "%s/hook-%d", T_PKI->dir, getpid());
-	mkdir(s->dir, 0700);
-	s->resp = (struct tresponder){.mode = TR_STATUS,
-				      .cert_status = resp_status,
-				      .ca = T_PKI->ca,
-				      .ca_key = T_PKI->ca_key};
-	ck_assert_int_eq(tr_start(&s->resp), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s->resp.port);
-	o.ocsp_url = url;
-	s->newcert = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
-	s->old_staple = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
-				  T_PKI->ca_key, &good, &s->old_len);
-	s->new_staple = fx_staple(s->newcert, T_PKI->ca, T_PKI->ca,
-				  T_PKI->ca_key, &good, &s->new_len);
-	path(s, s->deployed, "deployed");
-	path(s, s->config, "config.json");
-	path(s, s->record, "state/scores.jsonl");
-	s->srv = (struct tserver){.mode = TS_TLS, .cert = T_PKI->leaf_ms,
-				  .key = T_PKI->leaf_key, .chain = T_PKI->ca,
-				  .staple = s->old_staple,
-				  .staple_len = s->old_len,
-				  .swap_file = s->deployed,
-				  .cert2 = s->newcert,
-				  .staple2 = s->new_staple,
-				  .staple2_len = s->new_len};
-	write_scripts(s);
-	write_lineage(s);
-}
-
-static void scene_start_server(struct scene *s)
-{
-	ck_assert_int_eq(ts_start(&s->srv), 0);
-}
-
-static void scene_end(struct scene *s)
-{
-	if (s->srv.thread)
-		ts_stop(&s->srv);
-	tr_stop(&s->resp);
-	X509_free(s->newcert);
-	OPENSSL_free(s->old_staple);
-	OPENSSL_free(s->new_staple);
-}
-
-/* A config with the server as the only target of shop.example; extra is
- * spliced into "defaults". */
-static void scene_config(struct scene *s, const char *extra)
-{
-	char text[4096];
-
-	snprintf(text, sizeof(text),
-		 "{\n  \"defaults\": {\n    \"record\": \"%s\",\n"
-		 "    \"cafile\": \"%s\",\n    \"retry_delay\": \"0s\",\n"
-		 "    \"rollback_command\": [\"%s\"]%s%s\n  },\n"
-		 "  \"domains\": {\n    \"shop.example\": {\n"
-		 "      \"targets\": [\"127.0.0.1:%d\"]\n    }\n  }\n}\n",
-		 s->record, tpath("root.pem"), s->rollback_sh,
-		 extra ? ",\n    " : "", extra ? extra : "", s->srv.port);
-	write_text(s->config, text, 0644);
-}
-
-/* Runs the hook as certbot would: RENEWED_LINEAGE and RENEWED_DOMAINS. */
-static void hook_certbot(struct scene *s, struct cli_run *r,
-			 const char *const *args)
-{
-	char lineage[700];
-	const char *env[] = {lineage, "RENEWED_DOMAINS=shop.example", NULL};
-
-	snprintf(lineage, sizeof(lineage), "RENEWED_LINEAGE=%s", s->lineage);
-	cli_env(r, env, args);
-}
-
-static bool exists(const char *file)
-{
-	return access(file, F_OK) == 0;
-}
-
-/* Every line of the score log, parsed; each must be one JSON object. */
-static json_t *read_log(const char *file)
-{
-	FILE *f = fopen(file, "r");
-	json_t *lines = json_array();
-	char line[1 << 16];
-
-	ck_assert_msg(f != NULL, "no score log at %s", file);
-	while (fgets(line, sizeof(line), f)) {
-		json_error_t e;
-		json_t *rec = json_loads(line, 0, &e);
-
-		ck_assert_msg(json_is_object(rec), "bad line: %s", line);
-		json_array_append_new(lines, rec);
-	}
-	fclose(f);
-	return lines;
-}
-
-static const char *field(json_t *rec, const char *key)
-{
-	return json_string_value(json_object_get(rec, key));
-}
-
-#define assert_contains(hay, needle)                                         \
-	ck_assert_msg(strstr(hay, needle) != NULL, "'%s' lacks '%s'", hay,    \
-		      needle)
 
 START_TEST(certbot_must_staple_ready_deploys_and_settles)
 {
@@ -694,10 +517,10 @@ START_TEST(symlinked_score_log_is_refused)
 }
 END_TEST
 
-/* 20 hooks at once: 20 intact decision + outcome pairs. */
+/* 50 hooks at once: 50 intact decision + outcome pairs. */
 START_TEST(concurrent_hooks_keep_every_record)
 {
-	enum { N = 20 };
+	enum { N = 50 };
 	struct scene s;
 	pid_t kids[N];
 	json_t *log;

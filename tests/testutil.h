@@ -23,5 +23,6 @@ Suite *staple_suite(void);
 Suite *probe_suite(void);
 Suite *cli_suite(void);
 Suite *hook_suite(void);
+Suite *faults_suite(void);
 
 #endif

@@ -43,6 +43,10 @@ static SSL_CTX *make_ctx(struct tserver *t)
 	}
 	if (t->max_version)
 		SSL_CTX_set_max_proto_version(ctx, t->max_version);
+	if (t->mode == TS_ANON) {
+		SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+		SSL_CTX_set_cipher_list(ctx, "aNULL:@SECLEVEL=0");
+	}
 	SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
 	SSL_CTX_set_tlsext_status_arg(ctx, t);
 	return ctx;
@@ -83,6 +87,7 @@ static void serve(struct tserver *t, SSL_CTX *ctx, int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	switch (t->mode) {
 	case TS_TLS:
+	case TS_ANON:
 		serve_tls(t, ctx, fd);
 		break;
 	case TS_BANNER:

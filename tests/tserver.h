@@ -15,6 +15,7 @@ enum ts_mode {
 	TS_BANNER, /* sends an SSH banner and closes */
 	TS_RESET,  /* reads the ClientHello, then resets the connection */
 	TS_DRIP,   /* sends one byte a second, forever */
+	TS_ANON,   /* TLS 1.2 with anonymous ciphers only: no certificate */
 };
 
 struct tserver {

@@ -1,0 +1,50 @@
+/* A deployment scene for hook tests: a certbot-style lineage holding a
+ * new certificate, an OCSP responder on loopback that vouches for it, a
+ * TLS server that serves the old certificate until the deploy command
+ * runs, deploy and rollback scripts, and the score log read back. */
+#ifndef SG_SCENE_H
+#define SG_SCENE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "runcli.h"
+#include "tresponder.h"
+#include "tserver.h"
+
+struct scene {
+	char dir[512];
+	struct tresponder resp;
+	struct tserver srv;
+	X509 *newcert;
+	unsigned char *old_staple, *new_staple;
+	size_t old_len, new_len;
+	char lineage[600], config[600], record[600], deployed[600],
+		deploy_sh[600], rollback_sh[600];
+};
+
+void scene_begin(struct scene *s, bool must_staple, int resp_status);
+void scene_start_server(struct scene *s);
+void scene_end(struct scene *s);
+/* A config with the server as the only target of shop.example; extra is
+ * spliced into "defaults". */
+void scene_config(struct scene *s, const char *extra);
+/* Runs the hook as certbot would: RENEWED_LINEAGE and RENEWED_DOMAINS. */
+void hook_certbot(struct scene *s, struct cli_run *r, const char *const *args);
+/* The environment hook_certbot uses, for cli_spawn (static storage). */
+const char *const *certbot_env(const struct scene *s);
+
+void write_text(const char *file, const char *text, mode_t mode);
+bool exists(const char *file);
+/* Every line of the score log, parsed; each must be one JSON object. */
+json_t *read_log(const char *file);
+const char *field(json_t *rec, const char *key);
+
+#define assert_contains(hay, needle)                                         \
+	ck_assert_msg(strstr(hay, needle) != NULL, "'%s' lacks '%s'", hay,    \
+		      needle)
+
+#endif
