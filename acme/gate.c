@@ -8,6 +8,7 @@
 
 #include <openssl/rand.h>
 
+#include "../preflight/atomic.h"
 #include "../preflight/check.h"
 #include "../preflight/clock.h"
 #include "../preflight/config.h"
@@ -18,6 +19,8 @@
 #include "command.h"
 #include "gate_record.h"
 #include "newcert.h"
+#include "pending.h"
+#include "store.h"
 #include "targets.h"
 
 struct gate {
@@ -222,6 +225,42 @@ static void decide(struct gate *g)
 		 "not Must-Staple: never gated, only scored");
 }
 
+/* Forgets a decision so that --wait can take it again. */
+static void reset_decision(struct gate *g)
+{
+	struct sg_gate_result *res = g->res;
+
+	if (res->has_report)
+		sg_report_free(&res->rep);
+	res->has_report = false;
+	free(res->targets);
+	res->targets = NULL;
+	res->n = 0;
+	sg_responder_free(&g->resp);
+	g->asked = false;
+	sg_certinfo_free(&g->cert);
+	sg_material_free(&g->mat);
+	sg_strlist_free(&g->unconfigured);
+	g->have_cert = false;
+	g->allow = false;
+}
+
+/* --wait: re-checks a refused Must-Staple certificate until the gate
+ * opens or the wait ends (backing off from 2 s to 30 s). */
+static void wait_for_gate(struct gate *g)
+{
+	long long end = sg_now_ms() + 1000LL * g->o->wait_sec;
+	long delay = 2000;
+
+	while (!g->allow && g->gated && g->res->status == 0 &&
+	       !sg_interrupted() && sg_now_ms() + delay < end) {
+		sg_sleep_ms(delay);
+		delay = delay * 2 > 30000 ? 30000 : delay * 2;
+		reset_decision(g);
+		decide(g);
+	}
+}
+
 static struct sg_gate_facts facts(const struct gate *g)
 {
 	struct sg_gate_facts f = {
@@ -290,6 +329,12 @@ static void rollback(struct gate *g, const char *why)
 
 	g->out.action = "settle-failed";
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", why);
+	if (g->cfg.store) {
+		sg_result r = sg_store_rollback(g->cfg.state_dir, g->nc.lineage);
+
+		if (r.code)
+			note_error(g, "store rollback: %s", r.reason);
+	}
 	if (argv == NULL)
 		return;
 	sg_command_run(argv, g->deadline - sg_now_ms(), &cmd);
@@ -377,6 +422,71 @@ static void deploy(struct gate *g)
 		settle(g);
 }
 
+/* A refused Must-Staple certificate is remembered, since no ACME client
+ * runs a failed hook again: `staplegate resume` picks it up. */
+static void hold(struct gate *g)
+{
+	char **argv = g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
+	json_t *entry;
+	sg_result r;
+
+	if (!g->gated || !g->have_cert || g->o->dry_run)
+		return;
+	entry = sg_pending_entry(&g->nc, &g->mat, &g->cert,
+				 g->res->has_report ? &g->res->rep : NULL, argv,
+				 g->reason);
+	r = entry ? sg_pending_save(g->cfg.state_dir, g->nc.lineage, entry)
+		  : sg_err(SG_ENOMEM, "out of memory");
+	json_decref(entry);
+	if (r.code) {
+		note_error(g, "pending deployment not saved: %s", r.reason);
+		return;
+	}
+	g->res->pending = true;
+	snprintf(g->out_reason + strlen(g->out_reason),
+		 sizeof(g->out_reason) - strlen(g->out_reason),
+		 "; held as a pending deployment (staplegate resume deploys "
+		 "it once the targets are ready)");
+}
+
+static const char *staple_out_path(const struct gate *g)
+{
+	if (g->o->staple_out)
+		return g->o->staple_out;
+	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
+		const struct sg_domain_cfg *d =
+			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
+
+		if (d && d->staple_out)
+			return d->staple_out;
+	}
+	return NULL;
+}
+
+/* Before the reload: the verified staple for the NEW certificate goes
+ * where servers that staple from a file read it, and the certificate
+ * into the approved store. Failing either stops the deployment. */
+static bool prepare(struct gate *g)
+{
+	const char *staple = staple_out_path(g);
+	sg_result r = sg_ok();
+
+	if (staple && g->asked && g->resp.ready)
+		r = sg_write_atomic(staple, g->resp.der, g->resp.len, 0644);
+	else if (staple && g->gated)
+		r = sg_err(SG_EINPUT, "%s: no verified staple to pre-stage",
+			   staple);
+	if (!r.code && g->cfg.store)
+		r = sg_store_fill(g->cfg.state_dir, &g->nc, &g->mat);
+	if (r.code) {
+		g->out.action = "deploy-failed";
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "deploy command not run: %s", r.reason);
+		return false;
+	}
+	return true;
+}
+
 static void act(struct gate *g)
 {
 	g->out = (struct sg_gate_outcome){.action = "refused",
@@ -385,6 +495,7 @@ static void act(struct gate *g)
 	if (!g->allow) {
 		snprintf(g->out_reason, sizeof(g->out_reason),
 			 "deploy command not run: %s", g->reason);
+		hold(g);
 		return;
 	}
 	if (sg_interrupted()) {
@@ -400,7 +511,12 @@ static void act(struct gate *g)
 			 "dry run: deploy command not run");
 		return;
 	}
+	if (!prepare(g))
+		return;
 	deploy(g);
+	if (strcmp(g->out.action, "deployed") == 0 ||
+	    strcmp(g->out.action, "allowed") == 0)
+		sg_pending_remove(g->cfg.state_dir, g->nc.lineage);
 }
 
 static void record_outcome(struct gate *g)
@@ -444,22 +560,43 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 
 	memset(res, 0, sizeof(*res));
 	make_run_id(g.run_id);
-	r = sg_newcert_detect(&g.nc, o->cert, o->chain);
+	if (o->resume) {
+		g.nc = *o->resume;
+		memset(&g.nc.domains, 0, sizeof(g.nc.domains));
+		r = sg_ok();
+	} else {
+		r = sg_newcert_detect(&g.nc, o->cert, o->chain, o->key);
+	}
 	if (r.code) {
 		res->status = 2;
 		snprintf(res->summary, sizeof(res->summary), "%s", r.reason);
 		return;
 	}
 	load_config(&g);
-	g.deadline = sg_now_ms() +
+	/* --wait extends the run explicitly: the deadline starts after it. */
+	g.deadline = sg_now_ms() + 1000LL * o->wait_sec +
 		     1000LL * (o->deadline_sec ? o->deadline_sec
 					       : g.cfg.deadline_sec);
 	open_log(&g);
 	decide(&g);
+	if (o->expect_sha256 && g.have_cert &&
+	    strcmp(o->expect_sha256, g.cert.sha256) != 0) {
+		res->superseded = true;
+		res->status = 0;
+		snprintf(res->summary, sizeof(res->summary),
+			 "superseded %s: the certificate on disk is newer "
+			 "than the pending one",
+			 g.nc.lineage);
+		sg_pending_remove(g.cfg.state_dir, g.nc.lineage);
+		goto out;
+	}
+	if (o->wait_sec)
+		wait_for_gate(&g);
 	record_decision(&g);
 	act(&g);
 	record_outcome(&g);
 	finish(&g);
+out:
 	if (g.log_fd >= 0)
 		close(g.log_fd);
 	sg_responder_free(&g.resp);

@@ -14,12 +14,18 @@
 
 struct sg_gate_opts {
 	const char *config_path; /* NULL: the default, which may be absent */
-	const char *cert, *chain, *cafile, *record_path; /* overrides */
+	const char *cert, *chain, *key, *cafile, *record_path; /* overrides */
 	const struct sg_target *extra; /* --target, for every name */
 	size_t nextra;
 	char **deploy_argv; /* after "--"; NULL: from the config */
+	const char *staple_out; /* --staple-out: pre-stage the staple here */
 	bool dry_run;
 	long deadline_sec; /* 0: from the config */
+	long wait_sec;	   /* --wait: keep re-checking this long */
+	/* resume: the certificate of a pending entry, instead of the
+	 * client's environment */
+	const struct sg_newcert *resume;
+	const char *expect_sha256; /* resume: the entry's certificate */
 };
 
 /* What the CLI prints. */
@@ -35,6 +41,8 @@ struct sg_gate_result {
 	size_t n;
 	struct sg_settle_target *settle; /* NULL: no settle ran */
 	struct sg_strlist errors;	 /* config and score-log problems */
+	bool pending;			 /* left as a pending deployment */
+	bool superseded;		 /* resume: a newer certificate */
 };
 
 void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res);

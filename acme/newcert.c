@@ -56,7 +56,9 @@ static sg_result from_certbot(struct sg_newcert *nc, const char *lineage)
 	nc->client = SG_CLIENT_CERTBOT;
 	set(nc->lineage, sizeof(nc->lineage), base && base[1] ? base + 1
 							      : lineage);
+	set(nc->lineage_dir, sizeof(nc->lineage_dir), lineage);
 	snprintf(nc->cert_path, sizeof(nc->cert_path), "%s/cert.pem", lineage);
+	snprintf(nc->key_path, sizeof(nc->key_path), "%s/privkey.pem", lineage);
 	snprintf(chain, sizeof(chain), "%s/chain.pem", lineage);
 	if (access(chain, R_OK) == 0)
 		set(nc->chain_path, sizeof(nc->chain_path), chain);
@@ -70,6 +72,7 @@ static sg_result from_acmesh(struct sg_newcert *nc)
 	nc->client = SG_CLIENT_ACMESH;
 	set(nc->cert_path, sizeof(nc->cert_path), env("CERT_PATH"));
 	set(nc->chain_path, sizeof(nc->chain_path), env("CA_CERT_PATH"));
+	set(nc->key_path, sizeof(nc->key_path), env("CERT_KEY_PATH"));
 	set(nc->lineage, sizeof(nc->lineage), env("Le_Domain"));
 	return split_domains(nc, env("Le_Domain"), " ");
 }
@@ -84,6 +87,8 @@ static sg_result from_lego(struct sg_newcert *nc, bool v5)
 		    env("LEGO_HOOK_CERT_PATH"));
 		set(nc->chain_path, sizeof(nc->chain_path),
 		    env("LEGO_HOOK_ISSUER_CERT_PATH"));
+		set(nc->key_path, sizeof(nc->key_path),
+		    env("LEGO_HOOK_CERT_KEY_PATH"));
 		set(nc->lineage, sizeof(nc->lineage),
 		    env("LEGO_HOOK_CERT_NAME"));
 		return split_domains(nc, env("LEGO_HOOK_CERT_DOMAINS"), ",");
@@ -91,6 +96,7 @@ static sg_result from_lego(struct sg_newcert *nc, bool v5)
 	set(nc->cert_path, sizeof(nc->cert_path), env("LEGO_CERT_PATH"));
 	set(nc->chain_path, sizeof(nc->chain_path),
 	    env("LEGO_ISSUER_CERT_PATH"));
+	set(nc->key_path, sizeof(nc->key_path), env("LEGO_CERT_KEY_PATH"));
 	set(nc->lineage, sizeof(nc->lineage), env("LEGO_CERT_DOMAIN"));
 	return split_domains(nc, env("LEGO_CERT_DOMAIN"), " ");
 }
@@ -110,7 +116,7 @@ static void lineage_from_path(struct sg_newcert *nc)
 }
 
 sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
-			    const char *chain)
+			    const char *chain, const char *key)
 {
 	sg_result r = sg_ok();
 
@@ -137,6 +143,8 @@ sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
 		set(nc->cert_path, sizeof(nc->cert_path), cert);
 	if (chain)
 		set(nc->chain_path, sizeof(nc->chain_path), chain);
+	if (key)
+		set(nc->key_path, sizeof(nc->key_path), key);
 	if (nc->lineage[0] == '\0')
 		lineage_from_path(nc);
 	return r;

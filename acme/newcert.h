@@ -21,6 +21,8 @@ struct sg_newcert {
 	char lineage[256];	   /* certbot lineage, acme.sh or lego domain */
 	char cert_path[PATH_MAX];  /* the leaf, or a bundle starting with it */
 	char chain_path[PATH_MAX]; /* issuer chain, "" when none */
+	char key_path[PATH_MAX];   /* only ever linked or copied, "" unknown */
+	char lineage_dir[PATH_MAX]; /* certbot's live/<lineage>, else "" */
 	struct sg_strlist domains; /* as the client names them, may be empty */
 };
 
@@ -29,9 +31,9 @@ const char *sg_client_name(enum sg_client c);
 /* Reads, in this order, certbot (RENEWED_LINEAGE, RENEWED_DOMAINS),
  * acme.sh (CERT_PATH, CA_CERT_PATH, Le_Domain), lego v5 (LEGO_HOOK_*)
  * and lego v4 (LEGO_CERT_PATH, LEGO_ISSUER_CERT_PATH, LEGO_CERT_DOMAIN).
- * cert and chain (flags, may be NULL) override the paths found. */
+ * cert, chain and key (flags, may be NULL) override the paths found. */
 sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
-			    const char *chain);
+			    const char *chain, const char *key);
 void sg_newcert_free(struct sg_newcert *nc);
 
 #endif

@@ -26,6 +26,9 @@ enum {
 	OPT_DEADLINE,
 	OPT_RECORD,
 	OPT_TARGETS_FILE,
+	OPT_STAPLE_OUT,
+	OPT_WAIT,
+	OPT_KEY,
 };
 
 static const struct option long_opts[] = {
@@ -48,6 +51,9 @@ static const struct option long_opts[] = {
 	{"deadline", required_argument, NULL, OPT_DEADLINE},
 	{"record", required_argument, NULL, OPT_RECORD},
 	{"targets-file", required_argument, NULL, OPT_TARGETS_FILE},
+	{"staple-out", required_argument, NULL, OPT_STAPLE_OUT},
+	{"wait", required_argument, NULL, OPT_WAIT},
+	{"key", required_argument, NULL, OPT_KEY},
 	{NULL, 0, NULL, 0},
 };
 
@@ -63,7 +69,16 @@ void sg_cli_usage(const char *command, FILE *out)
 		      "...] [--dry-run] [--deadline DURATION]\n"
 		      "         [--cert CERT.pem] [--chain CHAIN.pem] "
 		      "[--CAfile ROOTS.pem] [--record SCORES.jsonl]\n"
-		      "         [-- DEPLOY COMMAND ...]\n",
+		      "         [--key KEY.pem] [--staple-out FILE] [--wait "
+		      "DURATION] [-- DEPLOY COMMAND ...]\n",
+		      out);
+	if (command == NULL || is(command, "resume"))
+		fputs("usage: staplegate resume [--config FILE]\n", out);
+	if (command == NULL || is(command, "pending"))
+		fputs("usage: staplegate pending [--config FILE] [--json]\n",
+		      out);
+	if (command == NULL || is(command, "rollback"))
+		fputs("usage: staplegate rollback LINEAGE [--config FILE]\n",
 		      out);
 	if (command == NULL || is(command, "check"))
 		fputs("usage: staplegate check --cert NEW_CERT.pem "
@@ -190,44 +205,93 @@ static sg_result apply(struct sg_cli *cli, int opt, const char *arg)
 	case OPT_RECORD:
 		cli->gate.record_path = arg;
 		break;
+	case OPT_STAPLE_OUT:
+		cli->gate.staple_out = arg;
+		break;
+	case OPT_KEY:
+		cli->gate.key = arg;
+		break;
+	case OPT_WAIT:
+		r = duration_opt("wait", arg, &cli->gate.wait_sec);
+		break;
 	default:
 		return sg_err(SG_EINPUT, "unknown option (see --help)");
 	}
 	return r;
 }
 
-/* Options that only some commands take. */
+#define BIT(o) (1ULL << ((o)-OPT_CERT))
+
+/* Which options each command takes; anything else is a usage error. */
+static const struct {
+	const char *command;
+	unsigned long long opts;
+	int positional; /* arguments besides options: -1 any (hook, after --) */
+} commands[] = {
+	{"check",
+	 BIT(OPT_CERT) | BIT(OPT_CHAIN) | BIT(OPT_CAFILE) | BIT(OPT_TARGET) |
+		 BIT(OPT_TARGETS_FILE) | BIT(OPT_SERVERNAME) |
+		 BIT(OPT_MIN_REMAINING) | BIT(OPT_SKEW) | BIT(OPT_MAX_AGE) |
+		 BIT(OPT_TIMEOUT) | BIT(OPT_ATTEMPTS) | BIT(OPT_RETRY_DELAY) |
+		 BIT(OPT_PARALLEL) | BIT(OPT_JSON),
+	 0},
+	{"probe",
+	 BIT(OPT_CHAIN) | BIT(OPT_CAFILE) | BIT(OPT_SERVERNAME) |
+		 BIT(OPT_MIN_REMAINING) | BIT(OPT_SKEW) | BIT(OPT_MAX_AGE) |
+		 BIT(OPT_TIMEOUT) | BIT(OPT_ATTEMPTS) | BIT(OPT_RETRY_DELAY) |
+		 BIT(OPT_JSON),
+	 1},
+	{"hook",
+	 BIT(OPT_CONFIG) | BIT(OPT_TARGET) | BIT(OPT_TARGETS_FILE) |
+		 BIT(OPT_DRY_RUN) | BIT(OPT_DEADLINE) | BIT(OPT_CERT) |
+		 BIT(OPT_CHAIN) | BIT(OPT_KEY) | BIT(OPT_CAFILE) |
+		 BIT(OPT_RECORD) | BIT(OPT_STAPLE_OUT) | BIT(OPT_WAIT),
+	 -1},
+	{"resume", BIT(OPT_CONFIG), 0},
+	{"pending", BIT(OPT_CONFIG) | BIT(OPT_JSON), 0},
+	{"rollback", BIT(OPT_CONFIG), 1},
+};
+
+static int command_index(const char *command)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].command, command) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool sg_cli_known(const char *command)
+{
+	return command && command_index(command) >= 0;
+}
+
 static sg_result check_applies(const char *command, int opt)
 {
-	bool hook_only = opt == OPT_CONFIG || opt == OPT_DRY_RUN ||
-			 opt == OPT_DEADLINE || opt == OPT_RECORD;
-	bool not_hook = opt == OPT_JSON || opt == OPT_SERVERNAME ||
-			opt == OPT_ATTEMPTS || opt == OPT_PARALLEL ||
-			opt == OPT_MIN_REMAINING || opt == OPT_SKEW ||
-			opt == OPT_MAX_AGE || opt == OPT_RETRY_DELAY ||
-			opt == OPT_TIMEOUT;
+	int i = command_index(command);
 
-	if ((hook_only && !is(command, "hook")) ||
-	    (not_hook && is(command, "hook")))
-		return sg_err(SG_EINPUT, "%s: option not available here (see "
-					 "--help)",
-			      command);
-	return sg_ok();
+	if (opt == OPT_HELP || (i >= 0 && (commands[i].opts & BIT(opt))))
+		return sg_ok();
+	return sg_err(SG_EINPUT, "%s: option not available here (see --help)",
+		      command);
 }
 
 static sg_result validate(struct sg_cli *cli)
 {
+	if (cli->gate.config_path == NULL && getenv("STAPLEGATE_CONFIG") &&
+	    *getenv("STAPLEGATE_CONFIG"))
+		cli->gate.config_path = getenv("STAPLEGATE_CONFIG");
+	if (is(cli->command, "rollback") && cli->lineage == NULL)
+		return sg_err(SG_EINPUT, "rollback: the LINEAGE is required");
 	if (is(cli->command, "hook")) {
 		cli->gate.cert = cli->check.cert_path;
 		cli->gate.chain = cli->check.chain_path;
 		cli->gate.cafile = cli->check.cafile;
 		cli->gate.extra = cli->targets;
 		cli->gate.nextra = cli->ntargets;
-		if (cli->gate.config_path == NULL &&
-		    getenv("STAPLEGATE_CONFIG") && *getenv("STAPLEGATE_CONFIG"))
-			cli->gate.config_path = getenv("STAPLEGATE_CONFIG");
 		return sg_ok();
 	}
+	if (!is(cli->command, "check") && !is(cli->command, "probe"))
+		return sg_ok();
 	if (strcmp(cli->command, "check") == 0) {
 		if (cli->check.cert_path == NULL)
 			return sg_err(SG_EINPUT, "check: --cert is required");
@@ -272,10 +336,13 @@ sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 		optind = argc;
 	}
 	for (; !r.code && optind < argc; optind++) {
-		if (strcmp(command, "probe") != 0)
+		if (is(command, "rollback") && cli->lineage == NULL)
+			cli->lineage = argv[optind];
+		else if (is(command, "probe"))
+			r = add_target(cli, argv[optind]);
+		else
 			return sg_err(SG_EINPUT, "%s: unexpected argument '%s'",
 				      command, argv[optind]);
-		r = add_target(cli, argv[optind]);
 	}
 	if (r.code || cli->help)
 		return r;

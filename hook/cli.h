@@ -10,14 +10,18 @@
 enum sg_exit { SG_EXIT_ALLOW = 0, SG_EXIT_REFUSE = 1, SG_EXIT_USAGE = 2 };
 
 struct sg_cli {
-	const char *command; /* "check", "probe" or "hook" */
+	const char *command; /* check probe hook resume pending rollback */
 	struct sg_check_opts check;
 	struct sg_gate_opts gate;
 	struct sg_target *targets;
 	size_t ntargets;
+	const char *lineage; /* rollback */
 	bool json;
 	bool help;
 };
+
+/* true for the subcommands staplegate knows. */
+bool sg_cli_known(const char *command);
 
 /* Parses argv after the subcommand name. On error, *msg says why. */
 sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,

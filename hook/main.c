@@ -1,9 +1,11 @@
 /* staplegate: refuse to deploy a Must-Staple certificate until every
  * target serves fresh, verified OCSP staples. main() only dispatches. */
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../acme/resume.h"
 #include "../preflight/interrupt.h"
 #include "cli.h"
 #include "output.h"
@@ -33,6 +35,68 @@ static int run_hook(struct sg_cli *cli)
 		sg_output_settle(res.targets, res.settle, res.n, stdout);
 	sg_gate_result_free(&res);
 	return status;
+}
+
+/* resume: 0 nothing pending or all deployed, 1 some still pending or
+ * failed, 2 usage or config error. */
+static int run_resume(struct sg_cli *cli)
+{
+	struct sg_resume_item *items;
+	size_t n;
+	int status = 0;
+	sg_result r;
+
+	sg_interrupt_install();
+	r = sg_resume_run(cli->gate.config_path, &items, &n);
+	if (r.code) {
+		fprintf(stderr, "staplegate: resume: %s\n", r.reason);
+		return SG_EXIT_USAGE;
+	}
+	if (n == 0)
+		printf("staplegate: nothing pending\n");
+	for (size_t i = 0; i < n; i++) {
+		printf("staplegate: %s\n", items[i].summary);
+		if (!items[i].deployed && !items[i].superseded)
+			status = items[i].status == 2 ? SG_EXIT_USAGE
+						      : SG_EXIT_REFUSE;
+	}
+	free(items);
+	return status;
+}
+
+/* pending: 0 none, 1 some. */
+static int run_pending(struct sg_cli *cli)
+{
+	json_t *list;
+	sg_result r = sg_pending_list(cli->gate.config_path, &list);
+	int status;
+
+	if (r.code) {
+		fprintf(stderr, "staplegate: pending: %s\n", r.reason);
+		json_decref(list);
+		return SG_EXIT_USAGE;
+	}
+	if (cli->json)
+		json_dumpf(list, stdout, JSON_INDENT(2)), fputc('\n', stdout);
+	else
+		sg_output_pending(list, stdout);
+	status = json_array_size(list) ? 1 : 0;
+	json_decref(list);
+	return status;
+}
+
+static int run_rollback(struct sg_cli *cli)
+{
+	sg_result r = sg_rollback_run(cli->gate.config_path, cli->lineage);
+
+	if (r.code) {
+		fprintf(stderr, "staplegate: rollback %s: %s\n", cli->lineage,
+			r.reason);
+		return SG_EXIT_REFUSE;
+	}
+	printf("staplegate: rolled back %s to its previous version\n",
+	       cli->lineage);
+	return 0;
 }
 
 static int run(struct sg_cli *cli)
@@ -80,8 +144,7 @@ int main(int argc, char **argv)
 		sg_cli_usage(NULL, stdout);
 		return 0;
 	}
-	if (cmd == NULL || (strcmp(cmd, "check") != 0 &&
-			    strcmp(cmd, "probe") != 0 && strcmp(cmd, "hook") != 0)) {
+	if (!sg_cli_known(cmd)) {
 		fprintf(stderr, "staplegate: %s%s\n",
 			cmd ? "unknown command: " : "missing command",
 			cmd ? cmd : "");
@@ -99,6 +162,12 @@ int main(int argc, char **argv)
 		status = 0;
 	} else if (strcmp(cmd, "hook") == 0) {
 		status = run_hook(&cli);
+	} else if (strcmp(cmd, "resume") == 0) {
+		status = run_resume(&cli);
+	} else if (strcmp(cmd, "pending") == 0) {
+		status = run_pending(&cli);
+	} else if (strcmp(cmd, "rollback") == 0) {
+		status = run_rollback(&cli);
 	} else {
 		status = run(&cli);
 	}

@@ -77,6 +77,43 @@ void sg_output_settle(const struct sg_target *targets,
 			settle[i].handshakes, settle[i].reason);
 }
 
+void sg_output_pending(json_t *list, FILE *out)
+{
+	size_t i;
+	json_t *e;
+
+	if (json_array_size(list) == 0) {
+		fputs("no pending deployments\n", out);
+		return;
+	}
+	fprintf(out, "%-24s %-8s %-10s %-22s %s\n", "LINEAGE", "CLIENT", "AGE",
+		"SERVED CERT EXPIRES", "REASON");
+	json_array_foreach(list, i, e)
+	{
+		char age[32], exp[32] = "unknown";
+		json_int_t served =
+			json_integer_value(json_object_get(e, "served_not_after"));
+
+		sg_duration_format((long)json_integer_value(
+					   json_object_get(e, "age_seconds")),
+				   age, sizeof(age));
+		if (served) {
+			time_t t = (time_t)served;
+			struct tm tm;
+
+			gmtime_r(&t, &tm);
+			strftime(exp, sizeof(exp), "%Y-%m-%d %H:%MZ", &tm);
+		}
+		fprintf(out, "%-24s %-8s %-10s %-16s%s %s\n",
+			json_string_value(json_object_get(e, "lineage")),
+			json_string_value(json_object_get(e, "client")), age,
+			exp,
+			json_is_true(json_object_get(e, "urgent")) ? " URGENT"
+								   : "      ",
+			json_string_value(json_object_get(e, "reason")));
+	}
+}
+
 int sg_output_json(const struct sg_report *rep, FILE *out)
 {
 	json_t *rec = sg_record_build(rep);

@@ -11,7 +11,7 @@
 
 #define CONFIG_MAX_BYTES (16L * 1024 * 1024) /* long target lists fit */
 
-enum kind { K_DURATION, K_COUNT, K_STRING, K_ARGV };
+enum kind { K_DURATION, K_COUNT, K_STRING, K_ARGV, K_BOOL };
 
 /* The keys of "defaults": one table, so parsing, the unknown-key check
  * and the documentation list stay in step. */
@@ -36,6 +36,7 @@ static const struct key {
 	{"attempts", K_COUNT, offsetof(struct sg_config, attempts), 1, 100},
 	{"settle_handshakes", K_COUNT,
 	 offsetof(struct sg_config, settle_handshakes), 1, 100},
+	{"store", K_BOOL, offsetof(struct sg_config, store), 0, 1},
 	{"record", K_STRING, offsetof(struct sg_config, record_path), 0, 0},
 	{"state_dir", K_STRING, offsetof(struct sg_config, state_dir), 0, 0},
 	{"cafile", K_STRING, offsetof(struct sg_config, cafile), 0, 0},
@@ -52,6 +53,8 @@ static const struct key domain_keys[] = {
 	 offsetof(struct sg_domain_cfg, deploy_argv), 0, 0},
 	{"rollback_command", K_ARGV,
 	 offsetof(struct sg_domain_cfg, rollback_argv), 0, 0},
+	{"staple_out", K_STRING, offsetof(struct sg_domain_cfg, staple_out), 0,
+	 0},
 };
 
 struct parser {
@@ -154,6 +157,11 @@ static const char *set_value(const struct key *k, json_t *v, void *base)
 		if (n < k->min || n > k->max)
 			return "out of range";
 		*(long *)field = n;
+		return NULL;
+	case K_BOOL:
+		if (!json_is_boolean(v))
+			return "expected true or false";
+		*(long *)field = json_is_true(v);
 		return NULL;
 	case K_STRING:
 		if (s == NULL || *s == '\0')
@@ -386,6 +394,7 @@ void sg_config_free(struct sg_config *cfg)
 		free(d->name);
 		free(d->targets);
 		free(d->servername);
+		free(d->staple_out);
 		argv_free(d->deploy_argv);
 		argv_free(d->rollback_argv);
 	}

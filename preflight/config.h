@@ -22,12 +22,14 @@ struct sg_domain_cfg {
 	char *servername;     /* NULL: the domain itself */
 	char **deploy_argv;   /* NULL-terminated, or NULL */
 	char **rollback_argv; /* NULL-terminated, or NULL */
+	char *staple_out;     /* pre-staged OCSP response file, or NULL */
 };
 
 struct sg_config {
 	long timeout_sec, min_remaining_sec, skew_sec, max_age_sec;
 	long retry_delay_sec, settle_timeout_sec, deadline_sec;
 	long attempts, settle_handshakes;
+	long store; /* 1: fill the approved-certificate store */
 	char *record_path, *state_dir, *cafile;
 	char **deploy_argv, **rollback_argv;
 	struct sg_domain_cfg *domains;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <check.h>
 #include <openssl/ocsp.h>
 
 #include "testutil.h"
@@ -42,21 +43,47 @@ static void write_scripts(struct scene *s)
 	write_text(s->rollback_sh, text, 0755);
 }
 
-/* certbot's layout: live/<lineage>/{cert,chain,fullchain}.pem */
+/* certbot's layout: archive/<lineage>/{cert,chain,fullchain,privkey}N.pem
+ * with live/<lineage>/ symlinks to the newest N. The key is not a
+ * key: nothing may parse it. */
+void scene_renew(struct scene *s, X509 *cert, int n)
+{
+	static const char *const names[] = {"cert", "chain", "fullchain",
+					    "privkey"};
+	char archive[600], f[800], link[800], target[300];
+
+	path(s, archive, "archive");
+	mkdir(archive, 0755);
+	path(s, archive, "archive/shop.example");
+	mkdir(archive, 0755);
+	for (int i = 0; i < 4; i++) {
+		snprintf(f, sizeof(f), "%s/%s%d.pem", archive, names[i], n);
+		if (i == 0)
+			fx_write_pem(f, cert, NULL, NULL);
+		else if (i == 1)
+			fx_write_pem(f, T_PKI->ca, NULL, NULL);
+		else if (i == 2)
+			fx_write_pem(f, cert, T_PKI->ca, NULL);
+		else
+			write_text(f, "not a key \x01\x7f, never parsed\n",
+				   0600);
+		snprintf(link, sizeof(link), "%s/%s.pem", s->lineage, names[i]);
+		snprintf(target, sizeof(target),
+			 "../../archive/shop.example/%s%d.pem", names[i], n);
+		unlink(link);
+		ck_assert_int_eq(symlink(target, link), 0);
+	}
+}
+
 static void write_lineage(struct scene *s)
 {
-	char live[600], f[700];
+	char live[600];
 
 	path(s, live, "live");
 	mkdir(live, 0755);
 	path(s, s->lineage, "live/shop.example");
 	mkdir(s->lineage, 0755);
-	snprintf(f, sizeof(f), "%s/cert.pem", s->lineage);
-	fx_write_pem(f, s->newcert, NULL, NULL);
-	snprintf(f, sizeof(f), "%s/chain.pem", s->lineage);
-	fx_write_pem(f, T_PKI->ca, NULL, NULL);
-	snprintf(f, sizeof(f), "%s/fullchain.pem", s->lineage);
-	fx_write_pem(f, s->newcert, T_PKI->ca, NULL);
+	scene_renew(s, s->newcert, 1);
 }
 
 void scene_begin(struct scene *s, bool must_staple, int resp_status)

@@ -28,6 +28,8 @@ struct scene {
 
 void scene_begin(struct scene *s, bool must_staple, int resp_status);
 void scene_start_server(struct scene *s);
+/* certbot renews: files numbered N in archive/, live/ links moved. */
+void scene_renew(struct scene *s, X509 *cert, int n);
 void scene_end(struct scene *s);
 /* A config with the server as the only target of shop.example; extra is
  * spliced into "defaults". */

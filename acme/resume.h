@@ -1,0 +1,33 @@
+/* `staplegate resume` and `staplegate pending`: the pending deployments
+ * left by refusals, re-evaluated with the same gate or listed. */
+#ifndef SG_RESUME_H
+#define SG_RESUME_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "../preflight/result.h"
+
+struct sg_resume_item {
+	char lineage[256];
+	int status;	  /* the gate's exit status for this entry */
+	bool deployed;	  /* the gate opened and the deployment went ahead */
+	bool superseded;  /* a newer certificate replaced the entry */
+	char summary[1024];
+};
+
+/* Re-evaluates every entry under the config's state_dir. */
+sg_result sg_resume_run(const char *config_path, struct sg_resume_item **items,
+			size_t *n);
+
+/* The entries as a JSON array, each with "age_seconds" and "urgent"
+ * (the served certificate expires within 7 days) added and the PEM
+ * copies left out. */
+sg_result sg_pending_list(const char *config_path, json_t **list);
+
+/* Swaps the store back to the previous version and runs the configured
+ * rollback command. */
+sg_result sg_rollback_run(const char *config_path, const char *lineage);
+
+#endif

@@ -1,0 +1,28 @@
+/* Files staplegate creates: written whole or not at all (temporary file,
+ * fsync, rename, fsync of the directory), never through a symlink. */
+#ifndef SG_ATOMIC_H
+#define SG_ATOMIC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "result.h"
+
+/* Replaces path with data (mode applied to the new file). */
+sg_result sg_write_atomic(const char *path, const void *data, size_t len,
+			  mode_t mode);
+
+/* Creates dir (mode) if missing; an existing one must be a real
+ * directory, not a symlink to one. Parents must exist. */
+sg_result sg_mkdir_safe(const char *dir, mode_t mode);
+
+/* Reads a whole regular file (not through a symlink) into a malloc'd,
+ * NUL-terminated buffer, at most max bytes. */
+sg_result sg_read_file(const char *path, size_t max, char **data,
+		       size_t *len);
+
+/* Atomically points link at target (a symlink created beside it and
+ * renamed over it): readers see the old target or the new, never none. */
+sg_result sg_symlink_swap(const char *target, const char *link);
+
+#endif
