@@ -34,6 +34,7 @@ struct gate {
 	bool have_cert;
 	struct sg_certinfo cert;
 	bool gated; /* Must-Staple, or a malformed TLS Feature extension */
+	bool cfg_failed; /* the defaults stand in for a broken config */
 	int log_fd;
 	const char *log_path;
 	struct sg_strlist unconfigured;
@@ -105,6 +106,7 @@ static void load_config(struct gate *g)
 	if (r.code) {
 		note_error(g, "config: %s", r.reason);
 		sg_config_parse("{}", 2, "defaults", &g->cfg);
+		g->cfg_failed = true;
 	}
 }
 
@@ -430,7 +432,9 @@ static void hold(struct gate *g)
 	json_t *entry;
 	sg_result r;
 
-	if (!g->gated || !g->have_cert || g->o->dry_run)
+	/* With a broken config the state directory is unknown: the error
+	 * itself is what the operator must act on. */
+	if (!g->gated || !g->have_cert || g->o->dry_run || g->cfg_failed)
 		return;
 	entry = sg_pending_entry(&g->nc, &g->mat, &g->cert,
 				 g->res->has_report ? &g->res->rep : NULL, argv,

@@ -111,6 +111,7 @@ void scene_begin(struct scene *s, bool must_staple, int resp_status)
 	path(s, s->deployed, "deployed");
 	path(s, s->config, "config.json");
 	path(s, s->record, "state/scores.jsonl");
+	path(s, s->state, "state");
 	s->srv = (struct tserver){.mode = TS_TLS, .cert = T_PKI->leaf_ms,
 				  .key = T_PKI->leaf_key, .chain = T_PKI->ca,
 				  .staple = s->old_staple,
@@ -145,10 +146,11 @@ void scene_config(struct scene *s, const char *extra)
 	snprintf(text, sizeof(text),
 		 "{\n  \"defaults\": {\n    \"record\": \"%s\",\n"
 		 "    \"cafile\": \"%s\",\n    \"retry_delay\": \"0s\",\n"
-		 "    \"rollback_command\": [\"%s\"]%s%s\n  },\n"
+		 "    \"rollback_command\": [\"%s\"],\n"
+		 "    \"state_dir\": \"%s\"%s%s\n  },\n"
 		 "  \"domains\": {\n    \"shop.example\": {\n"
 		 "      \"targets\": [\"127.0.0.1:%d\"]\n    }\n  }\n}\n",
-		 s->record, tpath("root.pem"), s->rollback_sh,
+		 s->record, tpath("root.pem"), s->rollback_sh, s->state,
 		 extra ? ",\n    " : "", extra ? extra : "", s->srv.port);
 	write_text(s->config, text, 0644);
 }

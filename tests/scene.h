@@ -23,7 +23,7 @@ struct scene {
 	unsigned char *old_staple, *new_staple;
 	size_t old_len, new_len;
 	char lineage[600], config[600], record[600], deployed[600],
-		deploy_sh[600], rollback_sh[600];
+		deploy_sh[600], rollback_sh[600], state[600];
 };
 
 void scene_begin(struct scene *s, bool must_staple, int resp_status);

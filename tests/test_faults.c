@@ -351,10 +351,11 @@ END_TEST
  * naming the file. */
 START_TEST(bad_hook_inputs_exit_2)
 {
-	struct scene s;
 	struct cli_run r;
 	char cfg[700], cert[700];
-	const char *args[] = {"hook", "--config", cfg, "--dry-run", NULL};
+	struct scene s;
+	const char *args[] = {"hook", "--config", cfg, "--dry-run", "--record",
+			      s.record, NULL};
 	static const struct {
 		const char *text;
 		const char *reason;

@@ -363,24 +363,25 @@ START_TEST(config_error_names_key_and_position)
 {
 	struct scene s;
 	struct cli_run r;
-	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	const char *args[] = {"hook", "--config", NULL, "--record", s.record,
+			      "--", NULL, NULL};
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	scene_start_server(&s);
 	scene_config(&s, "\"setle_timeout\": \"5s\"");
 	args[2] = s.config;
-	args[4] = s.deploy_sh;
+	args[6] = s.deploy_sh;
 	hook_certbot(&s, &r, args);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert(!exists(s.deployed));
-	assert_contains(r.err, "config.json:7:5: defaults.setle_timeout: "
+	assert_contains(r.err, "config.json:8:5: defaults.setle_timeout: "
 			       "unknown key");
 	scene_end(&s);
 	/* The same error does not stop a non-Must-Staple deployment. */
 	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
 	scene_config(&s, "\"timeout\": \"5 years\"");
 	args[2] = s.config;
-	args[4] = s.deploy_sh;
+	args[6] = s.deploy_sh;
 	hook_certbot(&s, &r, args);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert(exists(s.deployed));
@@ -399,9 +400,10 @@ START_TEST(must_staple_without_targets_is_refused)
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	snprintf(text, sizeof(text),
-		 "{\"defaults\": {\"record\": \"%s\"}, \"domains\": "
-		 "{\"other.example\": {\"targets\": [\"127.0.0.1:1\"]}}}",
-		 s.record);
+		 "{\"defaults\": {\"record\": \"%s\", \"state_dir\": \"%s\"}, "
+		 "\"domains\": {\"other.example\": {\"targets\": "
+		 "[\"127.0.0.1:1\"]}}}",
+		 s.record, s.state);
 	write_text(s.config, text, 0644);
 	args[2] = s.config;
 	args[4] = s.deploy_sh;
@@ -691,11 +693,12 @@ START_TEST(nginx_lazy_stapling_preflight_and_settle)
 	write_text(script, text, 0755);
 	snprintf(targets, sizeof(targets), "127.0.0.1:%d", n.port);
 	snprintf(text, sizeof(text),
-		 "{\"defaults\": {\"record\": \"%s\", \"cafile\": \"%s\", "
+		 "{\"defaults\": {\"record\": \"%s\", \"state_dir\": \"%s/state\", "
+		 "\"cafile\": \"%s\", "
 		 "\"attempts\": 8, \"retry_delay\": \"0s\", "
 		 "\"settle_handshakes\": 3, \"settle_timeout\": \"20s\"},"
 		 " \"domains\": {\"shop.example\": {\"targets\": [\"%s\"]}}}",
-		 s.record, tpath("root.pem"), targets);
+		 s.record, s.dir, tpath("root.pem"), targets);
 	write_text(s.config, text, 0644);
 	args[2] = s.config;
 	args[4] = script;
