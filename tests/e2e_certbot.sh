@@ -50,7 +50,10 @@ cat >"$DIR/deploy.sh" <<SH
 echo "\$RENEWED_LINEAGE" >> "$DIR/deployed"
 SH
 chmod +x "$DIR/deploy.sh"
-HOOK="$SG hook --record $DIR/scores.jsonl -- $DIR/deploy.sh"
+cat >"$DIR/config.json" <<JSON
+{"defaults": {"store": true, "state_dir": "$DIR/state", "record": "$DIR/scores.jsonl"}}
+JSON
+HOOK="$SG hook --config $DIR/config.json -- $DIR/deploy.sh"
 COMMON=(--server "https://127.0.0.1:$ACME/dir" --no-verify-ssl
 	--config-dir "$DIR/etc" --work-dir "$DIR/work" --logs-dir "$DIR/logs"
 	--non-interactive --agree-tos --register-unsafely-without-email)
@@ -79,4 +82,16 @@ for d, o in zip(lines[0::2], lines[1::2]):
     assert o["action"] == "deployed" and o["deploy_exit_status"] == 0
 assert lines[0]["cert"]["sha256"] != lines[2]["cert"]["sha256"], "renewal gave the same cert"
 PY
-echo "e2e certbot: ok (issued and renewed, 2 deployments, 4 records)"
+# The approved store links to certbot's second archive version and keeps
+# the first for rollback.
+LIVE=$(readlink -f "$DIR/state/live/shop.test/cert.pem")
+[ "$LIVE" = "$(readlink -f "$DIR/etc/archive/shop.test/cert2.pem")" ] ||
+	fail "store live/ points at $LIVE, not certbot's cert2.pem"
+PREV=$(readlink "$DIR/state/store/shop.test/previous") || fail "no previous version kept"
+[ "$(readlink -f "$DIR/state/store/shop.test/$PREV/cert.pem")" = \
+	"$(readlink -f "$DIR/etc/archive/shop.test/cert1.pem")" ] ||
+	fail "the previous version is not certbot's cert1.pem"
+"$SG" rollback shop.test --config "$DIR/config.json" >/dev/null || fail "rollback"
+[ "$(readlink -f "$DIR/state/live/shop.test/cert.pem")" = \
+	"$(readlink -f "$DIR/etc/archive/shop.test/cert1.pem")" ] || fail "rollback did not restore cert1"
+echo "e2e certbot: ok (issued and renewed, 2 deployments, 4 records, store at cert2 with cert1 kept and restored)"

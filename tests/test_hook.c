@@ -16,6 +16,7 @@
 #include <openssl/ocsp.h>
 
 #include "scene.h"
+#include "tnginx.h"
 #include "servers.h"
 #include "testutil.h"
 
@@ -605,74 +606,6 @@ END_TEST
 /* nginx (Debian's) stapling live from the test responder, two workers,
  * each fetching lazily: the pre-flight needs retries, the settle after
  * the reload waits for the new certificate's staples. */
-struct nginx {
-	pid_t pid;
-	int port;
-	char prefix[700], conf[800], cert[800];
-};
-
-static void nginx_write_conf(struct nginx *n, const struct scene *s)
-{
-	char text[4096];
-
-	snprintf(text, sizeof(text),
-		 "worker_processes 2;\ndaemon off;\npid %s/nginx.pid;\n"
-		 "error_log %s/error.log info;\n"
-		 "events { worker_connections 64; }\n"
-		 "http {\n access_log off;\n"
-		 " client_body_temp_path %s/tmp;\n"
-		 " server {\n  listen 127.0.0.1:%d ssl;\n"
-		 "  server_name shop.example;\n"
-		 "  ssl_certificate %s;\n  ssl_certificate_key %s;\n"
-		 "  ssl_stapling on;\n"
-		 "  ssl_stapling_responder http://127.0.0.1:%d/;\n"
-		 " }\n}\n",
-		 n->prefix, n->prefix, n->prefix, n->port, n->cert,
-		 tpath("leaf.key"), s->resp.port);
-	write_text(n->conf, text, 0644);
-}
-
-static void nginx_start(struct nginx *n, struct scene *s)
-{
-	snprintf(n->prefix, sizeof(n->prefix), "%s/nginx", s->dir);
-	mkdir(n->prefix, 0755);
-	snprintf(n->conf, sizeof(n->conf), "%s/nginx.conf", n->prefix);
-	snprintf(n->cert, sizeof(n->cert), "%s/cert.pem", n->prefix);
-	fx_write_pem(n->cert, T_PKI->leaf_ms, T_PKI->ca, NULL);
-	for (int tries = 0; tries < 5; tries++) {
-		n->port = srv_free_port("127.0.0.1");
-		nginx_write_conf(n, s);
-		n->pid = fork();
-		if (n->pid == 0) {
-			int devnull = open("/dev/null", O_RDWR);
-
-			dup2(devnull, 1);
-			dup2(devnull, 2);
-			execlp("nginx", "nginx", "-p", n->prefix, "-c", n->conf,
-			       NULL);
-			_exit(127);
-		}
-		for (int i = 0; i < 100; i++) {
-			int st;
-
-			if (waitpid(n->pid, &st, WNOHANG) == n->pid)
-				break;
-			if (srv_can_connect("127.0.0.1", n->port))
-				return;
-			usleep(20000);
-		}
-		kill(n->pid, SIGKILL);
-		waitpid(n->pid, NULL, 0);
-	}
-	ck_abort_msg("nginx did not start (see %s/error.log)", n->prefix);
-}
-
-static void nginx_stop(struct nginx *n)
-{
-	kill(n->pid, SIGTERM);
-	waitpid(n->pid, NULL, 0);
-}
-
 START_TEST(nginx_lazy_stapling_preflight_and_settle)
 {
 	struct scene s;
@@ -683,7 +616,9 @@ START_TEST(nginx_lazy_stapling_preflight_and_settle)
 	json_t *log, *t0, *settle;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
-	nginx_start(&n, &s);
+	snprintf(text, sizeof(text), "ssl_stapling_responder http://127.0.0.1:%d/;",
+		 s.resp.port);
+	nginx_start(&n, &s, text);
 	/* The deploy: put the new certificate in place, reload nginx. */
 	snprintf(script, sizeof(script), "%s/deploy-nginx.sh", s.dir);
 	snprintf(text, sizeof(text),

@@ -24,5 +24,6 @@ Suite *probe_suite(void);
 Suite *cli_suite(void);
 Suite *hook_suite(void);
 Suite *faults_suite(void);
+Suite *store_suite(void);
 
 #endif
