@@ -1,6 +1,7 @@
 #include "gate.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "gate_record.h"
 #include "newcert.h"
 #include "pending.h"
+#include "prestage.h"
 #include "store.h"
 #include "targets.h"
 
@@ -467,6 +469,29 @@ static const char *staple_out_path(const struct gate *g)
 	return NULL;
 }
 
+/* So that resume can refresh the file later, for the certificate that
+ * is deployed (the store's copy when the store is used). */
+static void remember_staple(struct gate *g, const char *staple)
+{
+	char cert[PATH_MAX], chain[PATH_MAX], name[256];
+	sg_result r;
+
+	snprintf(cert, sizeof(cert), "%s", g->nc.cert_path);
+	snprintf(chain, sizeof(chain), "%s", g->nc.chain_path);
+	if (g->cfg.store &&
+	    !sg_store_lineage_name(g->nc.lineage, name, sizeof(name)).code) {
+		snprintf(cert, sizeof(cert), "%s/live/%s/cert.pem",
+			 g->cfg.state_dir, name);
+		snprintf(chain, sizeof(chain), "%s/live/%s/chain.pem",
+			 g->cfg.state_dir, name);
+	}
+	r = sg_prestage_remember(g->cfg.state_dir, g->nc.lineage, staple, cert,
+				 chain);
+	if (r.code)
+		note_error(g, "staple file not remembered for refresh: %s",
+			   r.reason);
+}
+
 /* Before the reload: the verified staple for the NEW certificate goes
  * where servers that staple from a file read it, and the certificate
  * into the approved store. Failing either stops the deployment. */
@@ -482,6 +507,8 @@ static bool prepare(struct gate *g)
 			   staple);
 	if (!r.code && g->cfg.store)
 		r = sg_store_fill(g->cfg.state_dir, &g->nc, &g->mat);
+	if (!r.code && staple && g->asked && g->resp.ready)
+		remember_staple(g, staple);
 	if (r.code) {
 		g->out.action = "deploy-failed";
 		snprintf(g->out_reason, sizeof(g->out_reason),

@@ -9,6 +9,7 @@
 #include "command.h"
 #include "gate.h"
 #include "pending.h"
+#include "prestage.h"
 #include "store.h"
 
 static sg_result load_config(const char *path, struct sg_config *cfg)
@@ -108,6 +109,24 @@ sg_result sg_resume_run(const char *config_path, struct sg_resume_item **items,
 		json_decref(e);
 	}
 	sg_strlist_free(&names);
+	sg_config_free(&cfg);
+	return r;
+}
+
+sg_result sg_resume_staples(const char *config_path, struct sg_strlist *msgs,
+			    int *failed)
+{
+	struct sg_config cfg;
+	struct sg_policy policy;
+	sg_result r = load_config(config_path, &cfg);
+
+	*failed = 0;
+	if (r.code)
+		return r;
+	policy = (struct sg_policy){cfg.skew_sec, cfg.min_remaining_sec,
+				    cfg.max_age_sec};
+	r = sg_prestage_refresh(cfg.state_dir, cfg.cafile,
+				cfg.timeout_sec * 1000L, &policy, msgs, failed);
 	sg_config_free(&cfg);
 	return r;
 }

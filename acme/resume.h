@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "../preflight/certinfo.h"
 #include "../preflight/result.h"
 
 struct sg_resume_item {
@@ -20,6 +21,11 @@ struct sg_resume_item {
 /* Re-evaluates every entry under the config's state_dir. */
 sg_result sg_resume_run(const char *config_path, struct sg_resume_item **items,
 			size_t *n);
+
+/* Refreshes the pre-staged staple files (see prestage.h); one message per
+ * file, *failed counts those that needed and did not get a refresh. */
+sg_result sg_resume_staples(const char *config_path, struct sg_strlist *msgs,
+			    int *failed);
 
 /* The entries as a JSON array, each with "age_seconds" and "urgent"
  * (the served certificate expires within 7 days) added and the PEM

@@ -37,6 +37,24 @@ static int run_hook(struct sg_cli *cli)
 	return status;
 }
 
+/* After the pending entries: the pre-staged staple files. A file that
+ * needed a refresh and did not get one makes resume exit 1. */
+static int refresh_staples(struct sg_cli *cli, int status)
+{
+	struct sg_strlist msgs = {0};
+	int failed = 0;
+	sg_result r = sg_resume_staples(cli->gate.config_path, &msgs, &failed);
+
+	if (r.code)
+		fprintf(stderr, "staplegate: resume: %s\n", r.reason);
+	for (size_t i = 0; i < msgs.n; i++)
+		printf("staplegate: %s\n", msgs.v[i]);
+	sg_strlist_free(&msgs);
+	if (status == 0 && (r.code || failed))
+		status = SG_EXIT_REFUSE;
+	return status;
+}
+
 /* resume: 0 nothing pending or all deployed, 1 some still pending or
  * failed, 2 usage or config error. */
 static int run_resume(struct sg_cli *cli)
@@ -61,7 +79,7 @@ static int run_resume(struct sg_cli *cli)
 						      : SG_EXIT_REFUSE;
 	}
 	free(items);
-	return status;
+	return refresh_staples(cli, status);
 }
 
 /* pending: 0 none, 1 some. */

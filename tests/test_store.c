@@ -426,6 +426,69 @@ START_TEST(staple_out_prestages_and_is_never_made_worse)
 }
 END_TEST
 
+static size_t slurp_file(const char *path, unsigned char *buf, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(buf, 1, size, f) : 0;
+
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* resume refreshes a pre-staged file once less than half of its window
+ * is left, and never with a response that does not verify. */
+START_TEST(resume_refreshes_prestaged_staple)
+{
+	struct scene s;
+	struct cli_run r;
+	char out[700];
+	const char *hook[] = {"hook", "--config", NULL, "--staple-out", out,
+			      "--", NULL, NULL};
+	const char *resume[] = {"resume", "--config", NULL, NULL};
+	struct fx_staple_opts aging = fx_staple_good();
+	unsigned char *der, buf[65536];
+	size_t len, n;
+	struct sg_staple st;
+	struct sg_policy pol = {300, 86400, 14 * 86400};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	snprintf(out, sizeof(out), "%s/shop.ocsp", s.dir);
+	hook[2] = resume[2] = s.config;
+	hook[6] = s.deploy_sh;
+	hook_certbot(&s, &r, hook);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	cli_env(&r, NULL, resume);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	assert_contains(r.out, "still fresh");
+	/* six of seven days gone: refreshed */
+	aging.this_off = -6 * 86400;
+	aging.next_off = 86400 + 3600;
+	der = fx_staple(s.newcert, T_PKI->ca, T_PKI->ca, T_PKI->ca_key, &aging,
+			&len);
+	fx_write_bytes(out, der, len);
+	cli_env(&r, NULL, resume);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	assert_contains(r.out, "refreshed");
+	n = slurp_file(out, buf, sizeof(buf));
+	sg_staple_verify(buf, n, s.newcert, T_PKI->ca, &pol, time(NULL), &st);
+	ck_assert_msg(st.valid && st.seconds_left > 6 * 86400, "%s", st.reason);
+	/* aging again, and the responder now answers revoked: kept */
+	fx_write_bytes(out, der, len);
+	s.resp.cert_status = V_OCSP_CERTSTATUS_REVOKED;
+	cli_env(&r, NULL, resume);
+	ck_assert_int_eq(r.status, 1);
+	assert_contains(r.out, "revoked");
+	n = slurp_file(out, buf, sizeof(buf));
+	ck_assert_uint_eq(n, len);
+	ck_assert(memcmp(buf, der, len) == 0);
+	OPENSSL_free(der);
+	scene_end(&s);
+}
+END_TEST
+
 /* nginx stapling from ssl_stapling_file, which the hook pre-stages with
  * the NEW certificate's response before the reload: every handshake
  * after the reload, the first included, carries a valid staple. */
@@ -489,6 +552,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, newer_certificate_supersedes_pending_entry);
 	tcase_add_test(tc, wait_deploys_once_the_gate_opens);
 	tcase_add_test(tc, staple_out_prestages_and_is_never_made_worse);
+	tcase_add_test(tc, resume_refreshes_prestaged_staple);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("nginx-file");
 	tcase_set_timeout(tc, 60);

@@ -1,0 +1,161 @@
+#include "prestage.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "../preflight/atomic.h"
+#include "../preflight/check.h"
+#include "../preflight/responder.h"
+#include "store.h"
+
+#define STAPLE_MAX_BYTES (64L * 1024)
+
+sg_result sg_prestage_remember(const char *state_dir, const char *lineage,
+			       const char *staple_path, const char *cert_path,
+			       const char *chain_path)
+{
+	char name[256], dir[PATH_MAX], path[PATH_MAX], *text;
+	json_t *rec;
+	sg_result r = sg_store_lineage_name(lineage, name, sizeof(name));
+
+	snprintf(dir, sizeof(dir), "%s/staples", state_dir);
+	snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+	if (!r.code)
+		r = sg_mkdir_safe(state_dir, 0750);
+	if (!r.code)
+		r = sg_mkdir_safe(dir, 0750);
+	if (r.code)
+		return r;
+	rec = json_pack("{s:s, s:s, s:s, s:s}", "lineage", lineage, "path",
+			staple_path, "cert_path", cert_path, "chain_path",
+			chain_path ? chain_path : "");
+	text = rec ? json_dumps(rec, JSON_INDENT(2)) : NULL;
+	json_decref(rec);
+	r = text ? sg_write_atomic(path, text, strlen(text), 0640)
+		 : sg_err(SG_ENOMEM, "out of memory");
+	free(text);
+	return r;
+}
+
+/* Whether the file at path holds a valid response for the certificate
+ * with more than half of its window left. */
+static bool still_good(const char *path, X509 *leaf, X509 *issuer,
+		       const struct sg_policy *policy, char *why, size_t size)
+{
+	char *data = NULL;
+	size_t len = 0;
+	struct sg_staple st;
+	time_t now = time(NULL);
+
+	if (sg_read_file(path, STAPLE_MAX_BYTES, &data, &len).code) {
+		snprintf(why, size, "missing or unreadable");
+		return false;
+	}
+	sg_staple_verify((unsigned char *)data, len, leaf, issuer, policy, now,
+			 &st);
+	free(data);
+	if (!st.valid) {
+		snprintf(why, size, "%s", st.reason);
+		return false;
+	}
+	if (st.next_update - now < (st.next_update - st.this_update) / 2) {
+		snprintf(why, size, "less than half of its validity left");
+		return false;
+	}
+	snprintf(why, size, "still fresh, %lds left", st.seconds_left);
+	return true;
+}
+
+/* One remembered file: fresh enough, or refreshed, or left alone. */
+static bool refresh_one(json_t *rec, const char *cafile, long timeout_ms,
+			const struct sg_policy *policy, char *msg, size_t size)
+{
+	const char *path = json_string_value(json_object_get(rec, "path"));
+	const char *cert = json_string_value(json_object_get(rec, "cert_path"));
+	const char *chain = json_string_value(json_object_get(rec, "chain_path"));
+	struct sg_material m;
+	struct sg_certinfo info;
+	struct sg_responder resp = {0};
+	X509 *issuer = NULL;
+	char why[SG_REASON_MAX];
+	bool ok = false;
+	sg_result r;
+
+	if (!path || !cert) {
+		snprintf(msg, size, "staple record without path or cert_path");
+		return false;
+	}
+	r = sg_material_load(cert, chain && *chain ? chain : NULL, cafile, &m);
+	if (r.code) {
+		snprintf(msg, size, "staple %s: %s", path, r.reason);
+		return false;
+	}
+	issuer = sg_material_issuer(&m);
+	if (still_good(path, sg_material_leaf(&m), issuer, policy, why,
+		       sizeof(why))) {
+		snprintf(msg, size, "staple %s: %s", path, why);
+		ok = true;
+	} else if (!sg_certinfo_read(sg_material_leaf(&m), &info).code) {
+		if (info.ocsp_urls.n)
+			sg_responder_check(sg_material_leaf(&m), issuer,
+					   info.ocsp_urls.v[0], timeout_ms,
+					   policy, &resp);
+		/* Only a verified, fresh response may replace the file. */
+		r = resp.ready ? sg_write_atomic(path, resp.der, resp.len, 0644)
+			       : sg_err(SG_EINPUT, "%s",
+					info.ocsp_urls.n ? resp.reason
+							 : "no OCSP URL");
+		ok = !r.code;
+		snprintf(msg, size, "staple %s (%s): %s", path, why,
+			 ok ? "refreshed" : r.reason);
+		sg_responder_free(&resp);
+		sg_certinfo_free(&info);
+	}
+	X509_free(issuer);
+	sg_material_free(&m);
+	return ok;
+}
+
+sg_result sg_prestage_refresh(const char *state_dir, const char *cafile,
+			      long timeout_ms, const struct sg_policy *policy,
+			      struct sg_strlist *messages, int *failed)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300], msg[1024];
+	DIR *d;
+	struct dirent *e;
+
+	*failed = 0;
+	snprintf(dir, sizeof(dir), "%s/staples", state_dir);
+	d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? sg_ok()
+				       : sg_err(SG_ESYS, "%s: %s", dir,
+						strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		char *text;
+		size_t len;
+		json_t *rec;
+
+		if (e->d_name[0] == '.' || !strstr(e->d_name, ".json"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (sg_read_file(path, 65536, &text, &len).code)
+			continue;
+		rec = json_loadb(text, len, 0, NULL);
+		free(text);
+		if (!refresh_one(rec, cafile, timeout_ms, policy, msg,
+				 sizeof(msg)))
+			(*failed)++;
+		sg_strlist_add(messages, msg);
+		json_decref(rec);
+	}
+	closedir(d);
+	return sg_ok();
+}
