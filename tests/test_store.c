@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -539,6 +540,71 @@ START_TEST(nginx_staples_prestaged_file_from_first_handshake)
 }
 END_TEST
 
+/* contrib/nginx/staplegate-store.conf, pointed at a real store: nginx -t
+ * accepts it. */
+START_TEST(contrib_nginx_snippet_passes_nginx_t)
+{
+	struct scene s;
+	struct cli_run r;
+	char snippet[8192], conf[700], staple[700], cmd[1500], live[700];
+	const char *args[] = {"hook", "--config", NULL, "--", "true", NULL};
+	FILE *f = fopen("contrib/nginx/staplegate-store.conf", "r");
+	size_t n;
+	int st;
+	struct fx_staple_opts good = fx_staple_good();
+	unsigned char *der;
+	size_t len;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(snippet, 1, sizeof(snippet) - 1, f);
+	fclose(f);
+	snippet[n] = '\0';
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_with_store(&s, "\"attempts\": 1");
+	/* nginx does parse the key: a real one this time */
+	snprintf(live, sizeof(live), "%s/archive/shop.example/privkey1.pem",
+		 s.dir);
+	fx_write_key(live, T_PKI->leaf_key);
+	args[2] = s.config;
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	/* the store's live/ keeps its name; the staple file is ours */
+	mkdir(s.state, 0750);
+	snprintf(staple, sizeof(staple), "%s/staples", s.state);
+	mkdir(staple, 0750);
+	snprintf(staple, sizeof(staple), "%s/staples/shop.example.ocsp", s.state);
+	der = fx_staple(s.newcert, T_PKI->ca, T_PKI->ca, T_PKI->ca_key, &good,
+			&len);
+	fx_write_bytes(staple, der, len);
+	OPENSSL_free(der);
+	snprintf(live, sizeof(live), "%s/", s.state);
+	snprintf(conf, sizeof(conf), "%s/nginx-t.conf", s.dir);
+	f = fopen(conf, "w");
+	fprintf(f, "pid %s/t.pid;\nerror_log %s/t.log;\nevents {}\n"
+		   "http {\n client_body_temp_path %s/tmp;\n server {\n"
+		   "  listen 127.0.0.1:%d ssl;\n",
+		s.dir, s.dir, s.dir, s.srv.port);
+	for (char *p = snippet, *q; (q = strstr(p, "/var/lib/staplegate/"));
+	     p = q + 20) {
+		fwrite(p, 1, (size_t)(q - p), f);
+		fputs(live, f);
+		if (!strstr(q + 20, "/var/lib/staplegate/")) {
+			fputs(q + 20, f);
+			break;
+		}
+	}
+	fputs(" }\n}\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "nginx -t -p '%s' -c '%s' >'%s/t.out' 2>&1",
+		 s.dir, conf, s.dir);
+	st = system(cmd);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "nginx -t failed, "
+		      "see %s/t.out", s.dir);
+	scene_end(&s);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -557,6 +623,7 @@ Suite *store_suite(void)
 	tc = tcase_create("nginx-file");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, nginx_staples_prestaged_file_from_first_handshake);
+	tcase_add_test(tc, contrib_nginx_snippet_passes_nginx_t);
 	suite_add_tcase(s, tc);
 	return s;
 }
