@@ -347,6 +347,45 @@ START_TEST(sigterm_during_deploy_is_passed_on_and_recorded)
 }
 END_TEST
 
+/* SIGINT during the settle: the hook stops probing, records where it
+ * stopped, and leaves no pending entry behind for a certificate that was
+ * deployed. */
+START_TEST(sigint_during_settle_is_recorded)
+{
+	struct scene s;
+	struct cli_run r;
+	char entry[700];
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	json_t *log;
+	pid_t pid;
+	time_t t0;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	s.srv.swap_file = NULL; /* the old certificate stays: no settle */
+	scene_start_server(&s);
+	scene_config(&s, "\"settle_timeout\": \"30s\"");
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	t0 = time(NULL);
+	pid = cli_spawn(certbot_env(&s), args);
+	for (int i = 0; i < 200 && !exists(s.deployed); i++)
+		usleep(25000);
+	ck_assert(exists(s.deployed));
+	usleep(300 * 1000);
+	kill(pid, SIGINT);
+	cli_collect(&r, pid);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_int_lt(time(NULL) - t0, 10);
+	assert_contains(r.err, "interrupted by signal 2 during settle");
+	log = read_log(s.record);
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "interrupted");
+	json_decref(log);
+	snprintf(entry, sizeof(entry), "%s/pending/shop.example.json", s.state);
+	ck_assert(!exists(entry));
+	scene_end(&s);
+}
+END_TEST
+
 /* Unreadable, empty, junk and wrongly ordered inputs: exit 2, one line
  * naming the file. */
 START_TEST(bad_hook_inputs_exit_2)
@@ -406,6 +445,7 @@ Suite *faults_suite(void)
 	tcase_add_test(tc, symlinked_state_dir_is_refused);
 	tcase_add_test(tc, private_key_is_never_opened);
 	tcase_add_test(tc, sigterm_during_deploy_is_passed_on_and_recorded);
+	tcase_add_test(tc, sigint_during_settle_is_recorded);
 	tcase_add_test(tc, bad_hook_inputs_exit_2);
 	suite_add_tcase(s, tc);
 	return s;
