@@ -129,12 +129,21 @@ valgrind: $(BUILD)/staplegate $(BUILD)/tests/suite $(BUILD)/tests/mkpki \
 		$(BUILD)/tests/shim_enospc.so
 	@SG_VALGRIND=1 sh tests/run.sh $(BUILD)
 
+DOCDIR = $(DESTDIR)$(PREFIX)/share/doc/staplegate
+MANDIR = $(DESTDIR)$(PREFIX)/share/man
+
 install: $(BUILD)/staplegate
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(MANDIR)/man1 $(MANDIR)/man5 $(DOCDIR)
 	install -m 0755 $(BUILD)/staplegate $(DESTDIR)$(PREFIX)/bin/staplegate
+	install -m 0644 man/staplegate.1 $(MANDIR)/man1/staplegate.1
+	install -m 0644 man/staplegate.conf.5 $(MANDIR)/man5/staplegate.conf.5
+	install -m 0644 README.md $(DOCDIR)/README.md
+	cp -R contrib $(DOCDIR)/contrib
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/staplegate
+	rm -f $(DESTDIR)$(PREFIX)/bin/staplegate \
+		$(MANDIR)/man1/staplegate.1 $(MANDIR)/man5/staplegate.conf.5
+	rm -rf $(DOCDIR)
 
 format:
 	clang-format -i hook/*.[ch] preflight/*.[ch] tests/*.[ch]

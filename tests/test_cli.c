@@ -266,6 +266,89 @@ START_TEST(targets_file_with_comments_and_errors)
 }
 END_TEST
 
+/* Both man pages render at 80 columns without a single warning. */
+START_TEST(man_pages_render_without_warnings)
+{
+	static const char *const pages[] = {"man/staplegate.1",
+					    "man/staplegate.conf.5"};
+
+	for (int i = 0; i < 2; i++) {
+		char cmd[512], err[600], text[2048] = "";
+		FILE *f;
+		int st;
+
+		snprintf(err, sizeof(err), "%s/man.err", T_PKI->dir);
+		snprintf(cmd, sizeof(cmd),
+			 "MANWIDTH=80 man --warnings -l %s >/dev/null 2>%s",
+			 pages[i], err);
+		st = system(cmd);
+		f = fopen(err, "r");
+		if (f) {
+			text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+			fclose(f);
+		}
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s",
+			      pages[i]);
+		ck_assert_msg(text[0] == '\0', "%s: %s", pages[i], text);
+	}
+}
+END_TEST
+
+/* make install puts the binary, both man pages and contrib in place;
+ * make uninstall takes them away. */
+START_TEST(make_install_and_uninstall)
+{
+	char cmd[1024], path[700];
+	static const char *const files[] = {
+		"usr/bin/staplegate", "usr/share/man/man1/staplegate.1",
+		"usr/share/man/man5/staplegate.conf.5",
+		"usr/share/doc/staplegate/contrib/config.example.json"};
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "make -s install BUILD=%s PREFIX=/usr DESTDIR=%s/root "
+		 ">/dev/null 2>&1",
+		 T_BUILD, T_PKI->dir);
+	st = system(cmd);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/root/%s", T_PKI->dir, files[i]);
+		ck_assert_msg(access(path, F_OK) == 0, "%s missing", files[i]);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "make -s uninstall BUILD=%s PREFIX=/usr DESTDIR=%s/root "
+		 ">/dev/null 2>&1",
+		 T_BUILD, T_PKI->dir);
+	st = system(cmd);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/root/%s", T_PKI->dir, files[i]);
+		ck_assert_msg(access(path, F_OK) != 0, "%s left", files[i]);
+	}
+}
+END_TEST
+
+/* --help for each subcommand, and --version. */
+START_TEST(help_and_version)
+{
+	static const char *const cmds[] = {"check", "probe", "hook", "resume",
+					   "pending", "rollback"};
+	struct cli_run r;
+
+	for (int i = 0; i < 6; i++) {
+		char want[64];
+
+		cli(&r, cmds[i], "--help", NULL);
+		ck_assert_int_eq(r.status, 0);
+		snprintf(want, sizeof(want), "usage: staplegate %s", cmds[i]);
+		ck_assert_msg(strstr(r.out, want), "%s", r.out);
+	}
+	cli(&r, "--version", NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(strncmp(r.out, "staplegate ", 11) == 0, "%s", r.out);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -282,6 +365,9 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, v2_only_cert_is_not_gated);
 	tcase_add_test(tc, probe_reports_served_cert_and_missing_sni);
 	tcase_add_test(tc, targets_file_with_comments_and_errors);
+	tcase_add_test(tc, man_pages_render_without_warnings);
+	tcase_add_test(tc, make_install_and_uninstall);
+	tcase_add_test(tc, help_and_version);
 	suite_add_tcase(s, tc);
 	return s;
 }
