@@ -14,6 +14,7 @@
 #include "../preflight/clock.h"
 #include "../preflight/config.h"
 #include "../preflight/duration.h"
+#include "../preflight/history.h"
 #include "../preflight/interrupt.h"
 #include "../preflight/responder.h"
 #include "../preflight/scorelog.h"
@@ -170,6 +171,44 @@ static bool responder_ready(struct gate *g)
 	return g->resp.ready;
 }
 
+/* "Prove stapling first": with require_history, every target must have
+ * stapled in every monitor run of that window. A domain's own setting
+ * wins over the global one. */
+static long history_window(const struct gate *g)
+{
+	long window = g->cfg.require_history;
+
+	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
+		const struct sg_domain_cfg *d =
+			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
+
+		if (d && d->require_history > window)
+			window = d->require_history;
+	}
+	return window;
+}
+
+static bool history_proven(struct gate *g)
+{
+	long window = history_window(g);
+	time_t now = time(NULL);
+
+	for (size_t i = 0; window && i < g->res->n; i++) {
+		sg_result r = sg_history_check(g->cfg.state_dir,
+					       &g->res->targets[i], now, window,
+					       g->cfg.history_max_gap);
+
+		if (r.code) {
+			char d[32];
+
+			sg_duration_format(window, d, sizeof(d));
+			refuse(g, "stapling not proven for %s: %s", d, r.reason);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void decide_gated(struct gate *g)
 {
 	if (g->res->errors.n) {
@@ -185,7 +224,7 @@ static void decide_gated(struct gate *g)
 		       g->unconfigured.v[0]);
 	} else if (g->res->n == 0) {
 		refuse(g, "no targets: cannot prove stapling");
-	} else if (responder_ready(g) && preflight(g)) {
+	} else if (history_proven(g) && responder_ready(g) && preflight(g)) {
 		g->allow = g->res->rep.allow;
 		snprintf(g->reason, sizeof(g->reason), "%s",
 			 g->res->rep.reason);

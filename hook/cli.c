@@ -29,6 +29,9 @@ enum {
 	OPT_STAPLE_OUT,
 	OPT_WAIT,
 	OPT_KEY,
+	OPT_PROM,
+	OPT_WARN,
+	OPT_CRIT,
 };
 
 static const struct option long_opts[] = {
@@ -54,6 +57,9 @@ static const struct option long_opts[] = {
 	{"staple-out", required_argument, NULL, OPT_STAPLE_OUT},
 	{"wait", required_argument, NULL, OPT_WAIT},
 	{"key", required_argument, NULL, OPT_KEY},
+	{"prom", required_argument, NULL, OPT_PROM},
+	{"warn", required_argument, NULL, OPT_WARN},
+	{"crit", required_argument, NULL, OPT_CRIT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -79,6 +85,10 @@ void sg_cli_usage(const char *command, FILE *out)
 		      out);
 	if (command == NULL || is(command, "rollback"))
 		fputs("usage: staplegate rollback LINEAGE [--config FILE]\n",
+		      out);
+	if (command == NULL || is(command, "monitor"))
+		fputs("usage: staplegate monitor [--config FILE] [--prom FILE] "
+		      "[--warn DURATION] [--crit DURATION]\n",
 		      out);
 	if (command == NULL || is(command, "check"))
 		fputs("usage: staplegate check --cert NEW_CERT.pem "
@@ -214,6 +224,13 @@ static sg_result apply(struct sg_cli *cli, int opt, const char *arg)
 	case OPT_WAIT:
 		r = duration_opt("wait", arg, &cli->gate.wait_sec);
 		break;
+	case OPT_PROM:
+		cli->monitor.prom_path = arg;
+		break;
+	case OPT_WARN:
+		return duration_opt("warn", arg, &cli->monitor.warn_sec);
+	case OPT_CRIT:
+		return duration_opt("crit", arg, &cli->monitor.crit_sec);
 	default:
 		return sg_err(SG_EINPUT, "unknown option (see --help)");
 	}
@@ -250,6 +267,8 @@ static const struct {
 	{"resume", BIT(OPT_CONFIG), 0},
 	{"pending", BIT(OPT_CONFIG) | BIT(OPT_JSON), 0},
 	{"rollback", BIT(OPT_CONFIG), 1},
+	{"monitor", BIT(OPT_CONFIG) | BIT(OPT_PROM) | BIT(OPT_WARN) | BIT(OPT_CRIT),
+	 0},
 };
 
 static int command_index(const char *command)
@@ -282,6 +301,10 @@ static sg_result validate(struct sg_cli *cli)
 		cli->gate.config_path = getenv("STAPLEGATE_CONFIG");
 	if (is(cli->command, "rollback") && cli->lineage == NULL)
 		return sg_err(SG_EINPUT, "rollback: the LINEAGE is required");
+	cli->monitor.config_path = cli->gate.config_path;
+	if (cli->monitor.crit_sec > cli->monitor.warn_sec)
+		return sg_err(SG_EINPUT, "monitor: --crit must not exceed "
+					 "--warn");
 	if (is(cli->command, "hook")) {
 		cli->gate.cert = cli->check.cert_path;
 		cli->gate.chain = cli->check.chain_path;
@@ -315,6 +338,8 @@ sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 	memset(cli, 0, sizeof(*cli));
 	cli->command = command;
 	sg_check_opts_init(&cli->check);
+	cli->monitor.warn_sec = SG_DEFAULT_WARN_SEC;
+	cli->monitor.crit_sec = SG_DEFAULT_CRIT_SEC;
 	opterr = 0;
 	optind = 1;
 	while (!r.code &&

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "../acme/gate.h"
+#include "../acme/monitor.h"
 #include "../preflight/check.h"
 
 enum sg_exit { SG_EXIT_ALLOW = 0, SG_EXIT_REFUSE = 1, SG_EXIT_USAGE = 2 };
@@ -13,6 +14,7 @@ struct sg_cli {
 	const char *command; /* check probe hook resume pending rollback */
 	struct sg_check_opts check;
 	struct sg_gate_opts gate;
+	struct sg_monitor_opts monitor;
 	struct sg_target *targets;
 	size_t ntargets;
 	const char *lineage; /* rollback */

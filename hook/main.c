@@ -117,6 +117,35 @@ static int run_rollback(struct sg_cli *cli)
 	return 0;
 }
 
+/* A Nagios/Icinga plugin: one line, state first, perfdata after '|'. */
+static int run_monitor(struct sg_cli *cli)
+{
+	struct sg_monitor m;
+	sg_result r = sg_monitor_run(&cli->monitor, &m);
+	int state = m.state;
+
+	if (r.code) {
+		printf("STAPLEGATE UNKNOWN - %s\n", r.reason);
+		sg_monitor_free(&m);
+		return SG_NAGIOS_UNKNOWN;
+	}
+	printf("STAPLEGATE %s - %s |", sg_nagios_name(m.state), m.summary);
+	for (size_t i = 0; i < m.n; i++) {
+		const char *t = m.targets[i].spec;
+
+		if (m.probes[i].staple.valid)
+			printf(" '%s seconds_left'=%lds;%ld;%ld", t,
+			       m.probes[i].staple.seconds_left,
+			       cli->monitor.warn_sec, cli->monitor.crit_sec);
+		printf(" '%s webq96'=%d;;;0;100", t, m.judged[i].webq96);
+	}
+	putchar('\n');
+	for (size_t i = 0; i < m.errors.n; i++)
+		fprintf(stderr, "staplegate: monitor: %s\n", m.errors.v[i]);
+	sg_monitor_free(&m);
+	return state;
+}
+
 static int run(struct sg_cli *cli)
 {
 	struct sg_report rep;
@@ -173,6 +202,11 @@ int main(int argc, char **argv)
 	if (r.code) {
 		fprintf(stderr, "staplegate: %s\n", r.reason);
 		sg_cli_free(&cli);
+		/* The plugin guidelines: usage errors are UNKNOWN. */
+		if (strcmp(cmd, "monitor") == 0) {
+			printf("STAPLEGATE UNKNOWN - %s\n", r.reason);
+			return SG_NAGIOS_UNKNOWN;
+		}
 		return SG_EXIT_USAGE;
 	}
 	if (cli.help) {
@@ -186,6 +220,8 @@ int main(int argc, char **argv)
 		status = run_pending(&cli);
 	} else if (strcmp(cmd, "rollback") == 0) {
 		status = run_rollback(&cli);
+	} else if (strcmp(cmd, "monitor") == 0) {
+		status = run_monitor(&cli);
 	} else {
 		status = run(&cli);
 	}

@@ -37,6 +37,10 @@ static const struct key {
 	{"settle_handshakes", K_COUNT,
 	 offsetof(struct sg_config, settle_handshakes), 1, 100},
 	{"store", K_BOOL, offsetof(struct sg_config, store), 0, 1},
+	{"require_history", K_DURATION,
+	 offsetof(struct sg_config, require_history), 0, 366L * 86400},
+	{"history_max_gap", K_DURATION,
+	 offsetof(struct sg_config, history_max_gap), 60, 366L * 86400},
 	{"record", K_STRING, offsetof(struct sg_config, record_path), 0, 0},
 	{"state_dir", K_STRING, offsetof(struct sg_config, state_dir), 0, 0},
 	{"cafile", K_STRING, offsetof(struct sg_config, cafile), 0, 0},
@@ -55,6 +59,8 @@ static const struct key domain_keys[] = {
 	 offsetof(struct sg_domain_cfg, rollback_argv), 0, 0},
 	{"staple_out", K_STRING, offsetof(struct sg_domain_cfg, staple_out), 0,
 	 0},
+	{"require_history", K_DURATION,
+	 offsetof(struct sg_domain_cfg, require_history), 0, 366L * 86400},
 };
 
 struct parser {
@@ -319,6 +325,7 @@ void sg_config_defaults(struct sg_config *cfg)
 	cfg->settle_timeout_sec = SG_DEFAULT_SETTLE_TIMEOUT_SEC;
 	cfg->settle_handshakes = SG_DEFAULT_SETTLE_HANDSHAKES;
 	cfg->deadline_sec = SG_DEFAULT_DEADLINE_SEC;
+	cfg->history_max_gap = 86400;
 }
 
 static sg_result fill_default_paths(struct sg_config *cfg)

@@ -23,6 +23,7 @@ struct sg_domain_cfg {
 	char **deploy_argv;   /* NULL-terminated, or NULL */
 	char **rollback_argv; /* NULL-terminated, or NULL */
 	char *staple_out;     /* pre-staged OCSP response file, or NULL */
+	long require_history; /* seconds of proven stapling, 0: global */
 };
 
 struct sg_config {
@@ -30,6 +31,7 @@ struct sg_config {
 	long retry_delay_sec, settle_timeout_sec, deadline_sec;
 	long attempts, settle_handshakes;
 	long store; /* 1: fill the approved-certificate store */
+	long require_history, history_max_gap; /* "prove stapling first" */
 	char *record_path, *state_dir, *cafile;
 	char **deploy_argv, **rollback_argv;
 	struct sg_domain_cfg *domains;

@@ -25,5 +25,6 @@ Suite *cli_suite(void);
 Suite *hook_suite(void);
 Suite *faults_suite(void);
 Suite *store_suite(void);
+Suite *monitor_suite(void);
 
 #endif

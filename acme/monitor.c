@@ -1,0 +1,308 @@
+#include "monitor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../preflight/bundle.h"
+#include "../preflight/config.h"
+#include "../preflight/duration.h"
+#include "../preflight/history.h"
+#include "../preflight/prom.h"
+#include "../preflight/record.h"
+#include "../preflight/score.h"
+#include "../preflight/scorelog.h"
+#include "resume.h"
+
+const char *sg_nagios_name(enum sg_nagios s)
+{
+	static const char *const names[] = {"OK", "WARNING", "CRITICAL",
+					    "UNKNOWN"};
+
+	return names[s <= SG_NAGIOS_UNKNOWN ? s : SG_NAGIOS_UNKNOWN];
+}
+
+/* Every target of every domain entry, with the entry's SNI. */
+static sg_result collect_targets(const struct sg_config *cfg,
+				 struct sg_monitor *m)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < cfg->ndomains; i++)
+		total += cfg->domains[i].ntargets;
+	m->targets = calloc(total ? total : 1, sizeof(*m->targets));
+	if (m->targets == NULL)
+		return sg_err(SG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg->ndomains; i++) {
+		const struct sg_domain_cfg *d = &cfg->domains[i];
+		const char *sni = d->servername ? d->servername
+				  : strncmp(d->name, "*.", 2) ? d->name
+							      : "";
+
+		for (size_t j = 0; j < d->ntargets; j++) {
+			struct sg_target *t = &m->targets[m->n++];
+
+			*t = d->targets[j];
+			snprintf(t->servername, sizeof(t->servername), "%s", sni);
+		}
+	}
+	return sg_ok();
+}
+
+static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
+			    struct sg_monitor_target *j)
+{
+	bool ms = p->served.features.must_staple, stapled = p->staple.valid;
+	char d[32];
+
+	j->webq96 = p->handshake_ok ? sg_webq96(ms, stapled) : 0;
+	sg_duration_format(p->staple.seconds_left, d, sizeof(d));
+	if (!p->handshake_ok) {
+		snprintf(j->reason, sizeof(j->reason), "unreachable: %s",
+			 p->error);
+		return SG_NAGIOS_CRITICAL;
+	}
+	if (ms && !stapled) {
+		snprintf(j->reason, sizeof(j->reason),
+			 "Must-Staple certificate without a valid staple: %s",
+			 p->staple.reason);
+		return SG_NAGIOS_CRITICAL;
+	}
+	if (!stapled) {
+		snprintf(j->reason, sizeof(j->reason), "not stapling: %s",
+			 p->staple.reason);
+		return SG_NAGIOS_WARNING;
+	}
+	snprintf(j->reason, sizeof(j->reason), "staple has %s left", d);
+	if (p->staple.seconds_left < crit)
+		return SG_NAGIOS_CRITICAL;
+	return p->staple.seconds_left < warn ? SG_NAGIOS_WARNING
+					     : SG_NAGIOS_OK;
+}
+
+static json_t *record_json(const struct sg_monitor *m)
+{
+	json_t *targets = json_array();
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct sg_probe *p = &m->probes[i];
+
+		json_array_append_new(
+			targets,
+			json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:i, s:s, "
+				  "s:s}",
+				  "target", m->targets[i].spec, "servername",
+				  m->targets[i].servername, "address", p->address,
+				  "probe_success", p->handshake_ok,
+				  "must_staple", p->served.features.must_staple,
+				  "stapled", p->staple.valid, "seconds_left",
+				  (json_int_t)p->staple.seconds_left, "webq96",
+				  m->judged[i].webq96, "state",
+				  sg_nagios_name(m->judged[i].state), "reason",
+				  m->judged[i].reason));
+	}
+	return json_pack("{s:i, s:s, s:s, s:s, s:o, s:I, s:s}", "version",
+			 SG_RECORD_VERSION, "kind", "monitor", "generated_at",
+			 when, "state", sg_nagios_name(m->state), "targets",
+			 targets, "pending", (json_int_t)m->pending, "summary",
+			 m->summary);
+}
+
+static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
+			      const char *name, const char *help, int which)
+{
+	sg_prom_family(p, name, help);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct sg_probe *pr = &m->probes[i];
+		double v = which == 0 ? (double)pr->staple.seconds_left
+			   : which == 1 ? pr->staple.valid
+			   : which == 2 ? pr->served.features.must_staple
+			   : which == 3 ? m->judged[i].webq96
+					: pr->handshake_ok;
+
+		if (which == 0 && !pr->staple.valid)
+			continue; /* no staple, no remaining time */
+		sg_prom_sample(p, name, m->targets[i].spec,
+			       m->targets[i].servername, v);
+	}
+}
+
+static sg_result write_metrics(const struct sg_monitor *m, const char *path)
+{
+	struct sg_prom *p = sg_prom_new();
+	sg_result r;
+
+	if (p == NULL)
+		return sg_err(SG_ENOMEM, "out of memory");
+	add_metric_family(p, m, "staplegate_staple_seconds_remaining",
+			  "Seconds until the served staple's nextUpdate.", 0);
+	add_metric_family(p, m, "staplegate_stapled",
+			  "1 when the target served a valid staple (WEBQ-91).",
+			  1);
+	add_metric_family(p, m, "staplegate_must_staple",
+			  "1 when the served certificate is Must-Staple.", 2);
+	add_metric_family(p, m, "staplegate_webq96_score",
+			  "WEBQ-96 score of the target (0, 30, 60 or 100).", 3);
+	add_metric_family(p, m, "staplegate_probe_success",
+			  "1 when the TLS handshake completed.", 4);
+	sg_prom_family(p, "staplegate_pending_deployments",
+		       "Refused certificates waiting for staplegate resume.");
+	sg_prom_sample(p, "staplegate_pending_deployments", NULL, NULL,
+		       (double)m->pending);
+	sg_prom_family(p, "staplegate_last_run_timestamp_seconds",
+		       "When staplegate monitor last ran.");
+	sg_prom_sample(p, "staplegate_last_run_timestamp_seconds", NULL, NULL,
+		       (double)time(NULL));
+	r = sg_prom_write(p, path);
+	sg_prom_free(p);
+	return r;
+}
+
+static void count_pending(const struct sg_monitor_opts *o, struct sg_monitor *m)
+{
+	json_t *list = NULL, *e;
+	size_t i;
+
+	if (sg_pending_list(o->config_path, &list).code == SG_OK)
+		json_array_foreach(list, i, e)
+		{
+			m->pending++;
+			m->pending_urgent +=
+				json_is_true(json_object_get(e, "urgent"));
+		}
+	json_decref(list);
+}
+
+static void summarize(struct sg_monitor *m)
+{
+	size_t counts[4] = {0};
+
+	for (size_t i = 0; i < m->n; i++)
+		counts[m->judged[i].state]++;
+	snprintf(m->summary, sizeof(m->summary),
+		 "%zu targets: %zu ok, %zu warning, %zu critical; %zu pending "
+		 "deployments%s",
+		 m->n, counts[0], counts[1], counts[2], m->pending,
+		 m->pending_urgent ? " (served certificate expires within 7 "
+				     "days)"
+				   : "");
+	for (size_t i = 0; i < m->n; i++)
+		if (m->judged[i].state == m->state && m->state != SG_NAGIOS_OK) {
+			snprintf(m->summary + strlen(m->summary),
+				 sizeof(m->summary) - strlen(m->summary),
+				 "; %s: %s", m->targets[i].spec,
+				 m->judged[i].reason);
+			break;
+		}
+}
+
+/* The score log record, the history and the metrics file: each failure
+ * is reported, none stops the others. */
+static void persist(const struct sg_config *cfg, const struct sg_monitor_opts *o,
+		    struct sg_monitor *m)
+{
+	time_t now = time(NULL);
+	int fd;
+	sg_result r = sg_scorelog_open(cfg->record_path, &fd);
+	json_t *rec = record_json(m);
+
+	if (!r.code) {
+		r = sg_scorelog_append(fd, cfg->record_path, rec);
+		close(fd);
+	}
+	json_decref(rec);
+	if (r.code)
+		sg_strlist_add(&m->errors, r.reason);
+	for (size_t i = 0; i < m->n; i++) {
+		r = sg_history_append(cfg->state_dir, &m->targets[i], now,
+				      m->probes[i].handshake_ok &&
+					      m->probes[i].staple.valid);
+		if (r.code) {
+			sg_strlist_add(&m->errors, r.reason);
+			break;
+		}
+	}
+	if (o->prom_path && (r = write_metrics(m, o->prom_path)).code)
+		sg_strlist_add(&m->errors, r.reason);
+}
+
+static sg_result probe_all(const struct sg_config *cfg, struct sg_monitor *m)
+{
+	struct sg_probe_opts p;
+	X509_STORE *store = NULL;
+	sg_result r = sg_store_load(cfg->cafile, &store);
+
+	if (r.code)
+		return r;
+	sg_probe_opts_init(&p);
+	p.timeout_ms = cfg->timeout_sec * 1000;
+	p.attempts = (int)cfg->attempts;
+	p.retry_delay_ms = cfg->retry_delay_sec * 1000;
+	p.policy = (struct sg_policy){cfg->skew_sec, cfg->min_remaining_sec,
+				      cfg->max_age_sec};
+	p.store = store;
+	m->probes = calloc(m->n ? m->n : 1, sizeof(*m->probes));
+	m->judged = calloc(m->n ? m->n : 1, sizeof(*m->judged));
+	if (m->probes == NULL || m->judged == NULL)
+		r = sg_err(SG_ENOMEM, "out of memory");
+	else
+		r = sg_probe_run(m->targets, m->n, &p, m->probes);
+	X509_STORE_free(store);
+	return r;
+}
+
+sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
+{
+	struct sg_config cfg;
+	sg_result r;
+
+	memset(m, 0, sizeof(*m));
+	m->state = SG_NAGIOS_UNKNOWN;
+	r = sg_config_load(o->config_path ? o->config_path : SG_DEFAULT_CONFIG,
+			   &cfg);
+	if (r.code)
+		return r;
+	r = collect_targets(&cfg, m);
+	if (!r.code && m->n == 0)
+		r = sg_err(SG_EINPUT, "no targets configured");
+	if (!r.code)
+		r = probe_all(&cfg, m);
+	if (!r.code) {
+		m->state = SG_NAGIOS_OK;
+		for (size_t i = 0; i < m->n; i++) {
+			m->judged[i].state = judge(&m->probes[i], o->warn_sec,
+						   o->crit_sec, &m->judged[i]);
+			if (m->judged[i].state > m->state)
+				m->state = m->judged[i].state;
+		}
+		count_pending(o, m);
+		if (m->pending && m->state < SG_NAGIOS_WARNING)
+			m->state = SG_NAGIOS_WARNING;
+		if (m->pending_urgent)
+			m->state = SG_NAGIOS_CRITICAL;
+		summarize(m);
+		persist(&cfg, o, m);
+	}
+	sg_config_free(&cfg);
+	return r;
+}
+
+void sg_monitor_free(struct sg_monitor *m)
+{
+	if (m->probes)
+		sg_probe_free(m->probes, m->n);
+	free(m->probes);
+	free(m->judged);
+	free(m->targets);
+	sg_strlist_free(&m->errors);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,52 @@
+/* `staplegate monitor`: every configured target probed as it serves
+ * today, judged as a Nagios/Icinga plugin, recorded in the score log and
+ * the stapling history, and optionally exported for Prometheus. */
+#ifndef SG_MONITOR_H
+#define SG_MONITOR_H
+
+#include <stdbool.h>
+
+#include "../preflight/probe.h"
+#include "../preflight/result.h"
+#include "../preflight/target.h"
+
+enum sg_nagios {
+	SG_NAGIOS_OK = 0,
+	SG_NAGIOS_WARNING = 1,
+	SG_NAGIOS_CRITICAL = 2,
+	SG_NAGIOS_UNKNOWN = 3,
+};
+
+#define SG_DEFAULT_WARN_SEC (48L * 3600)
+#define SG_DEFAULT_CRIT_SEC (24L * 3600)
+
+struct sg_monitor_target {
+	enum sg_nagios state;
+	int webq96;
+	char reason[SG_REASON_MAX];
+};
+
+struct sg_monitor {
+	enum sg_nagios state;
+	struct sg_target *targets;
+	struct sg_probe *probes;
+	struct sg_monitor_target *judged;
+	size_t n;
+	size_t pending, pending_urgent;
+	char summary[512];
+	struct sg_strlist errors; /* record, history or metrics not written */
+};
+
+struct sg_monitor_opts {
+	const char *config_path;
+	const char *prom_path; /* NULL: no metrics file */
+	long warn_sec, crit_sec;
+};
+
+/* Fills m; an error means nothing could be judged (UNKNOWN). */
+sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m);
+void sg_monitor_free(struct sg_monitor *m);
+
+const char *sg_nagios_name(enum sg_nagios s);
+
+#endif

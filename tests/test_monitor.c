@@ -1,0 +1,306 @@
+/* staplegate monitor as a Nagios plugin and Prometheus exporter, and the
+ * stapling history behind the "prove stapling first" gate. */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ocsp.h>
+
+#include "../preflight/history.h"
+#include "../preflight/prom.h"
+#include "scene.h"
+#include "testutil.h"
+#include "tserver.h"
+
+/* Three servers of the Must-Staple leaf: 7 days of staple, 30 hours of
+ * staple, and no staple. */
+struct fleet {
+	struct tserver srv[3];
+	unsigned char *der[2];
+	char config[700], record[700], state[700], prom[700];
+};
+
+static void fleet_start(struct fleet *f, const char *dir, int which)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	size_t len[2];
+	char text[2048], targets[256] = "";
+
+	f->der[0] = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
+			      T_PKI->ca_key, &o, &len[0]);
+	o.next_off = 30 * 3600;
+	f->der[1] = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
+			      T_PKI->ca_key, &o, &len[1]);
+	for (int i = 0; i < 3; i++) {
+		f->srv[i] = (struct tserver){.mode = TS_TLS,
+					     .cert = T_PKI->leaf_ms,
+					     .key = T_PKI->leaf_key,
+					     .chain = T_PKI->ca,
+					     .staple = i < 2 ? f->der[i] : NULL,
+					     .staple_len = i < 2 ? len[i] : 0};
+		ck_assert_int_eq(ts_start(&f->srv[i]), 0);
+		if (which & (1 << i))
+			snprintf(targets + strlen(targets),
+				 sizeof(targets) - strlen(targets),
+				 "%s\"127.0.0.1:%d\"", targets[0] ? ", " : "",
+				 f->srv[i].port);
+	}
+	snprintf(f->config, sizeof(f->config), "%s/monitor.json", dir);
+	snprintf(f->record, sizeof(f->record), "%s/scores.jsonl", dir);
+	snprintf(f->state, sizeof(f->state), "%s/state", dir);
+	snprintf(f->prom, sizeof(f->prom), "%s/staplegate.prom", dir);
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"record\": \"%s\", \"state_dir\": \"%s\", "
+		 "\"cafile\": \"%s\", \"attempts\": 1}, \"domains\": "
+		 "{\"shop.example\": {\"targets\": [%s]}}}",
+		 f->record, f->state, tpath("root.pem"), targets);
+	write_text(f->config, text, 0644);
+}
+
+static void fleet_stop(struct fleet *f)
+{
+	for (int i = 0; i < 3; i++)
+		ts_stop(&f->srv[i]);
+	OPENSSL_free(f->der[0]);
+	OPENSSL_free(f->der[1]);
+}
+
+static void monitor(struct fleet *f, struct cli_run *r)
+{
+	cli(r, "monitor", "--config", f->config, "--prom", f->prom, NULL);
+}
+
+START_TEST(monitor_states_follow_the_plugin_guidelines)
+{
+	static const struct {
+		int which, status;
+		const char *line;
+	} cases[] = {
+		{1, 0, "STAPLEGATE OK - 1 targets: 1 ok, 0 warning, 0 critical"},
+		{2, 1, "STAPLEGATE WARNING - 1 targets: 0 ok, 1 warning"},
+		{4, 2, "STAPLEGATE CRITICAL - 1 targets: 0 ok, 0 warning, 1 "
+		       "critical"},
+		{7, 2, "STAPLEGATE CRITICAL - 3 targets: 1 ok, 1 warning, 1 "
+		       "critical"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fleet f;
+		struct cli_run r;
+		char dir[600], perf[64];
+
+		snprintf(dir, sizeof(dir), "%s/mon-%d-%zu", T_PKI->dir, getpid(),
+			 i);
+		mkdir(dir, 0700);
+		fleet_start(&f, dir, cases[i].which);
+		monitor(&f, &r);
+		ck_assert_msg(r.status == cases[i].status, "case %zu: %d %s", i,
+			      r.status, r.out);
+		assert_contains(r.out, cases[i].line);
+		ck_assert_msg(strchr(r.out, '\n') == r.out + strlen(r.out) - 1,
+			      "not one line: %s", r.out);
+		snprintf(perf, sizeof(perf), "'127.0.0.1:%d webq96'=",
+			 f.srv[__builtin_ctz(cases[i].which)].port);
+		assert_contains(r.out, perf);
+		fleet_stop(&f);
+	}
+}
+END_TEST
+
+START_TEST(monitor_config_error_is_unknown)
+{
+	struct cli_run r;
+
+	cli(&r, "monitor", "--config", tpath("no-such.json"), NULL);
+	ck_assert_int_eq(r.status, 3);
+	assert_contains(r.out, "STAPLEGATE UNKNOWN - ");
+	cli(&r, "monitor", "--warn", "1h", "--crit", "2h", NULL);
+	ck_assert_int_eq(r.status, 3);
+	assert_contains(r.out, "STAPLEGATE UNKNOWN - ");
+}
+END_TEST
+
+/* The textfile follows the exposition format: one HELP and TYPE per
+ * family, before its samples; every sample line well formed. */
+START_TEST(prometheus_file_parses_back)
+{
+	static const char *const families[] = {
+		"staplegate_staple_seconds_remaining", "staplegate_stapled",
+		"staplegate_must_staple", "staplegate_webq96_score",
+		"staplegate_probe_success", "staplegate_pending_deployments",
+		"staplegate_last_run_timestamp_seconds"};
+	struct fleet f;
+	struct cli_run r;
+	char dir[600], line[1024], current[128] = "";
+	int helps[7] = {0}, types[7] = {0}, samples = 0;
+	regex_t sample;
+	FILE *in;
+
+	ck_assert_int_eq(
+		regcomp(&sample,
+			"^([a-z0-9_]+)(\\{target=\"([^\"\\\\]|\\\\.)*\","
+			"servername=\"([^\"\\\\]|\\\\.)*\"\\})? [-0-9.e+]+$",
+			REG_EXTENDED),
+		0);
+	snprintf(dir, sizeof(dir), "%s/prom-%d", T_PKI->dir, getpid());
+	mkdir(dir, 0700);
+	fleet_start(&f, dir, 7);
+	monitor(&f, &r);
+	fleet_stop(&f);
+	in = fopen(f.prom, "r");
+	ck_assert_ptr_nonnull(in);
+	while (fgets(line, sizeof(line), in)) {
+		line[strcspn(line, "\n")] = '\0';
+		for (int i = 0; i < 7; i++) {
+			size_t n = strlen(families[i]);
+
+			if (strncmp(line, "# HELP ", 7) == 0 &&
+			    strncmp(line + 7, families[i], n) == 0 &&
+			    line[7 + n] == ' ') {
+				helps[i]++;
+				snprintf(current, sizeof(current), "%s",
+					 families[i]);
+			}
+			if (strncmp(line, "# TYPE ", 7) == 0 &&
+			    strncmp(line + 7, families[i], n) == 0 &&
+			    strcmp(line + 7 + n, " gauge") == 0)
+				types[i]++;
+		}
+		if (line[0] == '#')
+			continue;
+		ck_assert_msg(regexec(&sample, line, 0, NULL, 0) == 0,
+			      "bad sample: %s", line);
+		ck_assert_msg(strncmp(line, current, strlen(current)) == 0,
+			      "sample outside its family: %s", line);
+		samples++;
+	}
+	fclose(in);
+	regfree(&sample);
+	for (int i = 0; i < 7; i++)
+		ck_assert_msg(helps[i] == 1 && types[i] == 1, "%s: %d HELP %d TYPE",
+			      families[i], helps[i], types[i]);
+	/* 2 valid staples + 4 per-target families of 3 + 2 scalars */
+	ck_assert_int_eq(samples, 2 + 4 * 3 + 2);
+}
+END_TEST
+
+START_TEST(prometheus_label_escaping)
+{
+	struct sg_prom *p = sg_prom_new();
+	char path[600], text[512] = "";
+	FILE *f;
+
+	sg_prom_family(p, "m", "help");
+	sg_prom_sample(p, "m", "a\"b\\c\nd", "x", 1);
+	snprintf(path, sizeof(path), "%s/esc.prom", T_PKI->dir);
+	ck_assert_int_eq(sg_prom_write(p, path).code, SG_OK);
+	sg_prom_free(p);
+	f = fopen(path, "r");
+	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+	fclose(f);
+	assert_contains(text, "m{target=\"a\\\"b\\\\c\\nd\",servername=\"x\"} 1\n");
+}
+END_TEST
+
+static void history(const char *state, struct sg_target *t, time_t now,
+		    int hours, int bad_hour)
+{
+	for (int h = hours; h >= 0; h--)
+		ck_assert_int_eq(sg_history_append(state, t, now - h * 3600L,
+						   h != bad_hour)
+					 .code,
+				 SG_OK);
+}
+
+START_TEST(history_check_names_the_first_problem)
+{
+	struct sg_target t;
+	char state[600];
+	time_t now = time(NULL);
+	sg_result r;
+
+	sg_target_parse("127.0.0.1:4433", &t);
+	snprintf(t.servername, sizeof(t.servername), "shop.example");
+	snprintf(state, sizeof(state), "%s/hist-%d", T_PKI->dir, getpid());
+	r = sg_history_check(state, &t, now, 3 * 3600, 3600);
+	assert_contains(r.reason, "no stapling history");
+	history(state, &t, now, 2, -1);
+	r = sg_history_check(state, &t, now, 3 * 3600, 3600 + 60);
+	assert_contains(r.reason, "history starts only at");
+	history(state, &t, now - 3 * 3600, 2, -1); /* older runs too */
+	snprintf(state + strlen(state), 8, "b");
+	history(state, &t, now, 6, -1);
+	ck_assert_int_eq(sg_history_check(state, &t, now, 3 * 3600, 3600 + 60)
+				 .code,
+			 SG_OK);
+	ck_assert_int_eq(sg_history_check(state, &t, now + 7200, 3 * 3600,
+					  3600 + 60)
+				 .code,
+			 SG_EINPUT); /* monitor stopped two hours ago */
+	snprintf(state + strlen(state), 8, "c");
+	history(state, &t, now, 6, 2);
+	r = sg_history_check(state, &t, now, 3 * 3600, 3600 + 60);
+	assert_contains(r.reason, "127.0.0.1:4433: not stapling at");
+}
+END_TEST
+
+/* require_history makes the hook refuse until monitor runs proved
+ * stapling; monitor itself writes that history. */
+START_TEST(history_gate_in_the_hook)
+{
+	struct scene s;
+	struct cli_run r;
+	struct sg_target t;
+	char extra[128];
+	const char *args[] = {"hook", "--config", NULL, "--dry-run", NULL};
+	time_t now = time(NULL);
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	snprintf(extra, sizeof(extra),
+		 "\"require_history\": \"3h\", \"history_max_gap\": \"61m\"");
+	scene_config(&s, extra);
+	args[2] = s.config;
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 1);
+	assert_contains(r.err, "stapling not proven for 3h");
+	snprintf(extra, sizeof(extra), "127.0.0.1:%d", s.srv.port);
+	sg_target_parse(extra, &t);
+	snprintf(t.servername, sizeof(t.servername), "shop.example");
+	history(s.state, &t, now - 3600, 4, -1);
+	/* monitor adds the run of "now" */
+	{
+		const char *mon[] = {"monitor", "--config", s.config, NULL};
+
+		cli_env(&r, NULL, mon);
+		ck_assert_msg(r.status == 0, "%s", r.out);
+	}
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	sg_history_append(s.state, &t, now + 1, false);
+	hook_certbot(&s, &r, args);
+	ck_assert_int_eq(r.status, 1);
+	assert_contains(r.err, ": not stapling at ");
+	scene_end(&s);
+}
+END_TEST
+
+Suite *monitor_suite(void)
+{
+	Suite *s = suite_create("monitor");
+	TCase *tc = tcase_create("monitor");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, monitor_states_follow_the_plugin_guidelines);
+	tcase_add_test(tc, monitor_config_error_is_unknown);
+	tcase_add_test(tc, prometheus_file_parses_back);
+	tcase_add_test(tc, prometheus_label_escaping);
+	tcase_add_test(tc, history_check_names_the_first_problem);
+	tcase_add_test(tc, history_gate_in_the_hook);
+	suite_add_tcase(s, tc);
+	return s;
+}
