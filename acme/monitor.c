@@ -26,16 +26,16 @@ const char *sg_nagios_name(enum sg_nagios s)
 	return names[s <= SG_NAGIOS_UNKNOWN ? s : SG_NAGIOS_UNKNOWN];
 }
 
-/* Every target of every domain entry, with the entry's SNI. */
-static sg_result collect_targets(const struct sg_config *cfg,
-				 struct sg_monitor *m)
+sg_result sg_config_targets(const struct sg_config *cfg,
+			    struct sg_target **out, size_t *n)
 {
 	size_t total = 0;
 
+	*n = 0;
 	for (size_t i = 0; i < cfg->ndomains; i++)
 		total += cfg->domains[i].ntargets;
-	m->targets = calloc(total ? total : 1, sizeof(*m->targets));
-	if (m->targets == NULL)
+	*out = calloc(total ? total : 1, sizeof(**out));
+	if (*out == NULL)
 		return sg_err(SG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < cfg->ndomains; i++) {
 		const struct sg_domain_cfg *d = &cfg->domains[i];
@@ -44,7 +44,7 @@ static sg_result collect_targets(const struct sg_config *cfg,
 							      : "";
 
 		for (size_t j = 0; j < d->ntargets; j++) {
-			struct sg_target *t = &m->targets[m->n++];
+			struct sg_target *t = &(*out)[(*n)++];
 
 			*t = d->targets[j];
 			snprintf(t->servername, sizeof(t->servername), "%s", sni);
@@ -235,7 +235,9 @@ static void persist(const struct sg_config *cfg, const struct sg_monitor_opts *o
 		sg_strlist_add(&m->errors, r.reason);
 }
 
-static sg_result probe_all(const struct sg_config *cfg, struct sg_monitor *m)
+sg_result sg_config_probe(const struct sg_config *cfg,
+			  const struct sg_target *targets, size_t n,
+			  struct sg_probe *probes)
 {
 	struct sg_probe_opts p;
 	X509_STORE *store = NULL;
@@ -250,12 +252,7 @@ static sg_result probe_all(const struct sg_config *cfg, struct sg_monitor *m)
 	p.policy = (struct sg_policy){cfg->skew_sec, cfg->min_remaining_sec,
 				      cfg->max_age_sec};
 	p.store = store;
-	m->probes = calloc(m->n ? m->n : 1, sizeof(*m->probes));
-	m->judged = calloc(m->n ? m->n : 1, sizeof(*m->judged));
-	if (m->probes == NULL || m->judged == NULL)
-		r = sg_err(SG_ENOMEM, "out of memory");
-	else
-		r = sg_probe_run(m->targets, m->n, &p, m->probes);
+	r = sg_probe_run(targets, n, &p, probes);
 	X509_STORE_free(store);
 	return r;
 }
@@ -271,11 +268,16 @@ sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
 			   &cfg);
 	if (r.code)
 		return r;
-	r = collect_targets(&cfg, m);
+	r = sg_config_targets(&cfg, &m->targets, &m->n);
 	if (!r.code && m->n == 0)
 		r = sg_err(SG_EINPUT, "no targets configured");
-	if (!r.code)
-		r = probe_all(&cfg, m);
+	if (!r.code) {
+		m->probes = calloc(m->n, sizeof(*m->probes));
+		m->judged = calloc(m->n, sizeof(*m->judged));
+		r = m->probes && m->judged ? sg_config_probe(&cfg, m->targets, m->n,
+							     m->probes)
+					   : sg_err(SG_ENOMEM, "out of memory");
+	}
 	if (!r.code) {
 		m->state = SG_NAGIOS_OK;
 		for (size_t i = 0; i < m->n; i++) {

@@ -32,6 +32,9 @@ enum {
 	OPT_PROM,
 	OPT_WARN,
 	OPT_CRIT,
+	OPT_OUTAGE,
+	OPT_WATCH,
+	OPT_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -60,6 +63,9 @@ static const struct option long_opts[] = {
 	{"prom", required_argument, NULL, OPT_PROM},
 	{"warn", required_argument, NULL, OPT_WARN},
 	{"crit", required_argument, NULL, OPT_CRIT},
+	{"outage", required_argument, NULL, OPT_OUTAGE},
+	{"watch", required_argument, NULL, OPT_WATCH},
+	{"interval", required_argument, NULL, OPT_INTERVAL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -85,6 +91,10 @@ void sg_cli_usage(const char *command, FILE *out)
 		      out);
 	if (command == NULL || is(command, "rollback"))
 		fputs("usage: staplegate rollback LINEAGE [--config FILE]\n",
+		      out);
+	if (command == NULL || is(command, "drill"))
+		fputs("usage: staplegate drill [--config FILE] [--outage "
+		      "DURATION] [--watch DURATION] [--interval DURATION]\n",
 		      out);
 	if (command == NULL || is(command, "monitor"))
 		fputs("usage: staplegate monitor [--config FILE] [--prom FILE] "
@@ -231,6 +241,16 @@ static sg_result apply(struct sg_cli *cli, int opt, const char *arg)
 		return duration_opt("warn", arg, &cli->monitor.warn_sec);
 	case OPT_CRIT:
 		return duration_opt("crit", arg, &cli->monitor.crit_sec);
+	case OPT_OUTAGE:
+		return duration_opt("outage", arg, &cli->drill.outage_sec);
+	case OPT_WATCH:
+		return duration_opt("watch", arg, &cli->drill.watch_sec);
+	case OPT_INTERVAL:
+		r = duration_opt("interval", arg, &sec);
+		if (!r.code && sec < 1)
+			r = sg_err(SG_EINPUT, "--interval: at least 1s");
+		cli->drill.interval_ms = sec * 1000;
+		break;
 	default:
 		return sg_err(SG_EINPUT, "unknown option (see --help)");
 	}
@@ -269,6 +289,9 @@ static const struct {
 	{"rollback", BIT(OPT_CONFIG), 1},
 	{"monitor", BIT(OPT_CONFIG) | BIT(OPT_PROM) | BIT(OPT_WARN) | BIT(OPT_CRIT),
 	 0},
+	{"drill",
+	 BIT(OPT_CONFIG) | BIT(OPT_OUTAGE) | BIT(OPT_WATCH) | BIT(OPT_INTERVAL),
+	 0},
 };
 
 static int command_index(const char *command)
@@ -302,6 +325,7 @@ static sg_result validate(struct sg_cli *cli)
 	if (is(cli->command, "rollback") && cli->lineage == NULL)
 		return sg_err(SG_EINPUT, "rollback: the LINEAGE is required");
 	cli->monitor.config_path = cli->gate.config_path;
+	cli->drill.config_path = cli->gate.config_path;
 	if (cli->monitor.crit_sec > cli->monitor.warn_sec)
 		return sg_err(SG_EINPUT, "monitor: --crit must not exceed "
 					 "--warn");
@@ -338,6 +362,8 @@ sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 	memset(cli, 0, sizeof(*cli));
 	cli->command = command;
 	sg_check_opts_init(&cli->check);
+	cli->drill.outage_sec = SG_DEFAULT_OUTAGE_SEC;
+	cli->drill.interval_ms = SG_DEFAULT_DRILL_INTERVAL_MS;
 	cli->monitor.warn_sec = SG_DEFAULT_WARN_SEC;
 	cli->monitor.crit_sec = SG_DEFAULT_CRIT_SEC;
 	opterr = 0;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "../acme/gate.h"
+#include "../acme/drill.h"
 #include "../acme/monitor.h"
 #include "../preflight/check.h"
 
@@ -15,6 +16,7 @@ struct sg_cli {
 	struct sg_check_opts check;
 	struct sg_gate_opts gate;
 	struct sg_monitor_opts monitor;
+	struct sg_drill_opts drill;
 	struct sg_target *targets;
 	size_t ntargets;
 	const char *lineage; /* rollback */

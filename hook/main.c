@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../acme/resume.h"
+#include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
 #include "cli.h"
 #include "output.h"
@@ -146,6 +147,39 @@ static int run_monitor(struct sg_cli *cli)
 	return state;
 }
 
+/* drill: 0 every target survives the outage and never stopped stapling
+ * while a valid staple existed, 1 otherwise, 2 usage or config error. */
+static int run_drill(struct sg_cli *cli)
+{
+	struct sg_drill d;
+	sg_result r;
+	int status;
+
+	sg_interrupt_install();
+	r = sg_drill_run(&cli->drill, &d);
+	if (r.code) {
+		fprintf(stderr, "staplegate: drill: %s\n", r.reason);
+		sg_drill_free(&d);
+		return SG_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < d.n; i++) {
+		char left[32] = "none";
+
+		if (d.t[i].survival_sec >= 0)
+			sg_duration_format(d.t[i].survival_sec, left,
+					   sizeof(left));
+		printf("%-24s %-20s survival %-8s %s%s%s\n", d.targets[i].spec,
+		       d.targets[i].servername,
+		       left, d.t[i].survival_ok && !d.t[i].failures ? "ok" : "FAIL",
+		       d.t[i].reason[0] ? ": " : "", d.t[i].reason);
+	}
+	printf("DRILL %s: %zu targets, %d rounds\n", d.ok ? "PASSED" : "FAILED",
+	       d.n, d.rounds);
+	status = d.ok ? 0 : SG_EXIT_REFUSE;
+	sg_drill_free(&d);
+	return status;
+}
+
 static int run(struct sg_cli *cli)
 {
 	struct sg_report rep;
@@ -222,6 +256,8 @@ int main(int argc, char **argv)
 		status = run_rollback(&cli);
 	} else if (strcmp(cmd, "monitor") == 0) {
 		status = run_monitor(&cli);
+	} else if (strcmp(cmd, "drill") == 0) {
+		status = run_drill(&cli);
 	} else {
 		status = run(&cli);
 	}

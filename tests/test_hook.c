@@ -153,7 +153,6 @@ START_TEST(responder_down_refuses)
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	tr_stop(&s.resp); /* nothing listens at the AIA URL any more */
-	s.resp.thread = 0;
 	scene_start_server(&s);
 	scene_config(&s, NULL);
 	args[2] = s.config;

@@ -1,5 +1,6 @@
 /* staplegate monitor as a Nagios plugin and Prometheus exporter, and the
  * stapling history behind the "prove stapling first" gate. */
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include "../preflight/prom.h"
 #include "scene.h"
 #include "testutil.h"
+#include "servers.h"
+#include "tnginx.h"
 #include "tserver.h"
 
 /* Three servers of the Must-Staple leaf: 7 days of staple, 30 hours of
@@ -289,6 +292,134 @@ START_TEST(history_gate_in_the_hook)
 }
 END_TEST
 
+START_TEST(drill_survival_window)
+{
+	struct fleet f;
+	struct cli_run r;
+	char dir[600];
+
+	snprintf(dir, sizeof(dir), "%s/drill-%d", T_PKI->dir, getpid());
+	mkdir(dir, 0700);
+	fleet_start(&f, dir, 7);
+	cli(&r, "drill", "--config", f.config, "--outage", "48h", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.out, " ok\n") && !strstr(strstr(r.out, " ok\n") + 1,
+							 " ok\n"),
+		      "one target ok: %s", r.out);
+	assert_contains(r.out, "survives a responder outage for 1d ");
+	assert_contains(r.out, "h, less than 2d");
+	assert_contains(r.out, "no valid staple now");
+	assert_contains(r.out, "DRILL FAILED: 3 targets");
+	cli(&r, "drill", "--config", f.config, "--outage", "24h", NULL);
+	ck_assert_int_eq(r.status, 1); /* the unstapled one still fails */
+	fleet_stop(&f);
+	fleet_start(&f, dir, 1);
+	cli(&r, "drill", "--config", f.config, NULL);
+	ck_assert_msg(r.status == 0, "%s", r.out);
+	assert_contains(r.out, "DRILL PASSED: 1 targets, 1 rounds");
+	fleet_stop(&f);
+}
+END_TEST
+
+/* The responder goes down in the middle of a watched drill. */
+struct outage {
+	struct tresponder *resp;
+	long after_ms;
+};
+
+static void *stop_responder(void *arg)
+{
+	struct outage *o = arg;
+
+	usleep((useconds_t)o->after_ms * 1000);
+	tr_stop(o->resp);
+	return NULL;
+}
+
+static void drill_config(const char *path, const char *state, int port)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"state_dir\": \"%s\", \"cafile\": \"%s\"}, "
+		 "\"domains\": {\"shop.example\": {\"targets\": "
+		 "[\"127.0.0.1:%d\"]}}}",
+		 state, tpath("root.pem"), port);
+	write_text(path, text, 0644);
+}
+
+/* nginx fetching live keeps serving its cached staple through the outage:
+ * the drill passes. */
+START_TEST(drill_watch_nginx_keeps_its_cached_staple)
+{
+	struct scene s;
+	struct nginx n = {.workers = 1};
+	struct cli_run r;
+	struct outage o;
+	pthread_t th;
+	char directive[128], cfg[700], spec[32];
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	snprintf(directive, sizeof(directive),
+		 "ssl_stapling_responder http://127.0.0.1:%d/;", s.resp.port);
+	nginx_start(&n, &s, directive);
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", n.port);
+	/* prime the worker: its first handshake triggers the fetch */
+	cli(&r, "probe", spec, "--servername", "shop.example", "--attempts",
+	    "5", "--retry-delay", "1", NULL);
+	ck_assert_msg(r.status == 0, "%s", r.out);
+	snprintf(cfg, sizeof(cfg), "%s/drill.json", s.dir);
+	drill_config(cfg, s.state, n.port);
+	o = (struct outage){&s.resp, 1500};
+	pthread_create(&th, NULL, stop_responder, &o);
+	cli(&r, "drill", "--config", cfg, "--watch", "5s", "--interval", "1s",
+	    NULL);
+	pthread_join(th, NULL);
+	nginx_stop(&n);
+	ck_assert_msg(r.status == 0, "%s", r.out);
+	assert_contains(r.out, "DRILL PASSED");
+	scene_end(&s);
+}
+END_TEST
+
+/* The control: openssl s_server -status fetches on every handshake, so it
+ * drops the staple as soon as the responder is gone: flagged. */
+START_TEST(drill_watch_flags_a_server_that_drops_the_staple)
+{
+	struct scene s;
+	struct srv srv;
+	struct cli_run r;
+	struct outage o;
+	pthread_t th;
+	char url[64], cfg[700], cert[700];
+	time_t t0;
+	const char *args[] = {"-cert", cert, "-key",
+			      tpath("leaf.key"), "-cert_chain", tpath("ca.pem"),
+			      "-CAfile", tpath("ca.pem"), "-status",
+			      "-status_url", url, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.resp.port);
+	/* the new leaf: its AIA names the test responder */
+	snprintf(cert, sizeof(cert), "%s/cert.pem", s.lineage);
+	ck_assert_int_eq(srv_start_openssl(&srv, "127.0.0.1", args), 0);
+	snprintf(cfg, sizeof(cfg), "%s/drill.json", s.dir);
+	drill_config(cfg, s.state, srv.port);
+	o = (struct outage){&s.resp, 1500};
+	pthread_create(&th, NULL, stop_responder, &o);
+	t0 = time(NULL);
+	cli(&r, "drill", "--config", cfg, "--watch", "5s", "--interval", "1s",
+	    NULL);
+	pthread_join(th, NULL);
+	srv_stop(&srv);
+	ck_assert_int_eq(r.status, 1);
+	assert_contains(r.out, "stopped stapling (");
+	assert_contains(r.out, ") while its last staple was valid until");
+	ck_assert_int_le(time(NULL) - t0, 8);
+	scene_end(&s);
+}
+END_TEST
+
 Suite *monitor_suite(void)
 {
 	Suite *s = suite_create("monitor");
@@ -301,6 +432,12 @@ Suite *monitor_suite(void)
 	tcase_add_test(tc, prometheus_label_escaping);
 	tcase_add_test(tc, history_check_names_the_first_problem);
 	tcase_add_test(tc, history_gate_in_the_hook);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("drill");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, drill_survival_window);
+	tcase_add_test(tc, drill_watch_nginx_keeps_its_cached_staple);
+	tcase_add_test(tc, drill_watch_flags_a_server_that_drops_the_staple);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,7 +17,7 @@ static void nginx_write_conf(struct nginx *n, const char *stapling)
 	char text[4096];
 
 	snprintf(text, sizeof(text),
-		 "worker_processes 2;\ndaemon off;\npid %s/nginx.pid;\n"
+		 "worker_processes %d;\ndaemon off;\npid %s/nginx.pid;\n"
 		 "error_log %s/error.log info;\n"
 		 "events { worker_connections 64; }\n"
 		 "http {\n access_log off;\n"
@@ -27,8 +27,8 @@ static void nginx_write_conf(struct nginx *n, const char *stapling)
 		 "  ssl_certificate %s;\n  ssl_certificate_key %s;\n"
 		 "  ssl_stapling on;\n  %s\n"
 		 " }\n}\n",
-		 n->prefix, n->prefix, n->prefix, n->port, n->cert,
-		 tpath("leaf.key"), stapling);
+		 n->workers ? n->workers : 2, n->prefix, n->prefix, n->prefix,
+		 n->port, n->cert, tpath("leaf.key"), stapling);
 	write_text(n->conf, text, 0644);
 }
 

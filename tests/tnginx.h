@@ -11,6 +11,7 @@
 struct nginx {
 	pid_t pid;
 	int port;
+	int workers; /* 0: two */
 	char prefix[700], conf[800], cert[800];
 };
 

@@ -207,7 +207,11 @@ int tr_start(struct tresponder *t)
 
 void tr_stop(struct tresponder *t)
 {
+	if (t->thread == 0)
+		return; /* stopped already (an outage in the test) */
 	t->stop = 1;
 	pthread_join(t->thread, NULL);
+	t->thread = 0;
 	close(t->fd);
+	t->fd = -1;
 }
