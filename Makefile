@@ -68,6 +68,10 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FIXTURE_OBJ) $(BUILD)/libst
 $(BUILD)/fuzz/mkseeds: $(BUILD)/tests/fuzz/mkseeds.o $(FIXTURE_OBJ)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer-no-link -o $@ $^ $(LDLIBS)
 
+$(BUILD)/bench/history: tests/bench/history.c $(BUILD)/libstaplegate.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SG_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SG_CFLAGS) -o $@ $< $(LDLIBS)
@@ -76,7 +80,7 @@ $(BUILD)/bench/%: tests/bench/%.c
 # not part of make check.
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/staplegate $(BUILD)/tests/mkpki \
-		$(BUILD)/bench/floor $(BUILD)/bench/sink
+		$(BUILD)/bench/floor $(BUILD)/bench/sink $(BUILD)/bench/history
 	@bash tests/bench/run.sh $(BUILD)
 
 # libFuzzer targets (clang). `make fuzz FUZZ_SECONDS=600` runs each in

@@ -78,3 +78,5 @@ M="python3 $HERE/measure.py"
 	$M "s_client xargs -P16, 5% black-holed, timeout 2s each" 1000 -- sh -c "xargs -P 16 -I{} sh -c 'timeout 2 openssl s_client -connect {} -status </dev/null >/dev/null 2>&1' <$DIR/t1000bh"
 } >"$DIR/results.jsonl"
 python3 "$HERE/report.py" "$DIR/results.jsonl"
+echo
+"$BUILD/bench/history" "$DIR/history"
