@@ -26,7 +26,7 @@ TEST_SRC = tests/test_main.c tests/test_unit.c tests/test_staple.c \
 	tests/test_probe.c tests/test_cli.c tests/test_hook.c tests/servers.c \
 	tests/tserver.c tests/tresponder.c tests/runcli.c tests/scene.c \
 	tests/test_faults.c tests/test_store.c tests/tnginx.c \
-	tests/test_monitor.c
+	tests/test_monitor.c tests/test_contrib.c
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(FIXTURE_OBJ)
 
 FUZZ_TARGETS = staple tlsfeature config strings responder
