@@ -331,11 +331,12 @@ END_TEST
 /* --help for each subcommand, and --version. */
 START_TEST(help_and_version)
 {
-	static const char *const cmds[] = {"check", "probe", "hook", "resume",
-					   "pending", "rollback"};
+	static const char *const cmds[] = {"check",   "probe",	 "hook",
+					   "resume",  "pending", "rollback",
+					   "monitor", "drill"};
 	struct cli_run r;
 
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 8; i++) {
 		char want[64];
 
 		cli(&r, cmds[i], "--help", NULL);
