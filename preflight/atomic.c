@@ -23,8 +23,10 @@ static void fsync_dir_of(const char *path)
 	}
 }
 
-static int write_all(int fd, const char *p, size_t len)
+int sg_write_all(int fd, const void *data, size_t len)
 {
+	const char *p = data;
+
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
@@ -51,7 +53,7 @@ sg_result sg_write_atomic(const char *path, const void *data, size_t len,
 		  mode);
 	if (fd < 0)
 		return sg_err(SG_ESYS, "%s: %s", tmp, strerror(errno));
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+	if (fchmod(fd, mode) != 0 || sg_write_all(fd, data, len) != 0 ||
 	    fsync(fd) != 0) {
 		saved = errno;
 		close(fd);

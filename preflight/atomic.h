@@ -8,6 +8,9 @@
 
 #include "result.h"
 
+/* write(2) until all of len is written; -1 with errno on failure. */
+int sg_write_all(int fd, const void *data, size_t len);
+
 /* Replaces path with data (mode applied to the new file). */
 sg_result sg_write_atomic(const char *path, const void *data, size_t len,
 			  mode_t mode);

@@ -10,26 +10,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic.h"
+
+/* The log's directory is created 0750 when missing; an existing one must
+ * be a real directory, not a symlink planted there. */
 static sg_result ensure_parent(const char *path)
 {
 	char copy[PATH_MAX];
-	struct stat st;
-	const char *dir;
 
 	if (strlen(path) >= sizeof(copy))
 		return sg_err(SG_EINPUT, "%s: path too long", path);
 	strcpy(copy, path);
-	dir = dirname(copy);
-	if (lstat(dir, &st) == 0) {
-		if (!S_ISDIR(st.st_mode))
-			return sg_err(SG_EINPUT, "%s: not a directory (a "
-						 "symlink is refused)",
-				      dir);
-		return sg_ok();
-	}
-	if (errno != ENOENT || mkdir(dir, 0750) != 0)
-		return sg_err(SG_ESYS, "%s: %s", dir, strerror(errno));
-	return sg_ok();
+	return sg_mkdir_safe(dirname(copy), 0750);
 }
 
 sg_result sg_scorelog_open(const char *path, int *fd)
@@ -55,21 +47,6 @@ sg_result sg_scorelog_open(const char *path, int *fd)
 	return sg_ok();
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec)
 {
 	char *line = json_dumps(rec, JSON_COMPACT);
@@ -87,7 +64,7 @@ sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec)
 	} else {
 		off_t before = lseek(fd, 0, SEEK_END);
 
-		if (write_all(fd, line, len + 1) != 0 || fsync(fd) != 0) {
+		if (sg_write_all(fd, line, len + 1) != 0 || fsync(fd) != 0) {
 			r = sg_err(SG_ESYS, "score log %s: %s", path,
 				   strerror(errno));
 			/* No half line may stay behind for the next

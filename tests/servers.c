@@ -79,6 +79,11 @@ bool srv_ipv6_available(void)
 	return true;
 }
 
+int srv_listen_loopback(int *port)
+{
+	return srv_listen_silent("127.0.0.1", port);
+}
+
 int srv_listen_silent(const char *host, int *port)
 {
 	int fd = bind_any(host, 0, port);

@@ -24,6 +24,10 @@ void srv_stop(struct srv *s);
  * backlog completes them), nothing is ever said. Returns the fd. */
 int srv_listen_silent(const char *host, int *port);
 
+/* A listening socket on 127.0.0.1, port chosen by the kernel; -1 on
+ * failure. For the servers written in the tests. */
+int srv_listen_loopback(int *port);
+
 /* A port on 127.0.0.1 with nothing listening. */
 int srv_closed_port(void);
 

@@ -539,6 +539,8 @@ START_TEST(concurrent_hooks_keep_every_record)
 					      "--dry-run", NULL};
 
 			hook_certbot(&s, &r, args);
+			if (r.status != 0)
+				fprintf(stderr, "hook %d: %s%s", i, r.out, r.err);
 			_exit(r.status);
 		}
 	}

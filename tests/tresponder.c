@@ -12,6 +12,7 @@
 #include <openssl/ocsp.h>
 
 #include "fixture.h"
+#include "servers.h"
 
 /* RFC 6960 A.1 GET: the URL path is the URL-encoded base64 request. */
 static unsigned char *decode_get(const char *p, size_t *len)
@@ -191,17 +192,10 @@ static void *run(void *arg)
 
 int tr_start(struct tresponder *t)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	t->stop = 0;
-	t->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (t->fd < 0 || bind(t->fd, (struct sockaddr *)&a, len) != 0 ||
-	    listen(t->fd, 64) != 0)
+	t->fd = srv_listen_loopback(&t->port);
+	if (t->fd < 0)
 		return -1;
-	getsockname(t->fd, (struct sockaddr *)&a, &len);
-	t->port = ntohs(a.sin_port);
 	return pthread_create(&t->thread, NULL, run, t) == 0 ? 0 : -1;
 }
 

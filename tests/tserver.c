@@ -11,6 +11,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "servers.h"
+
 static int status_cb(SSL *ssl, void *arg)
 {
 	struct tserver *t = arg;
@@ -129,10 +131,6 @@ static void *run(void *arg)
 
 int ts_start(struct tserver *t)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	t->stop = 0;
 	t->connections = 0;
 	t->swapped = 0;
@@ -140,12 +138,9 @@ int ts_start(struct tserver *t)
 		t->staple_from = 1;
 	if (t->staple2_from < 1)
 		t->staple2_from = 1;
-	t->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (t->fd < 0 || bind(t->fd, (struct sockaddr *)&a, len) != 0 ||
-	    listen(t->fd, 64) != 0)
+	t->fd = srv_listen_loopback(&t->port);
+	if (t->fd < 0)
 		return -1;
-	getsockname(t->fd, (struct sockaddr *)&a, &len);
-	t->port = ntohs(a.sin_port);
 	return pthread_create(&t->thread, NULL, run, t) == 0 ? 0 : -1;
 }
 
