@@ -1,5 +1,6 @@
 #include "runcli.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,7 +57,9 @@ pid_t cli_spawn(const char *const *env, const char *const *args)
 	for (int i = 0; args[i] && n < 63; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	pid = fork();
+	/* A loaded machine may refuse a fork for a moment. */
+	for (int tries = 0; (pid = fork()) < 0 && tries < 50; tries++)
+		usleep(20000);
 	if (pid == 0) {
 		char out[600], err[600];
 		int o, e;
@@ -77,7 +80,13 @@ void cli_collect(struct cli_run *r, pid_t pid)
 {
 	char out[600], err[600];
 
-	waitpid(pid, &r->status, 0);
+	if (pid < 0 || waitpid(pid, &r->status, 0) != pid) {
+		r->status = -1;
+		snprintf(r->out, sizeof(r->out), "(not run)");
+		snprintf(r->err, sizeof(r->err), "cannot run staplegate: %s",
+			 strerror(errno));
+		return;
+	}
 	r->status = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
 	out_paths(pid, out, err, sizeof(out));
 	slurp(out, r->out, sizeof(r->out));
