@@ -114,6 +114,46 @@ START_TEST(monitor_states_follow_the_plugin_guidelines)
 }
 END_TEST
 
+/* Pending refused deployments are WARNING, CRITICAL when the certificate
+ * the targets serve expires within 7 days. */
+START_TEST(monitor_reports_pending_deployments)
+{
+	struct fleet f;
+	struct cli_run r;
+	char dir[600], pending[700], entry[1024];
+	time_t now = time(NULL);
+
+	snprintf(dir, sizeof(dir), "%s/monpend-%d", T_PKI->dir, getpid());
+	mkdir(dir, 0700);
+	fleet_start(&f, dir, 1);
+	mkdir(f.state, 0750);
+	snprintf(pending, sizeof(pending), "%s/pending", f.state);
+	mkdir(pending, 0750);
+	snprintf(pending, sizeof(pending), "%s/pending/shop.example.json",
+		 f.state);
+	snprintf(entry, sizeof(entry),
+		 "{\"lineage\": \"shop.example\", \"client\": \"certbot\", "
+		 "\"first_refused\": %ld, \"served_not_after\": %ld, "
+		 "\"reason\": \"no staple\"}",
+		 (long)now - 3600, (long)now + 30L * 86400);
+	write_text(pending, entry, 0640);
+	monitor(&f, &r);
+	ck_assert_msg(r.status == 1, "%s", r.out);
+	assert_contains(r.out, "STAPLEGATE WARNING - 1 targets: 1 ok");
+	assert_contains(r.out, "1 pending deployments");
+	snprintf(entry, sizeof(entry),
+		 "{\"lineage\": \"shop.example\", \"client\": \"certbot\", "
+		 "\"first_refused\": %ld, \"served_not_after\": %ld, "
+		 "\"reason\": \"no staple\"}",
+		 (long)now - 3600, (long)now + 3L * 86400);
+	write_text(pending, entry, 0640);
+	monitor(&f, &r);
+	ck_assert_msg(r.status == 2, "%s", r.out);
+	assert_contains(r.out, "served certificate expires within 7 days");
+	fleet_stop(&f);
+}
+END_TEST
+
 START_TEST(monitor_config_error_is_unknown)
 {
 	struct cli_run r;
@@ -428,6 +468,7 @@ Suite *monitor_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, monitor_states_follow_the_plugin_guidelines);
 	tcase_add_test(tc, monitor_config_error_is_unknown);
+	tcase_add_test(tc, monitor_reports_pending_deployments);
 	tcase_add_test(tc, prometheus_file_parses_back);
 	tcase_add_test(tc, prometheus_label_escaping);
 	tcase_add_test(tc, history_check_names_the_first_problem);
