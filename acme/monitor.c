@@ -16,6 +16,7 @@
 #include "../preflight/record.h"
 #include "../preflight/score.h"
 #include "../preflight/scorelog.h"
+#include "prestage.h"
 #include "resume.h"
 
 const char *sg_nagios_name(enum sg_nagios s)
@@ -205,6 +206,27 @@ static void summarize(struct sg_monitor *m)
 		}
 }
 
+/* Pre-staged staple files are refreshed here too, at half their
+ * validity; only the ones that needed it and did not get it are news. */
+static void refresh_staples(const struct sg_config *cfg, struct sg_monitor *m)
+{
+	struct sg_policy policy = {cfg->skew_sec, cfg->min_remaining_sec,
+				   cfg->max_age_sec};
+	struct sg_strlist msgs = {0};
+	int failed = 0;
+	sg_result r = sg_prestage_refresh(cfg->state_dir, cfg->cafile,
+					  cfg->timeout_sec * 1000L, &policy,
+					  &msgs, &failed);
+
+	if (r.code)
+		sg_strlist_add(&m->errors, r.reason);
+	for (size_t i = 0; failed && i < msgs.n; i++)
+		if (!strstr(msgs.v[i], "still fresh") &&
+		    !strstr(msgs.v[i], "refreshed"))
+			sg_strlist_add(&m->errors, msgs.v[i]);
+	sg_strlist_free(&msgs);
+}
+
 /* The score log record, the history and the metrics file: each failure
  * is reported, none stops the others. */
 static void persist(const struct sg_config *cfg, const struct sg_monitor_opts *o,
@@ -233,6 +255,7 @@ static void persist(const struct sg_config *cfg, const struct sg_monitor_opts *o
 	}
 	if (o->prom_path && (r = write_metrics(m, o->prom_path)).code)
 		sg_strlist_add(&m->errors, r.reason);
+	refresh_staples(cfg, m);
 }
 
 sg_result sg_config_probe(const struct sg_config *cfg,

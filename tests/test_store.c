@@ -476,6 +476,17 @@ START_TEST(resume_refreshes_prestaged_staple)
 	n = slurp_file(out, buf, sizeof(buf));
 	sg_staple_verify(buf, n, s.newcert, T_PKI->ca, &pol, time(NULL), &st);
 	ck_assert_msg(st.valid && st.seconds_left > 6 * 86400, "%s", st.reason);
+	/* aging again: a monitor run refreshes it too */
+	fx_write_bytes(out, der, len);
+	{
+		const char *mon[] = {"monitor", "--config", s.config, NULL};
+
+		cli_env(&r, NULL, mon);
+	}
+	n = slurp_file(out, buf, sizeof(buf));
+	sg_staple_verify(buf, n, s.newcert, T_PKI->ca, &pol, time(NULL), &st);
+	ck_assert_msg(st.valid && st.seconds_left > 6 * 86400,
+		      "monitor did not refresh: %s %s", st.reason, r.err);
 	/* aging again, and the responder now answers revoked: kept */
 	fx_write_bytes(out, der, len);
 	s.resp.cert_status = V_OCSP_CERTSTATUS_REVOKED;
