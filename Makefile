@@ -151,7 +151,8 @@ uninstall:
 	rm -rf $(DOCDIR)
 
 format:
-	clang-format -i hook/*.[ch] preflight/*.[ch] tests/*.[ch]
+	clang-format -i hook/*.[ch] preflight/*.[ch] acme/*.[ch] tests/*.[ch] \
+		tests/fuzz/*.c tests/bench/*.c
 
 clean:
 	rm -rf $(BUILD)

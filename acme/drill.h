@@ -13,7 +13,7 @@
 #include "../preflight/result.h"
 #include "../preflight/target.h"
 
-#define SG_DEFAULT_OUTAGE_SEC (48L * 3600)
+#define SG_DEFAULT_OUTAGE_SEC	     (48L * 3600)
 #define SG_DEFAULT_DRILL_INTERVAL_MS 2000
 
 struct sg_drill_opts {

@@ -36,7 +36,7 @@ struct gate {
 	struct sg_material mat;
 	bool have_cert;
 	struct sg_certinfo cert;
-	bool gated; /* Must-Staple, or a malformed TLS Feature extension */
+	bool gated;	 /* Must-Staple, or a malformed TLS Feature extension */
 	bool cfg_failed; /* the defaults stand in for a broken config */
 	int log_fd;
 	const char *log_path;
@@ -117,8 +117,8 @@ static void open_log(struct gate *g)
 {
 	sg_result r;
 
-	g->log_path = g->o->record_path ? g->o->record_path
-					: g->cfg.record_path;
+	g->log_path =
+		g->o->record_path ? g->o->record_path : g->cfg.record_path;
 	r = sg_scorelog_open(g->log_path, &g->log_fd);
 	if (r.code)
 		note_error(g, "%s", r.reason);
@@ -194,15 +194,16 @@ static bool history_proven(struct gate *g)
 	time_t now = time(NULL);
 
 	for (size_t i = 0; window && i < g->res->n; i++) {
-		sg_result r = sg_history_check(g->cfg.state_dir,
-					       &g->res->targets[i], now, window,
-					       g->cfg.history_max_gap);
+		sg_result r =
+			sg_history_check(g->cfg.state_dir, &g->res->targets[i],
+					 now, window, g->cfg.history_max_gap);
 
 		if (r.code) {
 			char d[32];
 
 			sg_duration_format(window, d, sizeof(d));
-			refuse(g, "stapling not proven for %s: %s", d, r.reason);
+			refuse(g, "stapling not proven for %s: %s", d,
+			       r.reason);
 			return false;
 		}
 	}
@@ -233,12 +234,9 @@ static void decide_gated(struct gate *g)
 
 static void decide(struct gate *g)
 {
-	sg_result r = sg_material_load(g->nc.cert_path,
-				       g->nc.chain_path[0] ? g->nc.chain_path
-							   : NULL,
-				       g->o->cafile ? g->o->cafile
-						    : g->cfg.cafile,
-				       &g->mat);
+	sg_result r = sg_material_load(
+		g->nc.cert_path, g->nc.chain_path[0] ? g->nc.chain_path : NULL,
+		g->o->cafile ? g->o->cafile : g->cfg.cafile, &g->mat);
 
 	if (!r.code)
 		r = sg_certinfo_read(sg_material_leaf(&g->mat), &g->cert);
@@ -373,7 +371,8 @@ static void rollback(struct gate *g, const char *why)
 	g->out.action = "settle-failed";
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", why);
 	if (g->cfg.store) {
-		sg_result r = sg_store_rollback(g->cfg.state_dir, g->nc.lineage);
+		sg_result r =
+			sg_store_rollback(g->cfg.state_dir, g->nc.lineage);
 
 		if (r.code)
 			note_error(g, "store rollback: %s", r.reason);
@@ -436,7 +435,8 @@ static void settle(struct gate *g)
 
 static void deploy(struct gate *g)
 {
-	char **argv = g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
+	char **argv =
+		g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
 	struct sg_command cmd;
 
 	if (argv == NULL) {
@@ -469,7 +469,8 @@ static void deploy(struct gate *g)
  * runs a failed hook again: `staplegate resume` picks it up. */
 static void hold(struct gate *g)
 {
-	char **argv = g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
+	char **argv =
+		g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
 	json_t *entry;
 	sg_result r;
 

@@ -17,7 +17,7 @@ struct sg_gate_opts {
 	const char *cert, *chain, *key, *cafile, *record_path; /* overrides */
 	const struct sg_target *extra; /* --target, for every name */
 	size_t nextra;
-	char **deploy_argv; /* after "--"; NULL: from the config */
+	char **deploy_argv;	/* after "--"; NULL: from the config */
 	const char *staple_out; /* --staple-out: pre-stage the staple here */
 	bool dry_run;
 	long deadline_sec; /* 0: from the config */
@@ -34,7 +34,7 @@ struct sg_gate_result {
 	 * failed, 2 usage, config or input error (a non-Must-Staple
 	 * deployment still happens first). */
 	int status;
-	char summary[1024]; /* one line: what happened and why */
+	char summary[1024];   /* one line: what happened and why */
 	struct sg_report rep; /* the pre-flight, when targets were probed */
 	bool has_report;
 	struct sg_target *targets;

@@ -71,8 +71,8 @@ json_t *sg_gate_decision_json(const struct sg_gate_facts *f)
 	json_object_set_new(rec, "errors", strings(f->errors));
 	/* The gate's reason is the verdict, whatever the engine said. */
 	json_object_set_new(rec, "verdict",
-			    json_pack("{s:b, s:s}", "allow", f->allow,
-				      "reason", f->reason));
+			    json_pack("{s:b, s:s}", "allow", f->allow, "reason",
+				      f->reason));
 	return rec;
 }
 

@@ -24,9 +24,9 @@ struct sg_gate_facts {
 };
 
 struct sg_gate_outcome {
-	const char *action; /* deployed refused rolled-back dry-run deadline
-			       deploy-failed settle-failed allowed
-			       interrupted */
+	const char *action;	/* deployed refused rolled-back dry-run deadline
+				   deploy-failed settle-failed allowed
+				   interrupted */
 	int deploy_exit_status; /* -1: not run */
 	int rollback_exit_status;
 	long settle_ms;

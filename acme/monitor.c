@@ -27,8 +27,8 @@ const char *sg_nagios_name(enum sg_nagios s)
 	return names[s <= SG_NAGIOS_UNKNOWN ? s : SG_NAGIOS_UNKNOWN];
 }
 
-sg_result sg_config_targets(const struct sg_config *cfg,
-			    struct sg_target **out, size_t *n)
+sg_result sg_config_targets(const struct sg_config *cfg, struct sg_target **out,
+			    size_t *n)
 {
 	size_t total = 0;
 
@@ -40,7 +40,7 @@ sg_result sg_config_targets(const struct sg_config *cfg,
 		return sg_err(SG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < cfg->ndomains; i++) {
 		const struct sg_domain_cfg *d = &cfg->domains[i];
-		const char *sni = d->servername ? d->servername
+		const char *sni = d->servername		      ? d->servername
 				  : strncmp(d->name, "*.", 2) ? d->name
 							      : "";
 
@@ -48,7 +48,8 @@ sg_result sg_config_targets(const struct sg_config *cfg,
 			struct sg_target *t = &(*out)[(*n)++];
 
 			*t = d->targets[j];
-			snprintf(t->servername, sizeof(t->servername), "%s", sni);
+			snprintf(t->servername, sizeof(t->servername), "%s",
+				 sni);
 		}
 	}
 	return sg_ok();
@@ -81,8 +82,7 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 	snprintf(j->reason, sizeof(j->reason), "staple has %s left", d);
 	if (p->staple.seconds_left < crit)
 		return SG_NAGIOS_CRITICAL;
-	return p->staple.seconds_left < warn ? SG_NAGIOS_WARNING
-					     : SG_NAGIOS_OK;
+	return p->staple.seconds_left < warn ? SG_NAGIOS_WARNING : SG_NAGIOS_OK;
 }
 
 static json_t *record_json(const struct sg_monitor *m)
@@ -99,17 +99,18 @@ static json_t *record_json(const struct sg_monitor *m)
 
 		json_array_append_new(
 			targets,
-			json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:i, s:s, "
-				  "s:s}",
-				  "target", m->targets[i].spec, "servername",
-				  m->targets[i].servername, "address", p->address,
-				  "probe_success", p->handshake_ok,
-				  "must_staple", p->served.features.must_staple,
-				  "stapled", p->staple.valid, "seconds_left",
-				  (json_int_t)p->staple.seconds_left, "webq96",
-				  m->judged[i].webq96, "state",
-				  sg_nagios_name(m->judged[i].state), "reason",
-				  m->judged[i].reason));
+			json_pack(
+				"{s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:i, s:s, "
+				"s:s}",
+				"target", m->targets[i].spec, "servername",
+				m->targets[i].servername, "address", p->address,
+				"probe_success", p->handshake_ok, "must_staple",
+				p->served.features.must_staple, "stapled",
+				p->staple.valid, "seconds_left",
+				(json_int_t)p->staple.seconds_left, "webq96",
+				m->judged[i].webq96, "state",
+				sg_nagios_name(m->judged[i].state), "reason",
+				m->judged[i].reason));
 	}
 	return json_pack("{s:i, s:s, s:s, s:s, s:o, s:I, s:s}", "version",
 			 SG_RECORD_VERSION, "kind", "monitor", "generated_at",
@@ -124,7 +125,7 @@ static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
 	sg_prom_family(p, name, help);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct sg_probe *pr = &m->probes[i];
-		double v = which == 0 ? (double)pr->staple.seconds_left
+		double v = which == 0	? (double)pr->staple.seconds_left
 			   : which == 1 ? pr->staple.valid
 			   : which == 2 ? pr->served.features.must_staple
 			   : which == 3 ? m->judged[i].webq96
@@ -174,8 +175,7 @@ static void count_pending(const struct sg_monitor_opts *o, struct sg_monitor *m)
 	size_t i;
 
 	if (sg_pending_list(o->config_path, &list).code == SG_OK)
-		json_array_foreach(list, i, e)
-		{
+		json_array_foreach (list, i, e) {
 			m->pending++;
 			m->pending_urgent +=
 				json_is_true(json_object_get(e, "urgent"));
@@ -197,7 +197,8 @@ static void summarize(struct sg_monitor *m)
 				     "days)"
 				   : "");
 	for (size_t i = 0; i < m->n; i++)
-		if (m->judged[i].state == m->state && m->state != SG_NAGIOS_OK) {
+		if (m->judged[i].state == m->state &&
+		    m->state != SG_NAGIOS_OK) {
 			snprintf(m->summary + strlen(m->summary),
 				 sizeof(m->summary) - strlen(m->summary),
 				 "; %s: %s", m->targets[i].spec,
@@ -229,8 +230,8 @@ static void refresh_staples(const struct sg_config *cfg, struct sg_monitor *m)
 
 /* The score log record, the history and the metrics file: each failure
  * is reported, none stops the others. */
-static void persist(const struct sg_config *cfg, const struct sg_monitor_opts *o,
-		    struct sg_monitor *m)
+static void persist(const struct sg_config *cfg,
+		    const struct sg_monitor_opts *o, struct sg_monitor *m)
 {
 	time_t now = time(NULL);
 	int fd;
@@ -297,9 +298,9 @@ sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
 	if (!r.code) {
 		m->probes = calloc(m->n, sizeof(*m->probes));
 		m->judged = calloc(m->n, sizeof(*m->judged));
-		r = m->probes && m->judged ? sg_config_probe(&cfg, m->targets, m->n,
-							     m->probes)
-					   : sg_err(SG_ENOMEM, "out of memory");
+		r = m->probes && m->judged
+			    ? sg_config_probe(&cfg, m->targets, m->n, m->probes)
+			    : sg_err(SG_ENOMEM, "out of memory");
 	}
 	if (!r.code) {
 		m->state = SG_NAGIOS_OK;

@@ -54,8 +54,8 @@ static sg_result from_certbot(struct sg_newcert *nc, const char *lineage)
 	char chain[PATH_MAX];
 
 	nc->client = SG_CLIENT_CERTBOT;
-	set(nc->lineage, sizeof(nc->lineage), base && base[1] ? base + 1
-							      : lineage);
+	set(nc->lineage, sizeof(nc->lineage),
+	    base && base[1] ? base + 1 : lineage);
 	set(nc->lineage_dir, sizeof(nc->lineage_dir), lineage);
 	snprintf(nc->cert_path, sizeof(nc->cert_path), "%s/cert.pem", lineage);
 	snprintf(nc->key_path, sizeof(nc->key_path), "%s/privkey.pem", lineage);

@@ -23,7 +23,7 @@ struct sg_newcert {
 	char chain_path[PATH_MAX]; /* issuer chain, "" when none */
 	char key_path[PATH_MAX];   /* only ever linked or copied, "" unknown */
 	char lineage_dir[PATH_MAX]; /* certbot's live/<lineage>, else "" */
-	struct sg_strlist domains; /* as the client names them, may be empty */
+	struct sg_strlist domains;  /* as the client names them, may be empty */
 };
 
 const char *sg_client_name(enum sg_client c);

@@ -11,7 +11,7 @@
 #include "../preflight/result.h"
 #include "newcert.h"
 
-#define SG_PENDING_VERSION 1
+#define SG_PENDING_VERSION    1
 #define SG_PENDING_URGENT_SEC (7L * 86400) /* served cert expiring soon */
 
 struct sg_material;

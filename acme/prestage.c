@@ -79,7 +79,8 @@ static bool refresh_one(json_t *rec, const char *cafile, long timeout_ms,
 {
 	const char *path = json_string_value(json_object_get(rec, "path"));
 	const char *cert = json_string_value(json_object_get(rec, "cert_path"));
-	const char *chain = json_string_value(json_object_get(rec, "chain_path"));
+	const char *chain =
+		json_string_value(json_object_get(rec, "chain_path"));
 	struct sg_material m;
 	struct sg_certinfo info;
 	struct sg_responder resp = {0};

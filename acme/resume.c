@@ -148,16 +148,18 @@ sg_result sg_pending_list(const char *config_path, json_t **list)
 		r = sg_pending_load(cfg.state_dir, names.v[i], &e);
 		if (r.code || e == NULL)
 			continue;
-		served = json_integer_value(json_object_get(e, "served_not_after"));
+		served = json_integer_value(
+			json_object_get(e, "served_not_after"));
 		json_object_del(e, "cert_pem");
 		json_object_del(e, "chain_pem");
 		json_object_set_new(
 			e, "age_seconds",
 			json_integer(now - json_integer_value(json_object_get(
 						   e, "first_refused"))));
-		json_object_set_new(e, "urgent",
-				    json_boolean(served && served - now <
-								   SG_PENDING_URGENT_SEC));
+		json_object_set_new(
+			e, "urgent",
+			json_boolean(served &&
+				     served - now < SG_PENDING_URGENT_SEC));
 		json_array_append_new(*list, e);
 	}
 	sg_strlist_free(&names);
@@ -174,8 +176,8 @@ sg_result sg_rollback_run(const char *config_path, const char *lineage)
 	if (!r.code)
 		r = sg_store_rollback(cfg.state_dir, lineage);
 	if (!r.code && cfg.rollback_argv) {
-		sg_command_run(cfg.rollback_argv,
-			       cfg.deadline_sec * 1000L, &cmd);
+		sg_command_run(cfg.rollback_argv, cfg.deadline_sec * 1000L,
+			       &cmd);
 		if (!cmd.started || cmd.exit_status != 0)
 			r = sg_err(SG_ESYS, "store rolled back, but %s",
 				   cmd.reason);

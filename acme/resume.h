@@ -12,9 +12,9 @@
 
 struct sg_resume_item {
 	char lineage[256];
-	int status;	  /* the gate's exit status for this entry */
-	bool deployed;	  /* the gate opened and the deployment went ahead */
-	bool superseded;  /* a newer certificate replaced the entry */
+	int status;	 /* the gate's exit status for this entry */
+	bool deployed;	 /* the gate opened and the deployment went ahead */
+	bool superseded; /* a newer certificate replaced the entry */
 	char summary[1024];
 };
 

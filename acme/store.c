@@ -25,8 +25,9 @@ sg_result sg_store_lineage_name(const char *lineage, char *out, size_t size)
 	size_t n = strlen(lineage);
 
 	if (n == 0 || n >= size || lineage[0] == '.')
-		return sg_err(SG_EINPUT, "lineage '%s': not usable as a store "
-					 "name",
+		return sg_err(SG_EINPUT,
+			      "lineage '%s': not usable as a store "
+			      "name",
 			      lineage);
 	for (size_t i = 0; i <= n; i++) {
 		char c = lineage[i];
@@ -34,8 +35,9 @@ sg_result sg_store_lineage_name(const char *lineage, char *out, size_t size)
 		if (c == '*')
 			c = '_';
 		else if (c && !isalnum((unsigned char)c) && !strchr("._-", c))
-			return sg_err(SG_EINPUT, "lineage '%s': not usable as "
-						 "a store name",
+			return sg_err(SG_EINPUT,
+				      "lineage '%s': not usable as "
+				      "a store name",
 				      lineage);
 		out[i] = c;
 	}
@@ -103,8 +105,9 @@ static sg_result fill_copies(const char *dir, const struct sg_newcert *nc,
 		r = write_pem(path, all, 0, sk_X509_num(all));
 	sk_X509_free(all);
 	if (!r.code && nc->key_path[0] == '\0')
-		r = sg_err(SG_EINPUT, "no private key path from %s: the store "
-				      "needs one",
+		r = sg_err(SG_EINPUT,
+			   "no private key path from %s: the store "
+			   "needs one",
 			   sg_client_name(nc->client));
 	if (!r.code)
 		r = sg_read_file(nc->key_path, KEY_MAX_BYTES, &key, &keylen);
@@ -124,7 +127,8 @@ static sg_result fill_links(const char *dir, const struct sg_newcert *nc)
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char live[PATH_MAX], real[PATH_MAX], link[PATH_MAX];
 
-		snprintf(live, sizeof(live), "%s/%s", nc->lineage_dir, files[i]);
+		snprintf(live, sizeof(live), "%s/%s", nc->lineage_dir,
+			 files[i]);
 		snprintf(link, sizeof(link), "%s/%s", dir, files[i]);
 		if (realpath(live, real) == NULL)
 			return sg_err(SG_EINPUT, "%s: %s", live,
@@ -248,8 +252,9 @@ sg_result sg_store_rollback(const char *state_dir, const char *lineage)
 		 name);
 	n = readlink(prevlink, prev, sizeof(prev) - 1);
 	if (n <= 0)
-		return sg_err(SG_EINPUT, "store %s: no previous version to roll "
-					 "back to",
+		return sg_err(SG_EINPUT,
+			      "store %s: no previous version to roll "
+			      "back to",
 			      name);
 	prev[n] = '\0';
 	snprintf(live, sizeof(live), "%s/live/%s", state_dir, name);
@@ -262,7 +267,8 @@ sg_result sg_store_rollback(const char *state_dir, const char *lineage)
 	if (failed[0] && strcmp(failed, prev) != 0) {
 		char lstore[PATH_MAX];
 
-		snprintf(lstore, sizeof(lstore), "%s/store/%s", state_dir, name);
+		snprintf(lstore, sizeof(lstore), "%s/store/%s", state_dir,
+			 name);
 		remove_version(lstore, failed);
 	}
 	return sg_ok();

@@ -67,7 +67,8 @@ sg_result sg_gate_targets(const struct sg_config *cfg,
 		if (d == NULL && nextra == 0)
 			r = sg_strlist_add(unconfigured, name);
 		for (size_t j = 0; d && !r.code && j < d->ntargets; j++)
-			r = add_unique(&l, &d->targets[j], sni_for(d, name, cert));
+			r = add_unique(&l, &d->targets[j],
+				       sni_for(d, name, cert));
 	}
 	if (r.code) {
 		free(l.v);

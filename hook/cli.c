@@ -146,15 +146,15 @@ static sg_result duration_opt(const char *name, const char *arg, long *sec)
 	return r;
 }
 
-static sg_result count_opt(const char *name, const char *arg, int max,
-			   int *out)
+static sg_result count_opt(const char *name, const char *arg, int max, int *out)
 {
 	char *end;
 	long v = strtol(arg, &end, 10);
 
 	if (*arg == '\0' || *end != '\0' || v < 1 || v > max)
-		return sg_err(SG_EINPUT, "--%s: '%s' is not a number from 1 "
-					 "to %d",
+		return sg_err(SG_EINPUT,
+			      "--%s: '%s' is not a number from 1 "
+			      "to %d",
 			      name, arg, max);
 	*out = (int)v;
 	return sg_ok();
@@ -287,8 +287,8 @@ static const struct {
 	{"resume", BIT(OPT_CONFIG), 0},
 	{"pending", BIT(OPT_CONFIG) | BIT(OPT_JSON), 0},
 	{"rollback", BIT(OPT_CONFIG), 1},
-	{"monitor", BIT(OPT_CONFIG) | BIT(OPT_PROM) | BIT(OPT_WARN) | BIT(OPT_CRIT),
-	 0},
+	{"monitor",
+	 BIT(OPT_CONFIG) | BIT(OPT_PROM) | BIT(OPT_WARN) | BIT(OPT_CRIT), 0},
 	{"drill",
 	 BIT(OPT_CONFIG) | BIT(OPT_OUTAGE) | BIT(OPT_WATCH) | BIT(OPT_INTERVAL),
 	 0},
@@ -343,9 +343,10 @@ static sg_result validate(struct sg_cli *cli)
 		if (cli->check.cert_path == NULL)
 			return sg_err(SG_EINPUT, "check: --cert is required");
 		if (cli->ntargets == 0)
-			return sg_err(SG_EINPUT, "check: at least one "
-						 "--target (or --targets-file) is "
-						 "required");
+			return sg_err(SG_EINPUT,
+				      "check: at least one "
+				      "--target (or --targets-file) is "
+				      "required");
 	} else if (cli->ntargets != 1) {
 		return sg_err(SG_EINPUT, "probe: exactly one TARGET is "
 					 "required");
@@ -371,8 +372,9 @@ sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 	while (!r.code &&
 	       (opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (opt == '?')
-			return sg_err(SG_EINPUT, "%s: unknown option or "
-						 "missing value: %s",
+			return sg_err(SG_EINPUT,
+				      "%s: unknown option or "
+				      "missing value: %s",
 				      command, argv[optind - 1]);
 		r = check_applies(command, opt);
 		if (!r.code)

@@ -169,8 +169,8 @@ static int run_drill(struct sg_cli *cli)
 			sg_duration_format(d.t[i].survival_sec, left,
 					   sizeof(left));
 		printf("%-24s %-20s survival %-8s %s%s%s\n", d.targets[i].spec,
-		       d.targets[i].servername,
-		       left, d.t[i].survival_ok && !d.t[i].failures ? "ok" : "FAIL",
+		       d.targets[i].servername, left,
+		       d.t[i].survival_ok && !d.t[i].failures ? "ok" : "FAIL",
 		       d.t[i].reason[0] ? ": " : "", d.t[i].reason);
 	}
 	printf("DRILL %s: %zu targets, %d rounds\n", d.ok ? "PASSED" : "FAILED",

@@ -8,14 +8,16 @@
 static void print_cert(const struct sg_report *rep, FILE *out)
 {
 	const struct sg_certinfo *c = sg_report_cert(rep);
-	const char *what = strcmp(rep->mode, "check") == 0 ? "new certificate"
-							   : "served certificate";
+	const char *what = strcmp(rep->mode, "check") == 0
+				   ? "new certificate"
+				   : "served certificate";
 
 	if (c->sha256[0] == '\0')
 		return;
 	fprintf(out, "%s: %s, serial %s, sha256 %s\n", what, c->subject,
 		c->serial, c->sha256);
-	fprintf(out, "  Must-Staple: %s", c->features.must_staple ? "yes" : "no");
+	fprintf(out, "  Must-Staple: %s",
+		c->features.must_staple ? "yes" : "no");
 	if (c->features.present) {
 		fputs(" (TLS features:", out);
 		for (size_t i = 0; i < c->features.n; i++)
@@ -88,11 +90,10 @@ void sg_output_pending(json_t *list, FILE *out)
 	}
 	fprintf(out, "%-24s %-8s %-10s %-22s %s\n", "LINEAGE", "CLIENT", "AGE",
 		"SERVED CERT EXPIRES", "REASON");
-	json_array_foreach(list, i, e)
-	{
+	json_array_foreach (list, i, e) {
 		char age[32], exp[32] = "unknown";
-		json_int_t served =
-			json_integer_value(json_object_get(e, "served_not_after"));
+		json_int_t served = json_integer_value(
+			json_object_get(e, "served_not_after"));
 
 		sg_duration_format((long)json_integer_value(
 					   json_object_get(e, "age_seconds")),

@@ -79,14 +79,14 @@ sg_result sg_mkdir_safe(const char *dir, mode_t mode)
 	if (errno != EEXIST)
 		return sg_err(SG_ESYS, "%s: %s", dir, strerror(errno));
 	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return sg_err(SG_EINPUT, "%s: not a directory (a symlink is "
-					 "refused)",
+		return sg_err(SG_EINPUT,
+			      "%s: not a directory (a symlink is "
+			      "refused)",
 			      dir);
 	return sg_ok();
 }
 
-sg_result sg_read_file(const char *path, size_t max, char **data,
-		       size_t *len)
+sg_result sg_read_file(const char *path, size_t max, char **data, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
@@ -101,8 +101,9 @@ sg_result sg_read_file(const char *path, size_t max, char **data,
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    (size_t)st.st_size > max) {
 		close(fd);
-		return sg_err(SG_EINPUT, "%s: not a regular file of at most "
-					 "%zu bytes",
+		return sg_err(SG_EINPUT,
+			      "%s: not a regular file of at most "
+			      "%zu bytes",
 			      path, max);
 	}
 	buf = malloc((size_t)st.st_size + 1);

@@ -21,8 +21,7 @@ sg_result sg_mkdir_safe(const char *dir, mode_t mode);
 
 /* Reads a whole regular file (not through a symlink) into a malloc'd,
  * NUL-terminated buffer, at most max bytes. */
-sg_result sg_read_file(const char *path, size_t max, char **data,
-		       size_t *len);
+sg_result sg_read_file(const char *path, size_t max, char **data, size_t *len);
 
 /* Atomically points link at target (a symlink created beside it and
  * renamed over it): readers see the old target or the new, never none. */

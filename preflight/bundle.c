@@ -106,9 +106,8 @@ static int signed_by(X509 *leaf, X509 *cand)
 	EVP_PKEY *key = X509_get0_pubkey(cand);
 	int ok;
 
-	if (key == NULL ||
-	    X509_NAME_cmp(X509_get_subject_name(cand),
-			  X509_get_issuer_name(leaf)) != 0)
+	if (key == NULL || X509_NAME_cmp(X509_get_subject_name(cand),
+					 X509_get_issuer_name(leaf)) != 0)
 		return 0;
 	ok = X509_verify(leaf, key) == 1;
 	ERR_clear_error();

@@ -95,8 +95,7 @@ static sg_result read_dns_names(X509 *cert, struct sg_strlist *out)
 		if ((size_t)ASN1_STRING_length(s) !=
 		    strlen((const char *)ASN1_STRING_get0_data(s)))
 			continue;
-		r = sg_strlist_add(out,
-				   (const char *)ASN1_STRING_get0_data(s));
+		r = sg_strlist_add(out, (const char *)ASN1_STRING_get0_data(s));
 	}
 	GENERAL_NAMES_free(names);
 	return r;

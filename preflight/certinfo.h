@@ -18,14 +18,14 @@ struct sg_strlist {
 
 struct sg_certinfo {
 	char subject[512];
-	char serial[130];   /* uppercase hex, as OpenSSL prints it */
-	char sha256[65];    /* lowercase hex of the DER */
+	char serial[130]; /* uppercase hex, as OpenSSL prints it */
+	char sha256[65];  /* lowercase hex of the DER */
 	struct sg_strlist dns_names;
 	struct sg_strlist ocsp_urls;
 	time_t not_before, not_after;
-	int key_type;			/* EVP_PKEY_RSA, EVP_PKEY_EC, ... */
+	int key_type; /* EVP_PKEY_RSA, EVP_PKEY_EC, ... */
 	struct sg_tlsfeature features;
-	sg_result feature_error;	/* SG_OK unless the extension is malformed */
+	sg_result feature_error; /* SG_OK unless the extension is malformed */
 };
 
 /* Fills info; only allocation failures are errors. A malformed TLS

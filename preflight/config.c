@@ -21,7 +21,8 @@ static const struct key {
 	size_t off;
 	long min, max;
 } default_keys[] = {
-	{"timeout", K_DURATION, offsetof(struct sg_config, timeout_sec), 1, 3600},
+	{"timeout", K_DURATION, offsetof(struct sg_config, timeout_sec), 1,
+	 3600},
 	{"min_remaining", K_DURATION,
 	 offsetof(struct sg_config, min_remaining_sec), 0, SG_DURATION_MAX_SEC},
 	{"skew", K_DURATION, offsetof(struct sg_config, skew_sec), 0, 86400},
@@ -44,7 +45,8 @@ static const struct key {
 	{"record", K_STRING, offsetof(struct sg_config, record_path), 0, 0},
 	{"state_dir", K_STRING, offsetof(struct sg_config, state_dir), 0, 0},
 	{"cafile", K_STRING, offsetof(struct sg_config, cafile), 0, 0},
-	{"deploy_command", K_ARGV, offsetof(struct sg_config, deploy_argv), 0, 0},
+	{"deploy_command", K_ARGV, offsetof(struct sg_config, deploy_argv), 0,
+	 0},
 	{"rollback_command", K_ARGV, offsetof(struct sg_config, rollback_argv),
 	 0, 0},
 };
@@ -53,8 +55,8 @@ static const struct key domain_keys[] = {
 	{"targets", K_ARGV, 0, 0, 0}, /* handled apart: a target list */
 	{"servername", K_STRING, offsetof(struct sg_domain_cfg, servername), 0,
 	 0},
-	{"deploy_command", K_ARGV,
-	 offsetof(struct sg_domain_cfg, deploy_argv), 0, 0},
+	{"deploy_command", K_ARGV, offsetof(struct sg_domain_cfg, deploy_argv),
+	 0, 0},
 	{"rollback_command", K_ARGV,
 	 offsetof(struct sg_domain_cfg, rollback_argv), 0, 0},
 	{"staple_out", K_STRING, offsetof(struct sg_domain_cfg, staple_out), 0,
@@ -105,8 +107,9 @@ static sg_result key_error(const struct parser *p, const char *const *path,
 	int line, col;
 
 	for (int i = 0; i < depth; i++)
-		snprintf(dotted + strlen(dotted), sizeof(dotted) - strlen(dotted),
-			 "%s%s", i ? "." : "", path[i]);
+		snprintf(dotted + strlen(dotted),
+			 sizeof(dotted) - strlen(dotted), "%s%s", i ? "." : "",
+			 path[i]);
 	locate(p, path, depth, &line, &col);
 	return sg_err(SG_EINPUT, "%s:%d:%d: %s: %s", p->name, line, col, dotted,
 		      why);
@@ -201,7 +204,7 @@ static sg_result parse_keys(const struct parser *p, json_t *obj,
 
 	if (!json_is_object(obj))
 		return key_error(p, path, depth, "expected an object");
-	json_object_foreach(obj, name, v) {
+	json_object_foreach (obj, name, v) {
 		const struct key *k = find_key(keys, nkeys, name);
 		const char *why;
 
@@ -225,8 +228,9 @@ static sg_result parse_targets(const struct parser *p, json_t *list,
 
 	path[2] = "targets";
 	if (!json_is_array(list) || n == 0)
-		return key_error(p, path, 3, "expected a non-empty array of "
-					     "targets");
+		return key_error(p, path, 3,
+				 "expected a non-empty array of "
+				 "targets");
 	d->targets = calloc(n, sizeof(*d->targets));
 	if (d->targets == NULL)
 		return sg_err(SG_ENOMEM, "out of memory");
@@ -265,7 +269,7 @@ static sg_result parse_domains(const struct parser *p, json_t *obj,
 	cfg->domains = calloc(json_object_size(obj) + 1, sizeof(*cfg->domains));
 	if (cfg->domains == NULL)
 		return sg_err(SG_ENOMEM, "out of memory");
-	json_object_foreach(obj, name, v) {
+	json_object_foreach (obj, name, v) {
 		struct sg_domain_cfg *d = &cfg->domains[cfg->ndomains++];
 
 		path[1] = name;
@@ -296,7 +300,7 @@ static sg_result parse_root(const struct parser *p, json_t *root,
 	if (!json_is_object(root))
 		return sg_err(SG_EINPUT, "%s: the top level must be an object",
 			      p->name);
-	json_object_foreach(root, name, v) {
+	json_object_foreach (root, name, v) {
 		path[0] = name;
 		if (strcmp(name, "defaults") == 0)
 			r = parse_keys(p, v, default_keys,

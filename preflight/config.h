@@ -8,12 +8,12 @@
 #include "result.h"
 #include "target.h"
 
-#define SG_DEFAULT_CONFIG "/etc/staplegate/config.json"
-#define SG_DEFAULT_STATE_DIR "/var/lib/staplegate"
-#define SG_DEFAULT_RECORD SG_DEFAULT_STATE_DIR "/scores.jsonl"
+#define SG_DEFAULT_CONFIG	      "/etc/staplegate/config.json"
+#define SG_DEFAULT_STATE_DIR	      "/var/lib/staplegate"
+#define SG_DEFAULT_RECORD	      SG_DEFAULT_STATE_DIR "/scores.jsonl"
 #define SG_DEFAULT_SETTLE_TIMEOUT_SEC 60
-#define SG_DEFAULT_SETTLE_HANDSHAKES 3
-#define SG_DEFAULT_DEADLINE_SEC 100 /* lego kills hooks after 120 s */
+#define SG_DEFAULT_SETTLE_HANDSHAKES  3
+#define SG_DEFAULT_DEADLINE_SEC	      100 /* lego kills hooks after 120 s */
 
 struct sg_domain_cfg {
 	char *name; /* "shop.example" or "*.example.com" */

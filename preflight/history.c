@@ -16,7 +16,7 @@
 /* 8 bytes: seconds since the epoch in the low 63 bits (little endian),
  * the top bit set when the target stapled. */
 #define RECORD_BYTES 8
-#define STAPLED_BIT (1ULL << 63)
+#define STAPLED_BIT  (1ULL << 63)
 
 /* target + SNI as a file name: characters other than [A-Za-z0-9.-] become
  * '_', so "[::1]:443" and "10.0.0.7:443" stay apart and safe. */
@@ -104,8 +104,8 @@ sg_result sg_history_check(const char *state_dir, const struct sg_target *t,
 	history_path(state_dir, t, path, sizeof(path));
 	r = sg_read_file(path, 64L << 20, &data, &len);
 	if (r.code)
-		return sg_err(SG_EINPUT, "%s: no stapling history (%s)", t->spec,
-			      r.reason);
+		return sg_err(SG_EINPUT, "%s: no stapling history (%s)",
+			      t->spec, r.reason);
 	for (size_t off = 0; off + RECORD_BYTES <= len; off += RECORD_BYTES) {
 		uint64_t v = decode((unsigned char *)data + off);
 		time_t ts = (time_t)(v & ~STAPLED_BIT);
@@ -118,8 +118,9 @@ sg_result sg_history_check(const char *state_dir, const struct sg_target *t,
 			free(data);
 			gmtime_r(&ts, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			return sg_err(SG_EINPUT, "%s: history starts only at %s",
-				      t->spec, when);
+			return sg_err(SG_EINPUT,
+				      "%s: history starts only at %s", t->spec,
+				      when);
 		}
 		if (ts - prev > max_gap_sec) {
 			free(data);

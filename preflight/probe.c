@@ -256,8 +256,9 @@ static const char *handshake_error(SSL *ssl, int rc)
 		snprintf(buf, sizeof(buf), "TLS handshake failed: %s",
 			 strerror(errno));
 	} else {
-		snprintf(buf, sizeof(buf), "TLS handshake failed: the server "
-					   "closed the connection");
+		snprintf(buf, sizeof(buf),
+			 "TLS handshake failed: the server "
+			 "closed the connection");
 	}
 	ERR_clear_error();
 	return buf;
@@ -389,10 +390,9 @@ static void harvest(struct loop *l, size_t i)
 	r->handshake_ok = true;
 	r->error[0] = '\0';
 	issuer = judge_chain(l, leaf, chain, r);
-	sg_staple_verify_cached(len > 0 ? der : NULL,
-				len > 0 ? (size_t)len : 0, leaf, issuer,
-				&l->opts->policy, time(NULL), &l->cache,
-				&r->staple);
+	sg_staple_verify_cached(len > 0 ? der : NULL, len > 0 ? (size_t)len : 0,
+				leaf, issuer, &l->opts->policy, time(NULL),
+				&l->cache, &r->staple);
 	X509_free(issuer);
 }
 
@@ -612,14 +612,17 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		       struct sg_probe *results)
 {
 	struct sg_probe_opts capped = *opts;
-	struct loop l = {.targets = targets, .results = results, .n = n,
+	struct loop l = {.targets = targets,
+			 .results = results,
+			 .n = n,
 			 .opts = &capped};
 	sg_result r;
 
 	memset(results, 0, n * sizeof(*results));
 	if (n == 0)
 		return sg_ok();
-	capped.parallel = connection_cap(opts->parallel > 0 ? opts->parallel : 1);
+	capped.parallel =
+		connection_cap(opts->parallel > 0 ? opts->parallel : 1);
 	l.slots = calloc(n, sizeof(*l.slots));
 	l.ctx = make_ctx(opts);
 	if (l.slots == NULL || l.ctx == NULL) {

@@ -11,18 +11,18 @@
 #include "staple.h"
 #include "target.h"
 
-#define SG_DEFAULT_TIMEOUT_SEC 5
-#define SG_DEFAULT_ATTEMPTS 3
+#define SG_DEFAULT_TIMEOUT_SEC	   5
+#define SG_DEFAULT_ATTEMPTS	   3
 #define SG_DEFAULT_RETRY_DELAY_SEC 1
-#define SG_DEFAULT_PARALLEL 256
+#define SG_DEFAULT_PARALLEL	   256
 
 struct sg_probe_opts {
-	long timeout_ms;     /* connect + handshake, per attempt */
-	int attempts;	     /* full handshakes before "not stapling" */
-	long retry_delay_ms; /* between attempts */
-	int parallel;	     /* simultaneous connections */
-	const char *sigalgs; /* offered signature algorithms, NULL: all */
-	const char *servername; /* SNI for every target, NULL: see below */
+	long timeout_ms;	   /* connect + handshake, per attempt */
+	int attempts;		   /* full handshakes before "not stapling" */
+	long retry_delay_ms;	   /* between attempts */
+	int parallel;		   /* simultaneous connections */
+	const char *sigalgs;	   /* offered signature algorithms, NULL: all */
+	const char *servername;	   /* SNI for every target, NULL: see below */
 	const char *ip_servername; /* SNI for IP targets, NULL: none */
 	STACK_OF(X509) *issuers;   /* issuer candidates beyond the served
 				      chain (--chain, the new bundle) */
@@ -31,10 +31,10 @@ struct sg_probe_opts {
 };
 
 struct sg_probe {
-	char address[64];	   /* "127.0.0.1:443", "[::1]:443" */
+	char address[64];	      /* "127.0.0.1:443", "[::1]:443" */
 	char servername[SG_HOST_MAX]; /* "" when no SNI was sent */
-	bool connected;		   /* TCP connection made */
-	bool handshake_ok;	   /* last attempt completed TLS */
+	bool connected;		      /* TCP connection made */
+	bool handshake_ok;	      /* last attempt completed TLS */
 	char tls_version[16];
 	struct sg_certinfo served; /* valid when handshake_ok */
 	bool chain_valid;
@@ -48,8 +48,8 @@ struct sg_probe {
 void sg_probe_opts_init(struct sg_probe_opts *o);
 
 /* Probes targets[0..n) into results[0..n) (same order). The caller
- * ignores SIGPIPE: a peer that resets mid-handshake must not kill us. Per-target
- * failures land in each result; only a failure to set up at all (no
+ * ignores SIGPIPE: a peer that resets mid-handshake must not kill us.
+ * Per-target failures land in each result; only a failure to set up at all (no
  * memory, no TLS context) is returned. */
 sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		       const struct sg_probe_opts *opts,

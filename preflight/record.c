@@ -31,18 +31,17 @@ json_t *sg_record_cert(const struct sg_certinfo *c)
 	for (size_t i = 0; features && i < c->features.n; i++)
 		json_array_append_new(features,
 				      json_integer(c->features.values[i]));
-	return json_pack("{s:s, s:o, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o}",
-			 "subject", c->subject, "dns_names",
-			 strlist_json(&c->dns_names), "serial", c->serial,
-			 "sha256", c->sha256, "must_staple",
-			 c->features.must_staple, "tls_features", features,
-			 "tls_feature_error",
-			 c->feature_error.code
-				 ? json_string(c->feature_error.reason)
-				 : json_null(),
-			 "not_before", time_json(c->not_before), "not_after",
-			 time_json(c->not_after), "ocsp_urls",
-			 strlist_json(&c->ocsp_urls));
+	return json_pack(
+		"{s:s, s:o, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o}", "subject",
+		c->subject, "dns_names", strlist_json(&c->dns_names), "serial",
+		c->serial, "sha256", c->sha256, "must_staple",
+		c->features.must_staple, "tls_features", features,
+		"tls_feature_error",
+		c->feature_error.code ? json_string(c->feature_error.reason)
+				      : json_null(),
+		"not_before", time_json(c->not_before), "not_after",
+		time_json(c->not_after), "ocsp_urls",
+		strlist_json(&c->ocsp_urls));
 }
 
 static json_t *nullable_string(bool present, const char *s)

@@ -18,7 +18,7 @@ struct sg_target_score {
 };
 
 struct sg_report {
-	const char *mode; /* "check" or "probe" */
+	const char *mode;	 /* "check" or "probe" */
 	struct sg_certinfo cert; /* the new cert (check only) */
 	bool must_staple;
 	size_t n;

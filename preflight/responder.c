@@ -162,7 +162,8 @@ static bool fetch(X509 *leaf, X509 *issuer, long timeout_ms,
 }
 
 void sg_responder_judge(long http_status, unsigned char *body, size_t len,
-			X509 *leaf, X509 *issuer, const struct sg_policy *policy,
+			X509 *leaf, X509 *issuer,
+			const struct sg_policy *policy,
 			struct sg_responder *out)
 {
 	char why[64];
@@ -208,8 +209,8 @@ void sg_responder_check(X509 *leaf, X509 *issuer, const char *url,
 		free(b.buf);
 		return;
 	}
-	sg_responder_judge(out->http_status, b.buf, b.len, leaf, issuer,
-			   policy, out);
+	sg_responder_judge(out->http_status, b.buf, b.len, leaf, issuer, policy,
+			   out);
 }
 
 void sg_responder_free(struct sg_responder *r)

@@ -12,11 +12,11 @@
 #include "staple.h"
 
 #define SG_OCSP_MAX_RESPONSE_BYTES (64L * 1024)
-#define SG_OCSP_GET_MAX_BYTES 255 /* RFC 6960 A.1: GET for short requests */
+#define SG_OCSP_GET_MAX_BYTES	   255 /* RFC 6960 A.1: GET for short requests */
 
 struct sg_responder {
 	char url[512];
-	bool ready;  /* a fresh valid response for the new certificate */
+	bool ready; /* a fresh valid response for the new certificate */
 	long http_status;
 	struct sg_staple staple;
 	unsigned char *der; /* the response, when one was received */
@@ -35,7 +35,8 @@ void sg_responder_free(struct sg_responder *r);
  * after the transfer: kept apart so it can be fuzzed without a network.
  * Takes ownership of body (malloc'd). */
 void sg_responder_judge(long http_status, unsigned char *body, size_t len,
-			X509 *leaf, X509 *issuer, const struct sg_policy *policy,
+			X509 *leaf, X509 *issuer,
+			const struct sg_policy *policy,
 			struct sg_responder *out);
 
 #endif

@@ -19,8 +19,8 @@ static bool judge(const struct sg_probe *p, const char *new_sha256,
 		  struct sg_settle_target *t)
 {
 	t->handshakes++;
-	t->serving_new = p->handshake_ok &&
-			 strcmp(p->served.sha256, new_sha256) == 0;
+	t->serving_new =
+		p->handshake_ok && strcmp(p->served.sha256, new_sha256) == 0;
 	if (!p->handshake_ok)
 		snprintf(t->reason, sizeof(t->reason), "%s", p->error);
 	else if (!t->serving_new)
@@ -76,9 +76,8 @@ static sg_result round_once(const struct sg_target *targets, size_t n,
 
 sg_result sg_settle_run(const struct sg_target *targets, size_t n,
 			const struct sg_probe_opts *probe,
-			const char *new_sha256, int handshakes,
-			long timeout_ms, struct sg_settle_target *out,
-			long *elapsed_ms)
+			const char *new_sha256, int handshakes, long timeout_ms,
+			struct sg_settle_target *out, long *elapsed_ms)
 {
 	struct sg_probe_opts once = *probe;
 	long long start = sg_now_ms(), end = start + timeout_ms;

@@ -9,7 +9,7 @@
 #include "probe.h"
 
 #define SG_SETTLE_FIRST_DELAY_MS 250
-#define SG_SETTLE_MAX_DELAY_MS 4000
+#define SG_SETTLE_MAX_DELAY_MS	 4000
 
 struct sg_settle_target {
 	int consecutive; /* good handshakes in a row */
@@ -24,9 +24,8 @@ struct sg_settle_target {
  * failures are errors. */
 sg_result sg_settle_run(const struct sg_target *targets, size_t n,
 			const struct sg_probe_opts *probe,
-			const char *new_sha256, int handshakes,
-			long timeout_ms, struct sg_settle_target *out,
-			long *elapsed_ms);
+			const char *new_sha256, int handshakes, long timeout_ms,
+			struct sg_settle_target *out, long *elapsed_ms);
 
 bool sg_settle_all(const struct sg_settle_target *t, size_t n);
 

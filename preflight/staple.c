@@ -106,8 +106,9 @@ static OCSP_SINGLERESP *find_single(OCSP_BASICRESP *bs, X509 *leaf,
 		if (!same) {
 			if (other[0] == '\0' && serial)
 				serial_hex(serial, other, sizeof(other));
-			if (serial && ASN1_INTEGER_cmp(serial,
-				     X509_get0_serialNumber(leaf)) == 0)
+			if (serial &&
+			    ASN1_INTEGER_cmp(serial,
+					     X509_get0_serialNumber(leaf)) == 0)
 				strcpy(other, "=");
 			continue;
 		}
@@ -125,8 +126,9 @@ static OCSP_SINGLERESP *find_single(OCSP_BASICRESP *bs, X509 *leaf,
 
 		serial_hex(X509_get0_serialNumber(leaf), mine, sizeof(mine));
 		if (strcmp(other, "=") == 0)
-			fail(out, "staple is for serial %s under another "
-				  "issuer",
+			fail(out,
+			     "staple is for serial %s under another "
+			     "issuer",
 			     mine);
 		else if (other[0])
 			fail(out, "staple is for serial %s, served cert is %s",
@@ -324,8 +326,7 @@ void sg_staple_verify_cached(const unsigned char *der, size_t len, X509 *leaf,
 		return;
 	sr = find_single(bs, leaf, issuer, out);
 	if (sr && check_signature_cached(bs, issuer, der, len, cache, out) &&
-	    check_status(sr, out) &&
-	    check_times(sr, policy, now, out)) {
+	    check_status(sr, out) && check_times(sr, policy, now, out)) {
 		out->valid = true;
 		out->fresh = out->seconds_left >= policy->min_remaining_sec;
 		sg_duration_format(out->seconds_left, d, sizeof(d));

@@ -11,9 +11,9 @@
 
 #include "result.h"
 
-#define SG_DEFAULT_SKEW_SEC (5L * 60)
+#define SG_DEFAULT_SKEW_SEC	     (5L * 60)
 #define SG_DEFAULT_MIN_REMAINING_SEC (24L * 3600)
-#define SG_DEFAULT_MAX_AGE_SEC (14L * 86400)
+#define SG_DEFAULT_MAX_AGE_SEC	     (14L * 86400)
 
 struct sg_policy {
 	long skew_sec;		/* thisUpdate may lie this far ahead */

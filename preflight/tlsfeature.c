@@ -6,8 +6,7 @@
 
 /* Reads one DER tag + definite length; returns the content length or -1.
  * Only the forms a 64 KiB extension can need (short, 0x81, 0x82). */
-static long der_header(const unsigned char **p, size_t *left,
-		       unsigned char tag)
+static long der_header(const unsigned char **p, size_t *left, unsigned char tag)
 {
 	const unsigned char *q = *p;
 	size_t len, n = *left;

@@ -10,12 +10,12 @@
 
 #include "result.h"
 
-#define SG_FEATURE_STATUS_REQUEST 5
+#define SG_FEATURE_STATUS_REQUEST    5
 #define SG_FEATURE_STATUS_REQUEST_V2 17
-#define SG_FEATURES_MAX 16 /* more than any certificate seen carries */
+#define SG_FEATURES_MAX		     16 /* more than any certificate seen carries */
 
 struct sg_tlsfeature {
-	bool present;	 /* the extension is in the certificate */
+	bool present;	  /* the extension is in the certificate */
 	bool must_staple; /* and it lists status_request */
 	size_t n;
 	int values[SG_FEATURES_MAX];

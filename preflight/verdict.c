@@ -107,7 +107,8 @@ void sg_verdict_probe(struct sg_report *rep)
 		snprintf(rep->reason, sizeof(rep->reason), "%s", s->reason);
 	else if (p->served.feature_error.code)
 		snprintf(rep->reason, sizeof(rep->reason),
-			 "served certificate: %s", p->served.feature_error.reason);
+			 "served certificate: %s",
+			 p->served.feature_error.reason);
 	else
 		snprintf(rep->reason, sizeof(rep->reason), "%s, %s",
 			 rep->must_staple ? "Must-Staple certificate"

@@ -123,7 +123,8 @@ static void add_single(OCSP_BASICRESP *bs, OCSP_CERTID *id, int status,
 		       const struct fx_staple_opts *o)
 {
 	ASN1_TIME *thisupd = X509_gmtime_adj(NULL, o->this_off);
-	ASN1_TIME *nextupd = o->no_next ? NULL : X509_gmtime_adj(NULL, o->next_off);
+	ASN1_TIME *nextupd =
+		o->no_next ? NULL : X509_gmtime_adj(NULL, o->next_off);
 	ASN1_TIME *rev = X509_gmtime_adj(NULL, -7200);
 
 	OCSP_basic_add1_status(bs, id, status,
@@ -162,8 +163,7 @@ unsigned char *fx_staple(X509 *leaf, X509 *issuer, X509 *signer,
 	return encode(resp, len);
 }
 
-char *fx_path(const struct fx_pki *p, const char *name, char *buf,
-	      size_t size)
+char *fx_path(const struct fx_pki *p, const char *name, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/%s", p->dir, name);
 	return buf;
@@ -206,8 +206,10 @@ int fx_write_bytes(const char *path, const unsigned char *b, size_t n)
 
 static void make_leaves(struct fx_pki *p)
 {
-	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example",
-				 .must_staple = true, .ocsp_url = OCSP_URL};
+	struct fx_cert_opts o = {.cn = "shop.example",
+				 .dns = "shop.example",
+				 .must_staple = true,
+				 .ocsp_url = OCSP_URL};
 	static const unsigned char v2_only[] = {0x30, 0x03, 0x02, 0x01, 0x11};
 
 	p->leaf_ms = fx_issue(&o, p->leaf_key, p->ca, p->ca_key);
@@ -217,7 +219,8 @@ static void make_leaves(struct fx_pki *p)
 	o.feature_der = v2_only;
 	o.feature_len = sizeof(v2_only);
 	p->leaf_v2 = fx_issue(&o, p->leaf_key, p->ca, p->ca_key);
-	o = (struct fx_cert_opts){.cn = "shop.example", .dns = "shop.example",
+	o = (struct fx_cert_opts){.cn = "shop.example",
+				  .dns = "shop.example",
 				  .must_staple = true};
 	p->leaf_noocsp_ms = fx_issue(&o, p->leaf_key, p->ca, p->ca_key);
 }
@@ -244,15 +247,24 @@ static int write_files(struct fx_pki *p)
 	char b[512];
 	int rc = 0;
 
-	rc |= fx_write_pem(fx_path(p, "root.pem", b, sizeof(b)), p->root, NULL, NULL);
-	rc |= fx_write_pem(fx_path(p, "ca.pem", b, sizeof(b)), p->ca, NULL, NULL);
-	rc |= fx_write_pem(fx_path(p, "leaf-ms.pem", b, sizeof(b)), p->leaf_ms, NULL, NULL);
-	rc |= fx_write_pem(fx_path(p, "fullchain-ms.pem", b, sizeof(b)), p->leaf_ms, p->ca, NULL);
-	rc |= fx_write_pem(fx_path(p, "leaf-plain.pem", b, sizeof(b)), p->leaf_plain, NULL, NULL);
-	rc |= fx_write_pem(fx_path(p, "fullchain-plain.pem", b, sizeof(b)), p->leaf_plain, p->ca, NULL);
-	rc |= fx_write_pem(fx_path(p, "leaf-rsa-ms.pem", b, sizeof(b)), p->leaf_rsa_ms, NULL, NULL);
-	rc |= fx_write_pem(fx_path(p, "fullchain-v2.pem", b, sizeof(b)), p->leaf_v2, p->ca, NULL);
-	rc |= fx_write_pem(fx_path(p, "fullchain-noocsp-ms.pem", b, sizeof(b)), p->leaf_noocsp_ms, p->ca, NULL);
+	rc |= fx_write_pem(fx_path(p, "root.pem", b, sizeof(b)), p->root, NULL,
+			   NULL);
+	rc |= fx_write_pem(fx_path(p, "ca.pem", b, sizeof(b)), p->ca, NULL,
+			   NULL);
+	rc |= fx_write_pem(fx_path(p, "leaf-ms.pem", b, sizeof(b)), p->leaf_ms,
+			   NULL, NULL);
+	rc |= fx_write_pem(fx_path(p, "fullchain-ms.pem", b, sizeof(b)),
+			   p->leaf_ms, p->ca, NULL);
+	rc |= fx_write_pem(fx_path(p, "leaf-plain.pem", b, sizeof(b)),
+			   p->leaf_plain, NULL, NULL);
+	rc |= fx_write_pem(fx_path(p, "fullchain-plain.pem", b, sizeof(b)),
+			   p->leaf_plain, p->ca, NULL);
+	rc |= fx_write_pem(fx_path(p, "leaf-rsa-ms.pem", b, sizeof(b)),
+			   p->leaf_rsa_ms, NULL, NULL);
+	rc |= fx_write_pem(fx_path(p, "fullchain-v2.pem", b, sizeof(b)),
+			   p->leaf_v2, p->ca, NULL);
+	rc |= fx_write_pem(fx_path(p, "fullchain-noocsp-ms.pem", b, sizeof(b)),
+			   p->leaf_noocsp_ms, p->ca, NULL);
 	rc |= fx_write_key(fx_path(p, "leaf.key", b, sizeof(b)), p->leaf_key);
 	rc |= fx_write_key(fx_path(p, "rsa.key", b, sizeof(b)), p->rsa_key);
 	return rc;
@@ -265,7 +277,8 @@ int fx_pki_create(struct fx_pki *p, const char *dir_template)
 				  .ca = true};
 
 	memset(p, 0, sizeof(*p));
-	snprintf(p->dir, sizeof(p->dir), "%s", dir_template ? dir_template : "");
+	snprintf(p->dir, sizeof(p->dir), "%s",
+		 dir_template ? dir_template : "");
 	if (dir_template == NULL) {
 		/* in memory only */
 	} else if (strstr(p->dir, "XXXXXX")) {
@@ -289,10 +302,18 @@ int fx_pki_create(struct fx_pki *p, const char *dir_template)
 
 void fx_pki_free(struct fx_pki *p)
 {
-	X509 *certs[] = {p->root,	 p->ca,		p->leaf_ms,
-			 p->leaf_plain,	 p->leaf_rsa_ms, p->leaf_v2,
-			 p->leaf_noocsp_ms, p->responder, p->responder_noeku,
-			 p->other_ca,	 p->other_responder, p->fake_ca};
+	X509 *certs[] = {p->root,
+			 p->ca,
+			 p->leaf_ms,
+			 p->leaf_plain,
+			 p->leaf_rsa_ms,
+			 p->leaf_v2,
+			 p->leaf_noocsp_ms,
+			 p->responder,
+			 p->responder_noeku,
+			 p->other_ca,
+			 p->other_responder,
+			 p->fake_ca};
 	EVP_PKEY *keys[] = {p->root_key, p->ca_key,   p->leaf_key,
 			    p->rsa_key,	 p->resp_key, p->other_key};
 

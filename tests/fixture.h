@@ -14,12 +14,12 @@ struct fx_cert_opts {
 	const char *cn;
 	const char *dns; /* subjectAltName DNS name, NULL: none */
 	bool ca;
-	bool must_staple;		 /* tlsfeature = status_request */
+	bool must_staple;		  /* tlsfeature = status_request */
 	const unsigned char *feature_der; /* raw TLS Feature value instead */
 	size_t feature_len;
-	const char *ocsp_url; /* AIA OCSP, NULL: none */
-	bool ocsp_signing;    /* EKU OCSPSigning */
-	long serial;	      /* 0: a fresh one */
+	const char *ocsp_url;		    /* AIA OCSP, NULL: none */
+	bool ocsp_signing;		    /* EKU OCSPSigning */
+	long serial;			    /* 0: a fresh one */
 	long not_before_off, not_after_off; /* seconds from now; 0: -1d, +90d */
 };
 
@@ -30,7 +30,7 @@ struct fx_staple_opts {
 	long next_off;	 /* nextUpdate - now */
 	bool no_next;
 	bool include_signer;
-	X509 *id_issuer; /* CertID issuer, NULL: the real one */
+	X509 *id_issuer;     /* CertID issuer, NULL: the real one */
 	const EVP_MD *id_md; /* NULL: SHA-1, as CAs do */
 	bool conflicting;    /* add a second, revoked, SingleResponse */
 };
@@ -52,8 +52,7 @@ struct fx_staple_opts fx_staple_good(void);
 /* The standard test PKI, also written to dir as PEM/DER files. */
 struct fx_pki {
 	char dir[256];
-	EVP_PKEY *root_key, *ca_key, *leaf_key, *rsa_key, *resp_key,
-		*other_key;
+	EVP_PKEY *root_key, *ca_key, *leaf_key, *rsa_key, *resp_key, *other_key;
 	X509 *root, *ca;      /* root -> ca (the issuer) */
 	X509 *leaf_ms;	      /* Must-Staple, EC, shop.example */
 	X509 *leaf_plain;     /* no TLS Feature, EC, same key */
@@ -62,9 +61,9 @@ struct fx_pki {
 	X509 *leaf_noocsp_ms; /* Must-Staple without AIA OCSP */
 	X509 *responder;      /* ca -> delegated responder with EKU */
 	X509 *responder_noeku;
-	X509 *other_ca;	  /* unrelated self-signed CA */
+	X509 *other_ca;	       /* unrelated self-signed CA */
 	X509 *other_responder; /* other_ca -> responder with EKU */
-	X509 *fake_ca;	  /* self-signed, carries ca's subject name */
+	X509 *fake_ca;	       /* self-signed, carries ca's subject name */
 };
 
 /* Creates dir (mkdtemp template when dir ends in XXXXXX) and the PKI;
@@ -76,7 +75,6 @@ int fx_write_pem(const char *path, X509 *a, X509 *b, X509 *c);
 int fx_write_key(const char *path, EVP_PKEY *key);
 int fx_write_bytes(const char *path, const unsigned char *b, size_t n);
 /* dir/name into buf; returns buf. */
-char *fx_path(const struct fx_pki *p, const char *name, char *buf,
-	      size_t size);
+char *fx_path(const struct fx_pki *p, const char *name, char *buf, size_t size);
 
 #endif

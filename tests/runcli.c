@@ -25,13 +25,21 @@ static void slurp(const char *path, char *buf, size_t size)
  * shell cannot change what a test sees. */
 static void child_env(const char *const *env)
 {
-	static const char *const clean[] = {
-		"RENEWED_LINEAGE", "RENEWED_DOMAINS", "CERT_PATH",
-		"CA_CERT_PATH", "CERT_FULLCHAIN_PATH", "Le_Domain",
-		"LEGO_CERT_PATH", "LEGO_CERT_DOMAIN", "LEGO_ISSUER_CERT_PATH",
-		"LEGO_HOOK_CERT_PATH", "LEGO_HOOK_CERT_NAME",
-		"LEGO_HOOK_ISSUER_CERT_PATH", "LEGO_HOOK_CERT_DOMAINS",
-		"STAPLEGATE_CONFIG", NULL};
+	static const char *const clean[] = {"RENEWED_LINEAGE",
+					    "RENEWED_DOMAINS",
+					    "CERT_PATH",
+					    "CA_CERT_PATH",
+					    "CERT_FULLCHAIN_PATH",
+					    "Le_Domain",
+					    "LEGO_CERT_PATH",
+					    "LEGO_CERT_DOMAIN",
+					    "LEGO_ISSUER_CERT_PATH",
+					    "LEGO_HOOK_CERT_PATH",
+					    "LEGO_HOOK_CERT_NAME",
+					    "LEGO_HOOK_ISSUER_CERT_PATH",
+					    "LEGO_HOOK_CERT_DOMAINS",
+					    "STAPLEGATE_CONFIG",
+					    NULL};
 
 	for (int i = 0; clean[i]; i++)
 		unsetenv(clean[i]);
@@ -95,8 +103,7 @@ void cli_collect(struct cli_run *r, pid_t pid)
 	unlink(err);
 }
 
-void cli_env(struct cli_run *r, const char *const *env,
-	     const char *const *args)
+void cli_env(struct cli_run *r, const char *const *env, const char *const *args)
 {
 	cli_collect(r, cli_spawn(env, args));
 }

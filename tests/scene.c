@@ -10,7 +10,6 @@
 
 #include "testutil.h"
 
-
 static void path(struct scene *s, char *out, const char *name)
 {
 	snprintf(out, 600, "%s/%s", s->dir, name);
@@ -89,7 +88,8 @@ static void write_lineage(struct scene *s)
 void scene_begin(struct scene *s, bool must_staple, int resp_status)
 {
 	struct fx_staple_opts good = fx_staple_good();
-	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example",
+	struct fx_cert_opts o = {.cn = "shop.example",
+				 .dns = "shop.example",
 				 .must_staple = must_staple};
 	char url[64];
 
@@ -112,8 +112,10 @@ void scene_begin(struct scene *s, bool must_staple, int resp_status)
 	path(s, s->config, "config.json");
 	path(s, s->record, "state/scores.jsonl");
 	path(s, s->state, "state");
-	s->srv = (struct tserver){.mode = TS_TLS, .cert = T_PKI->leaf_ms,
-				  .key = T_PKI->leaf_key, .chain = T_PKI->ca,
+	s->srv = (struct tserver){.mode = TS_TLS,
+				  .cert = T_PKI->leaf_ms,
+				  .key = T_PKI->leaf_key,
+				  .chain = T_PKI->ca,
 				  .staple = s->old_staple,
 				  .staple_len = s->old_len,
 				  .swap_file = s->deployed,
@@ -197,5 +199,3 @@ const char *field(json_t *rec, const char *key)
 {
 	return json_string_value(json_object_get(rec, key));
 }
-
-

@@ -45,8 +45,8 @@ bool exists(const char *file);
 json_t *read_log(const char *file);
 const char *field(json_t *rec, const char *key);
 
-#define assert_contains(hay, needle)                                         \
-	ck_assert_msg(strstr(hay, needle) != NULL, "'%s' lacks '%s'", hay,    \
+#define assert_contains(hay, needle)                                           \
+	ck_assert_msg(strstr(hay, needle) != NULL, "'%s' lacks '%s'", hay,     \
 		      needle)
 
 #endif

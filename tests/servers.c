@@ -115,8 +115,8 @@ static pid_t spawn(const char *host, int port, const char *const *args)
 	int n = 0;
 	pid_t pid;
 
-	snprintf(accept, sizeof(accept), strchr(host, ':') ? "[%s]:%d" : "%s:%d",
-		 host, port);
+	snprintf(accept, sizeof(accept),
+		 strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
 	argv[n++] = "openssl";
 	argv[n++] = "s_server";
 	argv[n++] = "-accept";

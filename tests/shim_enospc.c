@@ -37,7 +37,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 
 	if (real == NULL)
 		real = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT,
-								     "write");
+								    "write");
 	if (!is_log(fd))
 		return real(fd, buf, n);
 	if (!partial_done && n > 10) {

@@ -77,7 +77,8 @@ START_TEST(bad_certificate_files_exit_2)
 	} cases[] = {
 		{"c-empty.pem", "", 0, "file is empty"},
 		{"c-junk.pem", junk, sizeof(junk), "no PEM certificate"},
-		{"c-nocert.pem", nocert, sizeof(nocert) - 1, "no PEM certificate"},
+		{"c-nocert.pem", nocert, sizeof(nocert) - 1,
+		 "no PEM certificate"},
 		{"c-broken.pem", broken, sizeof(broken) - 1, "damaged PEM"},
 	};
 	struct cli_run r;
@@ -103,11 +104,15 @@ END_TEST
 
 static void start_stapling(struct srv *s, const char *leaf, const char *staple)
 {
-	const char *args[] = {"-cert",	       tpath(leaf),
-			      "-key",	       tpath("leaf.key"),
-			      "-cert_chain",   tpath("ca.pem"),
+	const char *args[] = {"-cert",
+			      tpath(leaf),
+			      "-key",
+			      tpath("leaf.key"),
+			      "-cert_chain",
+			      tpath("ca.pem"),
 			      staple ? "-status_file" : NULL,
-			      staple,	       NULL};
+			      staple,
+			      NULL};
 
 	ck_assert_int_eq(srv_start_openssl(s, "127.0.0.1", args), 0);
 }
@@ -129,9 +134,10 @@ START_TEST(check_allows_and_refuses_with_json)
 	    tpath("root.pem"), "--target", t1, "--json", NULL);
 	ck_assert_msg(r.status == 0, "exit %d: %s%s", r.status, r.out, r.err);
 	doc = parse_json(&r);
-	ck_assert_int_eq(json_integer_value(json_object_get(doc, "version")), 1);
-	ck_assert(json_is_true(json_object_get(
-		json_object_get(doc, "cert"), "must_staple")));
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "version")),
+			 1);
+	ck_assert(json_is_true(
+		json_object_get(json_object_get(doc, "cert"), "must_staple")));
 	targets = json_object_get(doc, "targets");
 	ck_assert_int_eq(json_integer_value(json_object_get(
 				 json_array_get(targets, 0), "webq96")),
@@ -173,8 +179,10 @@ END_TEST
 START_TEST(malformed_feature_in_new_cert_is_refused_not_input_error)
 {
 	static const unsigned char bad[] = {0x30, 0x05, 0x02, 0x01, 0x05};
-	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example",
-				 .feature_der = bad, .feature_len = sizeof(bad),
+	struct fx_cert_opts o = {.cn = "shop.example",
+				 .dns = "shop.example",
+				 .feature_der = bad,
+				 .feature_len = sizeof(bad),
 				 .ocsp_url = "http://127.0.0.1:9/"};
 	X509 *x = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
 	struct cli_run r;
@@ -193,8 +201,8 @@ START_TEST(must_staple_without_ocsp_url_is_refused)
 {
 	struct cli_run r;
 
-	cli(&r, "check", "--cert", tpath("fullchain-noocsp-ms.pem"),
-	    "--target", "127.0.0.1:1", NULL);
+	cli(&r, "check", "--cert", tpath("fullchain-noocsp-ms.pem"), "--target",
+	    "127.0.0.1:1", NULL);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_msg(strstr(r.out, "names no OCSP responder") != NULL, "%s",
 		      r.out);
@@ -234,11 +242,11 @@ START_TEST(probe_reports_served_cert_and_missing_sni)
 	srv_stop(&s);
 	ck_assert_int_eq(r.status, 0);
 	doc = parse_json(&r);
-	ck_assert_str_eq(json_string_value(json_object_get(
-				 json_array_get(json_object_get(doc, "targets"),
-						0),
-				 "servername")),
-			 "shop.example");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(doc, "targets"), 0),
+			"servername")),
+		"shop.example");
 	ck_assert_str_eq(json_string_value(json_object_get(doc, "mode")),
 			 "probe");
 	json_decref(doc);
@@ -249,20 +257,22 @@ START_TEST(targets_file_with_comments_and_errors)
 {
 	struct cli_run r;
 	const char *file = tpath("targets.txt");
-	static const char good[] = "# pool A\n127.0.0.1:1\n\n  127.0.0.1:2 # b\n";
+	static const char good[] =
+		"# pool A\n127.0.0.1:1\n\n  127.0.0.1:2 # b\n";
 	static const char bad[] = "127.0.0.1:1\n# fine\nnot a target\n";
 
 	fx_write_bytes(file, (const unsigned char *)good, sizeof(good) - 1);
 	cli(&r, "check", "--cert", tpath("fullchain-plain.pem"),
 	    "--targets-file", file, "--attempts", "1", "--json", NULL);
 	ck_assert_int_eq(r.status, 0);
-	ck_assert_msg(strstr(r.out, "\"target\": \"127.0.0.1:2\"") != NULL, "%s",
-		      r.out);
+	ck_assert_msg(strstr(r.out, "\"target\": \"127.0.0.1:2\"") != NULL,
+		      "%s", r.out);
 	fx_write_bytes(file, (const unsigned char *)bad, sizeof(bad) - 1);
 	cli(&r, "check", "--cert", tpath("fullchain-plain.pem"),
 	    "--targets-file", file, NULL);
 	ck_assert_int_eq(r.status, 2);
-	assert_one_line_error(&r, "targets.txt:3: invalid target 'not a target'");
+	assert_one_line_error(&r,
+			      "targets.txt:3: invalid target 'not a target'");
 }
 END_TEST
 
@@ -312,7 +322,8 @@ START_TEST(make_install_and_uninstall)
 	st = system(cmd);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	for (int i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "%s/root/%s", T_PKI->dir, files[i]);
+		snprintf(path, sizeof(path), "%s/root/%s", T_PKI->dir,
+			 files[i]);
 		ck_assert_msg(access(path, F_OK) == 0, "%s missing", files[i]);
 	}
 	snprintf(cmd, sizeof(cmd),
@@ -322,7 +333,8 @@ START_TEST(make_install_and_uninstall)
 	st = system(cmd);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	for (int i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "%s/root/%s", T_PKI->dir, files[i]);
+		snprintf(path, sizeof(path), "%s/root/%s", T_PKI->dir,
+			 files[i]);
 		ck_assert_msg(access(path, F_OK) != 0, "%s left", files[i]);
 	}
 }
@@ -360,8 +372,8 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, bad_certificate_files_exit_2);
 	tcase_add_test(tc, check_allows_and_refuses_with_json);
 	tcase_add_test(tc, plain_cert_is_allowed_with_score_0_and_hint);
-	tcase_add_test(tc,
-		       malformed_feature_in_new_cert_is_refused_not_input_error);
+	tcase_add_test(
+		tc, malformed_feature_in_new_cert_is_refused_not_input_error);
 	tcase_add_test(tc, must_staple_without_ocsp_url_is_refused);
 	tcase_add_test(tc, v2_only_cert_is_not_gated);
 	tcase_add_test(tc, probe_reports_served_cert_and_missing_sni);

@@ -126,8 +126,7 @@ static void fake_store(const char *dir)
 
 START_TEST(apache_snippet_check)
 {
-	char dir[600], store[700], snippet[700], conf[700], run[700],
-		cmd[1600];
+	char dir[600], store[700], snippet[700], conf[700], run[700], cmd[1600];
 	FILE *f;
 
 	work(dir, sizeof(dir), NULL);
@@ -145,9 +144,12 @@ START_TEST(apache_snippet_check)
 	fprintf(f,
 		"ServerRoot /etc/apache2\nDefine APACHE_RUN_DIR %s\n"
 		"PidFile %s/httpd.pid\nErrorLog %s/error.log\n"
-		"LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
-		"LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so\n"
-		"LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so\n"
+		"LoadModule mpm_event_module "
+		"/usr/lib/apache2/modules/mod_mpm_event.so\n"
+		"LoadModule authz_core_module "
+		"/usr/lib/apache2/modules/mod_authz_core.so\n"
+		"LoadModule socache_shmcb_module "
+		"/usr/lib/apache2/modules/mod_socache_shmcb.so\n"
 		"LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
 		"Listen 127.0.0.1:8443\nServerName localhost\nInclude %s\n",
 		run, run, run, snippet);
@@ -186,9 +188,10 @@ END_TEST
 
 START_TEST(shell_examples_parse)
 {
-	run_ok("sh -n", "for f in contrib/certbot/deploy-hook-staplegate "
-			"contrib/acme.sh/install-cert.sh contrib/lego/renew.sh; "
-			"do sh -n \"$f\" || exit 1; done");
+	run_ok("sh -n",
+	       "for f in contrib/certbot/deploy-hook-staplegate "
+	       "contrib/acme.sh/install-cert.sh contrib/lego/renew.sh; "
+	       "do sh -n \"$f\" || exit 1; done");
 }
 END_TEST
 

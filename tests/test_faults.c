@@ -121,9 +121,12 @@ START_TEST(hostile_staples_over_tls)
 	size_t n = hostile_staples(h);
 
 	for (size_t i = 0; i < n; i++) {
-		struct tserver t = {.mode = TS_TLS, .cert = T_PKI->leaf_ms,
-				    .key = T_PKI->leaf_key, .chain = T_PKI->ca,
-				    .staple = h[i].der, .staple_len = h[i].len,
+		struct tserver t = {.mode = TS_TLS,
+				    .cert = T_PKI->leaf_ms,
+				    .key = T_PKI->leaf_key,
+				    .chain = T_PKI->ca,
+				    .staple = h[i].der,
+				    .staple_len = h[i].len,
 				    .max_version = _i ? 0 : TLS1_2_VERSION};
 		struct sg_report rep;
 		double secs;
@@ -147,8 +150,10 @@ START_TEST(one_mebibyte_staple)
 {
 	size_t len = 1 << 20;
 	unsigned char *der = OPENSSL_zalloc(len);
-	struct tserver t = {.mode = TS_TLS, .cert = T_PKI->leaf_ms,
-			    .key = T_PKI->leaf_key, .staple = der,
+	struct tserver t = {.mode = TS_TLS,
+			    .cert = T_PKI->leaf_ms,
+			    .key = T_PKI->leaf_key,
+			    .staple = der,
 			    .staple_len = len,
 			    .max_version = _i ? 0 : TLS1_2_VERSION};
 	struct sg_report rep;
@@ -158,11 +163,12 @@ START_TEST(one_mebibyte_staple)
 	ck_assert(!rep.allow);
 	/* TLS 1.2: our client's limit on CertificateStatus; TLS 1.3: the
 	 * OpenSSL server itself will not build such a Certificate message. */
-	ck_assert_msg(strstr(rep.scores[0].reason,
-			     _i ? "TLS handshake failed: tlsv1 alert internal "
-				  "error"
-				: "TLS handshake failed: excessive message size"),
-		      "%s", rep.scores[0].reason);
+	ck_assert_msg(
+		strstr(rep.scores[0].reason,
+		       _i ? "TLS handshake failed: tlsv1 alert internal "
+			    "error"
+			  : "TLS handshake failed: excessive message size"),
+		"%s", rep.scores[0].reason);
 	ck_assert(secs < 2.0);
 	sg_report_free(&rep);
 	OPENSSL_free(der);
@@ -173,7 +179,8 @@ END_TEST
  * certificate to show: the handshake fails, with that reason. */
 START_TEST(server_without_certificate)
 {
-	struct tserver t = {.mode = TS_ANON, .cert = T_PKI->leaf_ms,
+	struct tserver t = {.mode = TS_ANON,
+			    .cert = T_PKI->leaf_ms,
 			    .key = T_PKI->leaf_key};
 	struct sg_report rep;
 	double secs;
@@ -190,8 +197,10 @@ END_TEST
 START_TEST(served_leaf_with_malformed_feature)
 {
 	static const unsigned char bad[] = {0x30, 0x03, 0x02, 0x02, 0x05};
-	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example",
-				 .feature_der = bad, .feature_len = sizeof(bad)};
+	struct fx_cert_opts o = {.cn = "shop.example",
+				 .dns = "shop.example",
+				 .feature_der = bad,
+				 .feature_len = sizeof(bad)};
 	X509 *x = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
 	struct tserver t = {.mode = TS_TLS, .cert = x, .key = T_PKI->leaf_key};
 	struct cli_run r;
@@ -341,7 +350,8 @@ START_TEST(sigterm_during_deploy_is_passed_on_and_recorded)
 	assert_contains(r.err, "interrupted by signal 15");
 	log = read_log(s.record);
 	ck_assert_int_eq(json_array_size(log), 2);
-	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "interrupted");
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"),
+			 "interrupted");
 	json_decref(log);
 	scene_end(&s);
 }
@@ -378,7 +388,8 @@ START_TEST(sigint_during_settle_is_recorded)
 	ck_assert_int_lt(time(NULL) - t0, 10);
 	assert_contains(r.err, "interrupted by signal 2 during settle");
 	log = read_log(s.record);
-	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "interrupted");
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"),
+			 "interrupted");
 	json_decref(log);
 	snprintf(entry, sizeof(entry), "%s/pending/shop.example.json", s.state);
 	ck_assert(!exists(entry));
@@ -393,8 +404,8 @@ START_TEST(bad_hook_inputs_exit_2)
 	struct cli_run r;
 	char cfg[700], cert[700];
 	struct scene s;
-	const char *args[] = {"hook", "--config", cfg, "--dry-run", "--record",
-			      s.record, NULL};
+	const char *args[] = {"hook",	  "--config", cfg, "--dry-run",
+			      "--record", s.record,   NULL};
 	static const struct {
 		const char *text;
 		const char *reason;

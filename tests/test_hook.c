@@ -47,7 +47,8 @@ START_TEST(certbot_must_staple_ready_deploys_and_settles)
 	ck_assert_str_eq(field(json_array_get(log, 0), "run_id"),
 			 field(json_array_get(log, 1), "run_id"));
 	ck_assert(json_is_true(json_object_get(
-		json_object_get(json_array_get(log, 0), "responder"), "ready")));
+		json_object_get(json_array_get(log, 0), "responder"),
+		"ready")));
 	ck_assert_int_ge(s.resp.requests, 1);
 	json_decref(log);
 	scene_end(&s);
@@ -96,7 +97,8 @@ START_TEST(responder_not_ready_refuses)
 		const char *reason;
 	} cases[] = {
 		{TR_STATUS, V_OCSP_CERTSTATUS_REVOKED, 0, false, "revoked"},
-		{TR_STATUS, V_OCSP_CERTSTATUS_GOOD, 0, true, "staple is for serial"},
+		{TR_STATUS, V_OCSP_CERTSTATUS_GOOD, 0, true,
+		 "staple is for serial"},
 		{TR_GARBAGE, 0, 0, false, "not a DER OCSP response"},
 		{TR_HTTP500, 0, 0, false, "HTTP status 500"},
 		{TR_HUGE, 0, 0, false, "response larger than 65536 bytes"},
@@ -105,19 +107,21 @@ START_TEST(responder_not_ready_refuses)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct scene s;
 		struct cli_run r;
-		const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+		const char *args[] = {"hook", "--config", NULL,
+				      "--",   NULL,	  NULL};
 
 		scene_begin(&s, true, cases[i].status);
 		s.resp.mode = cases[i].mode;
 		s.resp.delay_ms = cases[i].delay_ms;
-		s.resp.answer_for = cases[i].other_cert ? T_PKI->leaf_plain : NULL;
+		s.resp.answer_for =
+			cases[i].other_cert ? T_PKI->leaf_plain : NULL;
 		scene_start_server(&s);
 		scene_config(&s, "\"timeout\": \"1s\"");
 		args[2] = s.config;
 		args[4] = s.deploy_sh;
 		hook_certbot(&s, &r, args);
-		ck_assert_msg(r.status == 1, "case %zu: exit %d %s", i, r.status,
-			      r.err);
+		ck_assert_msg(r.status == 1, "case %zu: exit %d %s", i,
+			      r.status, r.err);
 		ck_assert(!exists(s.deployed));
 		assert_contains(r.err, "responder not ready");
 		assert_contains(r.err, cases[i].reason);
@@ -174,8 +178,15 @@ START_TEST(deploy_arguments_reach_the_command_unchanged)
 {
 	struct scene s;
 	struct cli_run r;
-	const char *args[] = {"hook", "--config", NULL, "--", NULL,
-			      "two words", "$HOME;rm -rf /tmp/x", "*", "'q'",
+	const char *args[] = {"hook",
+			      "--config",
+			      NULL,
+			      "--",
+			      NULL,
+			      "two words",
+			      "$HOME;rm -rf /tmp/x",
+			      "*",
+			      "'q'",
 			      NULL};
 	char file[700], got[512] = "";
 	FILE *f;
@@ -220,7 +231,8 @@ START_TEST(settle_failure_runs_rollback)
 	ck_assert(exists(rolled));
 	assert_contains(r.err, "still serving another certificate");
 	log = read_log(s.record);
-	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "rolled-back");
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"),
+			 "rolled-back");
 	ck_assert_int_eq(json_integer_value(json_object_get(
 				 json_array_get(log, 1), "deploy_exit_status")),
 			 0);
@@ -247,11 +259,11 @@ START_TEST(settle_waits_for_lazy_stapling)
 	hook_certbot(&s, &r, args);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
 	log = read_log(s.record);
-	settle = json_array_get(json_object_get(json_array_get(log, 1), "settle"),
-				0);
+	settle = json_array_get(
+		json_object_get(json_array_get(log, 1), "settle"), 0);
 	ck_assert(json_is_true(json_object_get(settle, "settled")));
-	ck_assert_int_eq(json_integer_value(json_object_get(settle, "handshakes")),
-			 4);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(settle, "handshakes")), 4);
 	json_decref(log);
 	scene_end(&s);
 }
@@ -261,8 +273,8 @@ START_TEST(failing_deploy_command_exits_1)
 {
 	struct scene s;
 	struct cli_run r;
-	const char *args[] = {"hook", "--config", NULL, "--", "sh", "-c",
-			      "exit 3", NULL};
+	const char *args[] = {"hook", "--config", NULL,	    "--",
+			      "sh",   "-c",	  "exit 3", NULL};
 	json_t *log;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
@@ -283,7 +295,8 @@ START_TEST(failing_deploy_command_exits_1)
 	args[5] = NULL;
 	hook_certbot(&s, &r, args);
 	ck_assert_int_eq(r.status, 1);
-	assert_contains(r.err, "cannot execute /nonexistent/reload: No such file");
+	assert_contains(r.err,
+			"cannot execute /nonexistent/reload: No such file");
 	scene_end(&s);
 }
 END_TEST
@@ -295,7 +308,7 @@ START_TEST(deadline_kills_a_hanging_deploy)
 	struct scene s;
 	struct cli_run r;
 	const char *args[] = {"hook", "--config", NULL, "--deadline", "7s",
-			      "--", "sleep", "60", NULL};
+			      "--",   "sleep",	  "60", NULL};
 	json_t *log;
 	long long t0 = time(NULL);
 
@@ -363,8 +376,8 @@ START_TEST(config_error_names_key_and_position)
 {
 	struct scene s;
 	struct cli_run r;
-	const char *args[] = {"hook", "--config", NULL, "--record", s.record,
-			      "--", NULL, NULL};
+	const char *args[] = {"hook",	"--config", NULL, "--record",
+			      s.record, "--",	    NULL, NULL};
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	scene_start_server(&s);
@@ -430,7 +443,8 @@ START_TEST(acmesh_and_lego_environments)
 	snprintf(cert, sizeof(cert), "CERT_PATH=%s/cert.pem", s.lineage);
 	snprintf(chain, sizeof(chain), "CA_CERT_PATH=%s/chain.pem", s.lineage);
 	{
-		const char *env[] = {cert, chain, "Le_Domain=shop.example", NULL};
+		const char *env[] = {cert, chain, "Le_Domain=shop.example",
+				     NULL};
 		struct cli_run r;
 
 		cli_env(&r, env, args);
@@ -440,7 +454,8 @@ START_TEST(acmesh_and_lego_environments)
 	snprintf(full, sizeof(full), "LEGO_CERT_PATH=%s/fullchain.pem",
 		 s.lineage);
 	{
-		const char *env[] = {full, "LEGO_CERT_DOMAIN=shop.example", NULL};
+		const char *env[] = {full, "LEGO_CERT_DOMAIN=shop.example",
+				     NULL};
 		struct cli_run r;
 
 		cli_env(&r, env, args);
@@ -451,7 +466,8 @@ START_TEST(acmesh_and_lego_environments)
 		 s.lineage);
 	{
 		const char *env[] = {full, "LEGO_HOOK_CERT_NAME=shop.example",
-				     "LEGO_HOOK_CERT_DOMAINS=shop.example", NULL};
+				     "LEGO_HOOK_CERT_DOMAINS=shop.example",
+				     NULL};
 		struct cli_run r;
 
 		cli_env(&r, env, args);
@@ -467,8 +483,13 @@ START_TEST(explicit_cert_overrides_environment)
 {
 	struct scene s;
 	struct cli_run r;
-	const char *args[] = {"hook", "--config", NULL, "--cert",
-			      tpath("fullchain-noocsp-ms.pem"), "--dry-run", NULL};
+	const char *args[] = {"hook",
+			      "--config",
+			      NULL,
+			      "--cert",
+			      tpath("fullchain-noocsp-ms.pem"),
+			      "--dry-run",
+			      NULL};
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	scene_start_server(&s);
@@ -540,7 +561,8 @@ START_TEST(concurrent_hooks_keep_every_record)
 
 			hook_certbot(&s, &r, args);
 			if (r.status != 0)
-				fprintf(stderr, "hook %d: %s%s", i, r.out, r.err);
+				fprintf(stderr, "hook %d: %s%s", i, r.out,
+					r.err);
 			_exit(r.status);
 		}
 	}
@@ -617,8 +639,8 @@ START_TEST(nginx_lazy_stapling_preflight_and_settle)
 	json_t *log, *t0, *settle;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
-	snprintf(text, sizeof(text), "ssl_stapling_responder http://127.0.0.1:%d/;",
-		 s.resp.port);
+	snprintf(text, sizeof(text),
+		 "ssl_stapling_responder http://127.0.0.1:%d/;", s.resp.port);
 	nginx_start(&n, &s, text);
 	/* The deploy: put the new certificate in place, reload nginx. */
 	snprintf(script, sizeof(script), "%s/deploy-nginx.sh", s.dir);
@@ -629,7 +651,8 @@ START_TEST(nginx_lazy_stapling_preflight_and_settle)
 	write_text(script, text, 0755);
 	snprintf(targets, sizeof(targets), "127.0.0.1:%d", n.port);
 	snprintf(text, sizeof(text),
-		 "{\"defaults\": {\"record\": \"%s\", \"state_dir\": \"%s/state\", "
+		 "{\"defaults\": {\"record\": \"%s\", \"state_dir\": "
+		 "\"%s/state\", "
 		 "\"cafile\": \"%s\", "
 		 "\"attempts\": 8, \"retry_delay\": \"0s\", "
 		 "\"settle_handshakes\": 3, \"settle_timeout\": \"20s\"},"
@@ -645,9 +668,10 @@ START_TEST(nginx_lazy_stapling_preflight_and_settle)
 	t0 = json_array_get(json_object_get(json_array_get(log, 0), "targets"),
 			    0);
 	/* nginx sent no staple on its first handshake: attempts > 1. */
-	ck_assert_int_gt(json_integer_value(json_object_get(t0, "attempts")), 1);
-	settle = json_array_get(json_object_get(json_array_get(log, 1), "settle"),
-				0);
+	ck_assert_int_gt(json_integer_value(json_object_get(t0, "attempts")),
+			 1);
+	settle = json_array_get(
+		json_object_get(json_array_get(log, 1), "settle"), 0);
 	ck_assert(json_is_true(json_object_get(settle, "settled")));
 	ck_assert(json_is_true(json_object_get(settle, "serving_new_cert")));
 	json_decref(log);

@@ -83,12 +83,15 @@ START_TEST(monitor_states_follow_the_plugin_guidelines)
 		int which, status;
 		const char *line;
 	} cases[] = {
-		{1, 0, "STAPLEGATE OK - 1 targets: 1 ok, 0 warning, 0 critical"},
+		{1, 0,
+		 "STAPLEGATE OK - 1 targets: 1 ok, 0 warning, 0 critical"},
 		{2, 1, "STAPLEGATE WARNING - 1 targets: 0 ok, 1 warning"},
-		{4, 2, "STAPLEGATE CRITICAL - 1 targets: 0 ok, 0 warning, 1 "
-		       "critical"},
-		{7, 2, "STAPLEGATE CRITICAL - 3 targets: 1 ok, 1 warning, 1 "
-		       "critical"},
+		{4, 2,
+		 "STAPLEGATE CRITICAL - 1 targets: 0 ok, 0 warning, 1 "
+		 "critical"},
+		{7, 2,
+		 "STAPLEGATE CRITICAL - 3 targets: 1 ok, 1 warning, 1 "
+		 "critical"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -96,8 +99,8 @@ START_TEST(monitor_states_follow_the_plugin_guidelines)
 		struct cli_run r;
 		char dir[600], perf[64];
 
-		snprintf(dir, sizeof(dir), "%s/mon-%d-%zu", T_PKI->dir, getpid(),
-			 i);
+		snprintf(dir, sizeof(dir), "%s/mon-%d-%zu", T_PKI->dir,
+			 getpid(), i);
 		mkdir(dir, 0700);
 		fleet_start(&f, dir, cases[i].which);
 		monitor(&f, &r);
@@ -172,9 +175,12 @@ END_TEST
 START_TEST(prometheus_file_parses_back)
 {
 	static const char *const families[] = {
-		"staplegate_staple_seconds_remaining", "staplegate_stapled",
-		"staplegate_must_staple", "staplegate_webq96_score",
-		"staplegate_probe_success", "staplegate_pending_deployments",
+		"staplegate_staple_seconds_remaining",
+		"staplegate_stapled",
+		"staplegate_must_staple",
+		"staplegate_webq96_score",
+		"staplegate_probe_success",
+		"staplegate_pending_deployments",
 		"staplegate_last_run_timestamp_seconds"};
 	struct fleet f;
 	struct cli_run r;
@@ -224,8 +230,9 @@ START_TEST(prometheus_file_parses_back)
 	fclose(in);
 	regfree(&sample);
 	for (int i = 0; i < 7; i++)
-		ck_assert_msg(helps[i] == 1 && types[i] == 1, "%s: %d HELP %d TYPE",
-			      families[i], helps[i], types[i]);
+		ck_assert_msg(helps[i] == 1 && types[i] == 1,
+			      "%s: %d HELP %d TYPE", families[i], helps[i],
+			      types[i]);
 	/* 2 valid staples + 4 per-target families of 3 + 2 scalars */
 	ck_assert_int_eq(samples, 2 + 4 * 3 + 2);
 }
@@ -245,7 +252,8 @@ START_TEST(prometheus_label_escaping)
 	f = fopen(path, "r");
 	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
 	fclose(f);
-	assert_contains(text, "m{target=\"a\\\"b\\\\c\\nd\",servername=\"x\"} 1\n");
+	assert_contains(text,
+			"m{target=\"a\\\"b\\\\c\\nd\",servername=\"x\"} 1\n");
 }
 END_TEST
 
@@ -277,13 +285,13 @@ START_TEST(history_check_names_the_first_problem)
 	history(state, &t, now - 3 * 3600, 2, -1); /* older runs too */
 	snprintf(state + strlen(state), 8, "b");
 	history(state, &t, now, 6, -1);
-	ck_assert_int_eq(sg_history_check(state, &t, now, 3 * 3600, 3600 + 60)
-				 .code,
-			 SG_OK);
-	ck_assert_int_eq(sg_history_check(state, &t, now + 7200, 3 * 3600,
-					  3600 + 60)
-				 .code,
-			 SG_EINPUT); /* monitor stopped two hours ago */
+	ck_assert_int_eq(
+		sg_history_check(state, &t, now, 3 * 3600, 3600 + 60).code,
+		SG_OK);
+	ck_assert_int_eq(
+		sg_history_check(state, &t, now + 7200, 3 * 3600, 3600 + 60)
+			.code,
+		SG_EINPUT); /* monitor stopped two hours ago */
 	snprintf(state + strlen(state), 8, "c");
 	history(state, &t, now, 6, 2);
 	r = sg_history_check(state, &t, now, 3 * 3600, 3600 + 60);
@@ -343,8 +351,8 @@ START_TEST(drill_survival_window)
 	fleet_start(&f, dir, 7);
 	cli(&r, "drill", "--config", f.config, "--outage", "48h", NULL);
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_msg(strstr(r.out, " ok\n") && !strstr(strstr(r.out, " ok\n") + 1,
-							 " ok\n"),
+	ck_assert_msg(strstr(r.out, " ok\n") &&
+			      !strstr(strstr(r.out, " ok\n") + 1, " ok\n"),
 		      "one target ok: %s", r.out);
 	assert_contains(r.out, "survives a responder outage for 1d ");
 	assert_contains(r.out, "h, less than 2d");
@@ -433,10 +441,12 @@ START_TEST(drill_watch_flags_a_server_that_drops_the_staple)
 	pthread_t th;
 	char url[64], cfg[700], cert[700];
 	time_t t0;
-	const char *args[] = {"-cert", cert, "-key",
-			      tpath("leaf.key"), "-cert_chain", tpath("ca.pem"),
-			      "-CAfile", tpath("ca.pem"), "-status",
-			      "-status_url", url, NULL};
+	const char *args[] = {"-cert",	     cert,
+			      "-key",	     tpath("leaf.key"),
+			      "-cert_chain", tpath("ca.pem"),
+			      "-CAfile",     tpath("ca.pem"),
+			      "-status",     "-status_url",
+			      url,	     NULL};
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.resp.port);

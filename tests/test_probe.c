@@ -63,18 +63,18 @@ static void run_check(struct run *r)
 	ck_assert_msg(r->r.code == SG_OK, "%s", r->r.reason);
 }
 
-#define assert_target_reason(run, i, text)                                   \
+#define assert_target_reason(run, i, text)                                     \
 	ck_assert_msg(strstr((run)->rep.scores[i].reason, text) != NULL,       \
-		      "target %d reason '%s' lacks '%s'", i,                  \
+		      "target %d reason '%s' lacks '%s'", i,                   \
 		      (run)->rep.scores[i].reason, text)
 
 /* s_server serving the Must-Staple leaf with its chain, a staple file
  * (NULL: stapling off), and a protocol flag (NULL: any). */
-static void start_sserver(struct srv *s, const char *staple,
-			  const char *proto)
+static void start_sserver(struct srv *s, const char *staple, const char *proto)
 {
-	const char *args[16] = {"-cert", tpath("leaf-ms.pem"), "-key",
-				tpath("leaf.key"), "-cert_chain", tpath("ca.pem")};
+	const char *args[16] = {"-cert",       tpath("leaf-ms.pem"),
+				"-key",	       tpath("leaf.key"),
+				"-cert_chain", tpath("ca.pem")};
 	int n = 6;
 
 	if (staple) {
@@ -245,8 +245,9 @@ START_TEST(silent_targets_cost_one_timeout)
 	for (int i = 0; i < 2; i++) {
 		ck_assert(r.rep.probes[i].connected);
 		ck_assert_int_eq(r.rep.probes[i].attempts, 1);
-		assert_target_reason(&r, i, "timed out after 1s during the TLS "
-					    "handshake");
+		assert_target_reason(&r, i,
+				     "timed out after 1s during the TLS "
+				     "handshake");
 	}
 	/* Two silent targets, probed at once: one timeout, not two. */
 	ck_assert_msg(r.seconds >= 0.9 && r.seconds < 1.8, "took %.2fs",
@@ -259,10 +260,14 @@ START_TEST(ipv6_loopback_target)
 {
 	struct fx_staple_opts o = fx_staple_good();
 	const char *staple = tstaple_file("p-v6.der", T_PKI->leaf_ms, &o);
-	const char *args[] = {"-cert",	      tpath("leaf-ms.pem"),
-			      "-key",	      tpath("leaf.key"),
-			      "-cert_chain",  tpath("ca.pem"),
-			      "-status_file", staple,
+	const char *args[] = {"-cert",
+			      tpath("leaf-ms.pem"),
+			      "-key",
+			      tpath("leaf.key"),
+			      "-cert_chain",
+			      tpath("ca.pem"),
+			      "-status_file",
+			      staple,
 			      NULL};
 	struct srv s;
 	struct run r;
@@ -288,10 +293,10 @@ END_TEST
 START_TEST(dual_cert_server_shows_matching_key_type)
 {
 	char rsa_sha[65], ec_sha[65];
-	const char *args[] = {"-cert",	tpath("leaf-rsa-ms.pem"),
-			      "-key",	tpath("rsa.key"),
-			      "-dcert", tpath("leaf-ms.pem"),
-			      "-dkey",	tpath("leaf.key"),
+	const char *args[] = {"-cert",	     tpath("leaf-rsa-ms.pem"),
+			      "-key",	     tpath("rsa.key"),
+			      "-dcert",	     tpath("leaf-ms.pem"),
+			      "-dkey",	     tpath("leaf.key"),
 			      protocols[_i], NULL};
 	struct srv s;
 	struct run ec, rsa;
@@ -325,9 +330,12 @@ START_TEST(lazy_stapling_needs_retries)
 	size_t len;
 	unsigned char *der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
 				       T_PKI->ca_key, &o, &len);
-	struct tserver t = {.mode = TS_TLS, .cert = T_PKI->leaf_ms,
-			    .key = T_PKI->leaf_key, .chain = T_PKI->ca,
-			    .staple = der, .staple_len = len,
+	struct tserver t = {.mode = TS_TLS,
+			    .cert = T_PKI->leaf_ms,
+			    .key = T_PKI->leaf_key,
+			    .chain = T_PKI->ca,
+			    .staple = der,
+			    .staple_len = len,
 			    .staple_from = 3};
 	struct run r;
 
@@ -360,8 +368,10 @@ START_TEST(impostor_issuer_in_served_chain)
 	struct fx_staple_opts o = fx_staple_good();
 	size_t len;
 	unsigned char *der;
-	struct tserver t = {.mode = TS_TLS, .cert = T_PKI->leaf_ms,
-			    .key = T_PKI->leaf_key, .chain = T_PKI->fake_ca};
+	struct tserver t = {.mode = TS_TLS,
+			    .cert = T_PKI->leaf_ms,
+			    .key = T_PKI->leaf_key,
+			    .chain = T_PKI->fake_ca};
 	struct run r;
 
 	o.include_signer = true;
@@ -394,8 +404,8 @@ END_TEST
 
 static void hostile(enum ts_mode mode, const char *reason, double max_sec)
 {
-	struct tserver t = {.mode = mode, .cert = T_PKI->leaf_ms,
-			    .key = T_PKI->leaf_key};
+	struct tserver t = {
+		.mode = mode, .cert = T_PKI->leaf_ms, .key = T_PKI->leaf_key};
 	struct run r;
 
 	ck_assert_int_eq(ts_start(&t), 0);
@@ -438,9 +448,12 @@ START_TEST(same_staple_bytes_for_different_certs_do_not_both_pass)
 	size_t len;
 	unsigned char *der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
 				       T_PKI->ca_key, &o, &len);
-	struct tserver a = {.mode = TS_TLS, .cert = T_PKI->leaf_ms,
-			    .key = T_PKI->leaf_key, .chain = T_PKI->ca,
-			    .staple = der, .staple_len = len};
+	struct tserver a = {.mode = TS_TLS,
+			    .cert = T_PKI->leaf_ms,
+			    .key = T_PKI->leaf_key,
+			    .chain = T_PKI->ca,
+			    .staple = der,
+			    .staple_len = len};
 	struct tserver b = a;
 	struct run r;
 
@@ -490,7 +503,8 @@ START_TEST(fifty_targets_three_broken)
 		ck_assert_int_eq(ts_start(&fleet[i]), 0);
 		snprintf(spec, sizeof(spec), "127.0.0.1:%d",
 			 i == 44 ? closed : fleet[i].port);
-		ck_assert_int_eq(sg_target_parse(spec, &targets[i]).code, SG_OK);
+		ck_assert_int_eq(sg_target_parse(spec, &targets[i]).code,
+				 SG_OK);
 	}
 	sg_check_opts_init(&opts);
 	opts.cert_path = tpath("fullchain-ms.pem");
@@ -506,8 +520,8 @@ START_TEST(fifty_targets_three_broken)
 		bool broken = i == 7 || i == 31 || i == 44;
 
 		ck_assert_str_eq(rep.probes[i].address, targets[i].spec);
-		ck_assert_msg(rep.scores[i].ready == !broken, "target %d: %s", i,
-			      rep.scores[i].reason);
+		ck_assert_msg(rep.scores[i].ready == !broken, "target %d: %s",
+			      i, rep.scores[i].reason);
 		ck_assert_msg((strstr(rep.reason, targets[i].spec) != NULL) ==
 				      broken,
 			      "target %d in '%s'", i, rep.reason);
@@ -544,7 +558,8 @@ Suite *probe_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scale");
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, same_staple_bytes_for_different_certs_do_not_both_pass);
+	tcase_add_test(tc,
+		       same_staple_bytes_for_different_certs_do_not_both_pass);
 	tcase_add_test(tc, fifty_targets_three_broken);
 	suite_add_tcase(s, tc);
 	return s;

@@ -20,8 +20,7 @@ static const struct sg_policy policy = {
 
 /* Builds a staple for leaf signed by signer and verifies it as served
  * with the real issuer. */
-static struct sg_staple verify_signed(X509 *leaf, X509 *signer,
-				      EVP_PKEY *key,
+static struct sg_staple verify_signed(X509 *leaf, X509 *signer, EVP_PKEY *key,
 				      const struct fx_staple_opts *o)
 {
 	struct sg_staple st;
@@ -38,8 +37,8 @@ static struct sg_staple verify_opts(const struct fx_staple_opts *o)
 	return verify_signed(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca_key, o);
 }
 
-#define assert_reason(st, text)                                              \
-	ck_assert_msg(strstr((st).reason, text) != NULL,                      \
+#define assert_reason(st, text)                                                \
+	ck_assert_msg(strstr((st).reason, text) != NULL,                       \
 		      "reason '%s' lacks '%s'", (st).reason, text)
 
 START_TEST(good_signed_by_issuer)
@@ -435,8 +434,8 @@ static void run_oracle_case(const struct oracle_case *c)
  * where it does not (times, status), we must be stricter. */
 START_TEST(oracle_agrees_on_signature_and_binding)
 {
-	struct fx_staple_opts good = fx_staple_good(), rev = good,
-			      stale = good, embedded = good;
+	struct fx_staple_opts good = fx_staple_good(), rev = good, stale = good,
+			      embedded = good;
 	struct fx_pki *p = T_PKI;
 
 	rev.cert_status = V_OCSP_CERTSTATUS_REVOKED;

@@ -52,8 +52,8 @@ static void config_with_store(struct scene *s, const char *more)
 
 static void run_hook(struct scene *s, struct cli_run *r)
 {
-	const char *args[] = {"hook", "--config", s->config, "--", s->deploy_sh,
-			      NULL};
+	const char *args[] = {"hook", "--config",   s->config,
+			      "--",   s->deploy_sh, NULL};
 
 	hook_certbot(s, r, args);
 }
@@ -66,7 +66,8 @@ START_TEST(store_links_certbot_archive_and_keeps_previous)
 	struct cli_run r;
 	char link[700], target[PATH_MAX], prev[700], sha[65], newsha[65];
 	X509 *second;
-	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example",
+	struct fx_cert_opts o = {.cn = "shop.example",
+				 .dns = "shop.example",
 				 .must_staple = true};
 	char url[64];
 
@@ -125,8 +126,7 @@ START_TEST(store_copies_for_acmesh_with_key_bytes)
 {
 	struct scene s;
 	struct cli_run r;
-	char cert[800], chain[800], key[800], keyfile[700], stored[700],
-		*a, *b;
+	char cert[800], chain[800], key[800], keyfile[700], stored[700], *a, *b;
 	size_t alen, blen;
 	struct stat st;
 	FILE *f;
@@ -184,8 +184,8 @@ static void *read_loop(void *arg)
 	struct reader *rd = arg;
 
 	while (!rd->stop) {
-		char dir[PATH_MAX], a[PATH_MAX + 20], b[PATH_MAX + 20],
-			sa[65], sb[65];
+		char dir[PATH_MAX], a[PATH_MAX + 20], b[PATH_MAX + 20], sa[65],
+			sb[65];
 
 		if (realpath(rd->live, dir) == NULL)
 			continue;
@@ -289,9 +289,9 @@ START_TEST(refused_then_resumed_when_ready)
 	ck_assert(exists(live));
 	ck_assert(exists(s.deployed));
 	log = read_log(s.record);
-	ck_assert_str_eq(field(json_array_get(log, json_array_size(log) - 1),
-			       "action"),
-			 "deployed");
+	ck_assert_str_eq(
+		field(json_array_get(log, json_array_size(log) - 1), "action"),
+		"deployed");
 	json_decref(log);
 	{
 		const char *args[] = {"pending", "--config", s.config, NULL};
@@ -310,7 +310,8 @@ START_TEST(newer_certificate_supersedes_pending_entry)
 	struct cli_run r;
 	char entry[700];
 	X509 *newer;
-	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example",
+	struct fx_cert_opts o = {.cn = "shop.example",
+				 .dns = "shop.example",
 				 .must_staple = true,
 				 .ocsp_url = "http://127.0.0.1:9/"};
 	const char *args[] = {"resume", "--config", NULL, NULL};
@@ -358,8 +359,8 @@ START_TEST(wait_deploys_once_the_gate_opens)
 	struct later l;
 	pthread_t th;
 	time_t t0;
-	const char *args[] = {"hook", "--config", NULL, "--wait", "30s", "--",
-			      NULL, NULL};
+	const char *args[] = {"hook", "--config", NULL, "--wait",
+			      "30s",  "--",	  NULL, NULL};
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	l = (struct later){&s, s.srv.staple};
@@ -390,8 +391,8 @@ START_TEST(staple_out_prestages_and_is_never_made_worse)
 	size_t len, blen;
 	struct sg_staple st;
 	struct sg_policy pol = {300, 86400, 14 * 86400};
-	const char *args[] = {"hook", "--config", NULL, "--staple-out", out,
-			      "--", NULL, NULL};
+	const char *args[] = {"hook", "--config", NULL, "--staple-out",
+			      out,    "--",	  NULL, NULL};
 	FILE *f;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
@@ -444,8 +445,8 @@ START_TEST(resume_refreshes_prestaged_staple)
 	struct scene s;
 	struct cli_run r;
 	char out[700];
-	const char *hook[] = {"hook", "--config", NULL, "--staple-out", out,
-			      "--", NULL, NULL};
+	const char *hook[] = {"hook", "--config", NULL, "--staple-out",
+			      out,    "--",	  NULL, NULL};
 	const char *resume[] = {"resume", "--config", NULL, NULL};
 	struct fx_staple_opts aging = fx_staple_good();
 	unsigned char *der, buf[65536];
@@ -511,8 +512,8 @@ START_TEST(nginx_staples_prestaged_file_from_first_handshake)
 	struct cli_run r;
 	struct fx_staple_opts good = fx_staple_good();
 	char staple[700], directive[800], script[700], text[2048];
-	const char *args[] = {"hook", "--config", NULL, "--staple-out", staple,
-			      "--", script, NULL};
+	const char *args[] = {"hook", "--config", NULL,	  "--staple-out",
+			      staple, "--",	  script, NULL};
 	unsigned char *der;
 	size_t len;
 	json_t *log, *settle;
@@ -540,12 +541,12 @@ START_TEST(nginx_staples_prestaged_file_from_first_handshake)
 	nginx_stop(&n);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
 	log = read_log(s.record);
-	settle = json_array_get(json_object_get(json_array_get(log, 1), "settle"),
-				0);
+	settle = json_array_get(
+		json_object_get(json_array_get(log, 1), "settle"), 0);
 	ck_assert(json_is_true(json_object_get(settle, "settled")));
 	/* no handshake without the staple: exactly the 4 required */
-	ck_assert_int_eq(json_integer_value(json_object_get(settle, "handshakes")),
-			 4);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(settle, "handshakes")), 4);
 	json_decref(log);
 	scene_end(&s);
 }
@@ -584,7 +585,8 @@ START_TEST(contrib_nginx_snippet_passes_nginx_t)
 	mkdir(s.state, 0750);
 	snprintf(staple, sizeof(staple), "%s/staples", s.state);
 	mkdir(staple, 0750);
-	snprintf(staple, sizeof(staple), "%s/staples/shop.example.ocsp", s.state);
+	snprintf(staple, sizeof(staple), "%s/staples/shop.example.ocsp",
+		 s.state);
 	der = fx_staple(s.newcert, T_PKI->ca, T_PKI->ca, T_PKI->ca_key, &good,
 			&len);
 	fx_write_bytes(staple, der, len);
@@ -592,9 +594,10 @@ START_TEST(contrib_nginx_snippet_passes_nginx_t)
 	snprintf(live, sizeof(live), "%s/", s.state);
 	snprintf(conf, sizeof(conf), "%s/nginx-t.conf", s.dir);
 	f = fopen(conf, "w");
-	fprintf(f, "pid %s/t.pid;\nerror_log %s/t.log;\nevents {}\n"
-		   "http {\n client_body_temp_path %s/tmp;\n server {\n"
-		   "  listen 127.0.0.1:%d ssl;\n",
+	fprintf(f,
+		"pid %s/t.pid;\nerror_log %s/t.log;\nevents {}\n"
+		"http {\n client_body_temp_path %s/tmp;\n server {\n"
+		"  listen 127.0.0.1:%d ssl;\n",
 		s.dir, s.dir, s.dir, s.srv.port);
 	for (char *p = snippet, *q; (q = strstr(p, "/var/lib/staplegate/"));
 	     p = q + 20) {
@@ -610,8 +613,10 @@ START_TEST(contrib_nginx_snippet_passes_nginx_t)
 	snprintf(cmd, sizeof(cmd), "nginx -t -p '%s' -c '%s' >'%s/t.out' 2>&1",
 		 s.dir, conf, s.dir);
 	st = system(cmd);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "nginx -t failed, "
-		      "see %s/t.out", s.dir);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "nginx -t failed, "
+		      "see %s/t.out",
+		      s.dir);
 	scene_end(&s);
 }
 END_TEST

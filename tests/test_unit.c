@@ -60,14 +60,14 @@ START_TEST(feature_malformed_der_is_an_error)
 		unsigned char der[8];
 		size_t len;
 	} bad[] = {
-		{{0x30, 0x03, 0x02, 0x01}, 4},		 /* truncated */
-		{{0x31, 0x03, 0x02, 0x01, 0x05}, 5},	 /* SET, not SEQUENCE */
-		{{0x30, 0x03, 0x04, 0x01, 0x05}, 5},	 /* OCTET STRING item */
-		{{0x30, 0x03, 0x02, 0x01, 0x85}, 5},	 /* negative */
+		{{0x30, 0x03, 0x02, 0x01}, 4},	     /* truncated */
+		{{0x31, 0x03, 0x02, 0x01, 0x05}, 5}, /* SET, not SEQUENCE */
+		{{0x30, 0x03, 0x04, 0x01, 0x05}, 5}, /* OCTET STRING item */
+		{{0x30, 0x03, 0x02, 0x01, 0x85}, 5}, /* negative */
 		{{0x30, 0x04, 0x02, 0x02, 0x00, 0x05}, 6}, /* non-minimal */
 		{{0x30, 0x03, 0x02, 0x01, 0x05, 0x00}, 6}, /* trailing byte */
 		{{0x30, 0x80, 0x02, 0x01, 0x05, 0, 0}, 7}, /* indefinite */
-		{{0}, 0},				 /* empty */
+		{{0}, 0},				   /* empty */
 	};
 	struct sg_tlsfeature f;
 
@@ -75,7 +75,8 @@ START_TEST(feature_malformed_der_is_an_error)
 		sg_result r = parse_features(bad[i].der, bad[i].len, &f);
 
 		ck_assert_msg(r.code == SG_EINPUT, "case %zu accepted", i);
-		ck_assert_ptr_nonnull(strstr(r.reason, "malformed TLS Feature"));
+		ck_assert_ptr_nonnull(
+			strstr(r.reason, "malformed TLS Feature"));
 		ck_assert(!f.must_staple || i == 5);
 	}
 }
@@ -100,8 +101,8 @@ START_TEST(duration_units)
 	static const struct {
 		const char *text;
 		long sec;
-	} good[] = {{"30s", 30},   {"15m", 900},	{"12h", 43200},
-		    {"2d", 172800}, {"90", 90}, {"0", 0}};
+	} good[] = {{"30s", 30},    {"15m", 900}, {"12h", 43200},
+		    {"2d", 172800}, {"90", 90},	  {"0", 0}};
 	long v;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -114,8 +115,8 @@ END_TEST
 
 START_TEST(duration_rejects_garbage)
 {
-	static const char *bad[] = {"", "s", "-5s", "5x", "5ss", "1.5h",
-				    " 5s", "99999999999d", "5 s"};
+	static const char *bad[] = {"",	    "s",   "-5s",	   "5x", "5ss",
+				    "1.5h", " 5s", "99999999999d", "5 s"};
 	long v = 7;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -166,9 +167,9 @@ END_TEST
 START_TEST(target_rejects_bad_strings)
 {
 	static const char *bad[] = {
-		"",	     "::1",	   "[::1",	  "[::1]x",
-		"host:0",    "host:65536", "host:http",	  "https://shop.example",
-		"[shop]:443", "a b",	   "host:",	  ":443",
+		"",	      "::1",	    "[::1",	 "[::1]x",
+		"host:0",     "host:65536", "host:http", "https://shop.example",
+		"[shop]:443", "a b",	    "host:",	 ":443",
 		"-host"};
 	struct sg_target t;
 
@@ -208,8 +209,9 @@ static void vfix_init(struct vfix *v, X509 *newcert, size_t n)
 	v->rep.scores = v->scores;
 	sg_certinfo_read(newcert, &v->rep.cert);
 	for (size_t i = 0; i < n; i++) {
-		sg_target_parse(i == 0 ? "10.0.0.1" : i == 1 ? "10.0.0.2"
-							      : "10.0.0.3",
+		sg_target_parse(i == 0	 ? "10.0.0.1"
+				: i == 1 ? "10.0.0.2"
+					 : "10.0.0.3",
 				&v->targets[i]);
 		v->probes[i].handshake_ok = true;
 		v->probes[i].staple.present = true;
@@ -380,9 +382,8 @@ START_TEST(config_errors_name_key_and_position)
 	struct sg_config cfg;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		sg_result r = sg_config_parse(cases[i].text,
-					      strlen(cases[i].text), "c.json",
-					      &cfg);
+		sg_result r = sg_config_parse(
+			cases[i].text, strlen(cases[i].text), "c.json", &cfg);
 
 		ck_assert_msg(r.code == SG_EINPUT, "case %zu accepted", i);
 		ck_assert_msg(strstr(r.reason, cases[i].want) != NULL,

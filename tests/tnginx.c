@@ -72,4 +72,3 @@ void nginx_stop(struct nginx *n)
 	kill(n->pid, SIGTERM);
 	waitpid(n->pid, NULL, 0);
 }
-

@@ -48,8 +48,7 @@ static unsigned char *decode_get(const char *p, size_t *len)
 
 /* Reads an HTTP request; returns the OCSP request (POST body or GET
  * path) or NULL. */
-static unsigned char *read_request(struct tresponder *t, int fd,
-				   size_t *len)
+static unsigned char *read_request(struct tresponder *t, int fd, size_t *len)
 {
 	char buf[16384];
 	size_t used = 0;
@@ -92,10 +91,10 @@ static unsigned char *answer(struct tresponder *t, const unsigned char *req,
 	OCSP_ONEREQ *one = r ? OCSP_request_onereq_get0(r, 0) : NULL;
 	OCSP_CERTID *id = one ? OCSP_onereq_get0_id(one) : NULL;
 	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
-	OCSP_CERTID *other = t->answer_for ? OCSP_cert_to_id(EVP_sha1(),
-							     t->answer_for,
-							     t->ca)
-					   : NULL;
+	OCSP_CERTID *other =
+		t->answer_for
+			? OCSP_cert_to_id(EVP_sha1(), t->answer_for, t->ca)
+			: NULL;
 	ASN1_TIME *thisupd = X509_gmtime_adj(NULL, -3600);
 	ASN1_TIME *nextupd = X509_gmtime_adj(NULL, 7L * 86400);
 	ASN1_TIME *rev = X509_gmtime_adj(NULL, -7200);

@@ -26,7 +26,8 @@ static int status_cb(SSL *ssl, void *arg)
 	if (staple == NULL || count < from)
 		return SSL_TLSEXT_ERR_NOACK;
 	copy = OPENSSL_memdup(staple, len);
-	if (copy == NULL || !SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)len))
+	if (copy == NULL ||
+	    !SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)len))
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	return SSL_TLSEXT_ERR_OK;
 }

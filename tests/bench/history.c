@@ -8,7 +8,7 @@
 #include "../../preflight/history.h"
 
 #define TARGETS 100
-#define HOURS (30 * 24)
+#define HOURS	(30 * 24)
 
 int main(int argc, char **argv)
 {
@@ -22,11 +22,14 @@ int main(int argc, char **argv)
 	for (int i = 0; i < TARGETS; i++) {
 		char spec[32];
 
-		snprintf(spec, sizeof(spec), "10.0.%d.%d:443", i / 250, i % 250);
+		snprintf(spec, sizeof(spec), "10.0.%d.%d:443", i / 250,
+			 i % 250);
 		sg_target_parse(spec, &t[i]);
-		snprintf(t[i].servername, sizeof(t[i].servername), "shop.example");
+		snprintf(t[i].servername, sizeof(t[i].servername),
+			 "shop.example");
 		for (int h = HOURS + 2; h >= 0; h--)
-			sg_history_append(argv[1], &t[i], now - h * 3600L, true);
+			sg_history_append(argv[1], &t[i], now - h * 3600L,
+					  true);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (int i = 0; i < TARGETS; i++)
@@ -36,8 +39,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	printf("history gate: %d targets x %d hourly runs checked in %.4f s "
 	       "(goal <= 0.2 s), %d failing\n",
-	       TARGETS, HOURS, (double)(b.tv_sec - a.tv_sec) +
-				       (b.tv_nsec - a.tv_nsec) / 1e9,
+	       TARGETS, HOURS,
+	       (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9,
 	       failed);
 	return failed ? 1 : 0;
 }

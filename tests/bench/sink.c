@@ -13,7 +13,8 @@ int main(int argc, char **argv)
 
 	for (int i = 2; i < argc; i++) {
 		struct sockaddr_in a = {.sin_family = AF_INET,
-					.sin_port = htons((unsigned short)port)};
+					.sin_port =
+						htons((unsigned short)port)};
 		int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

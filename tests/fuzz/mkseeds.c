@@ -48,7 +48,8 @@ int main(int argc, char **argv)
 {
 	static const char *const strings[] = {
 		"shop.example", "10.0.0.7:8443", "[::1]:443", "[2001:db8::5]",
-		"30s", "15m", "12h", "2d", "3600", "host:65535"};
+		"30s",		"15m",		 "12h",	      "2d",
+		"3600",		"host:65535"};
 	static const unsigned char feature[] = {0x30, 0x06, 0x02, 0x01,
 						0x05, 0x02, 0x01, 0x11};
 	struct fx_pki p;
