@@ -193,6 +193,26 @@ START_TEST(server_without_certificate)
 }
 END_TEST
 
+/* A Certificate message with no certificate in it (hand-made: OpenSSL
+ * servers never send one): the handshake fails with that reason. */
+START_TEST(empty_certificate_chain)
+{
+	struct tserver t = {.mode = TS_EMPTY_CHAIN};
+	struct sg_report rep;
+	double secs;
+
+	check_one(&t, &rep, &secs);
+	ck_assert(!rep.allow);
+	/* OpenSSL's client rejects an empty certificate_list as a decode
+	 * error, "length mismatch" (statem_clnt.c). */
+	ck_assert_msg(strstr(rep.scores[0].reason,
+			     "TLS handshake failed: length mismatch"),
+		      "%s", rep.scores[0].reason);
+	ck_assert(secs < 2.0);
+	sg_report_free(&rep);
+}
+END_TEST
+
 /* probe of a server whose leaf has a malformed TLS Feature extension. */
 START_TEST(served_leaf_with_malformed_feature)
 {
@@ -448,6 +468,7 @@ Suite *faults_suite(void)
 	tcase_add_loop_test(tc, hostile_staples_over_tls, 0, 2);
 	tcase_add_loop_test(tc, one_mebibyte_staple, 0, 2);
 	tcase_add_test(tc, server_without_certificate);
+	tcase_add_test(tc, empty_certificate_chain);
 	tcase_add_test(tc, served_leaf_with_malformed_feature);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("files");

@@ -80,6 +80,37 @@ static void serve_tls(struct tserver *t, SSL_CTX *ctx, int fd)
 	ERR_clear_error();
 }
 
+/* What no OpenSSL server will send: ServerHello (TLS 1.2,
+ * ECDHE-ECDSA-AES128-GCM-SHA256, renegotiation_info) and then a
+ * Certificate message whose certificate_list is empty. */
+static void send_empty_chain(int fd)
+{
+	static const unsigned char hello_head[] = {
+		0x16, 0x03, 0x03, 0x00, 0x31,	     /* record: handshake, 49 */
+		0x02, 0x00, 0x00, 0x2d, 0x03, 0x03}; /* ServerHello, 45, v1.2 */
+	static const unsigned char hello_tail[] = {
+		0x00,	    /* empty session id */
+		0xc0, 0x2b, /* ECDHE-ECDSA-AES128-GCM-SHA256 */
+		0x00,	    /* no compression */
+		0x00, 0x05, 0xff, 0x01, 0x00, 0x01, 0x00}; /* reneg. info */
+	static const unsigned char empty_chain[] = {
+		0x16, 0x03, 0x03, 0x00, 0x07, /* record: handshake, 7 */
+		0x0b, 0x00, 0x00, 0x03,	      /* Certificate, 3 */
+		0x00, 0x00, 0x00};	      /* certificate_list: none */
+	unsigned char msg[sizeof(hello_head) + 32 + sizeof(hello_tail) +
+			  sizeof(empty_chain)],
+		*p = msg;
+
+	memcpy(p, hello_head, sizeof(hello_head));
+	p += sizeof(hello_head);
+	memset(p, 0x5a, 32); /* server random, no downgrade sentinel */
+	p += 32;
+	memcpy(p, hello_tail, sizeof(hello_tail));
+	p += sizeof(hello_tail);
+	memcpy(p, empty_chain, sizeof(empty_chain));
+	(void)!write(fd, msg, sizeof(msg));
+}
+
 static void serve(struct tserver *t, SSL_CTX *ctx, int fd)
 {
 	static const char banner[] = "SSH-2.0-OpenSSH_9.2p1 Debian\r\n";
@@ -95,6 +126,11 @@ static void serve(struct tserver *t, SSL_CTX *ctx, int fd)
 		break;
 	case TS_BANNER:
 		(void)!write(fd, banner, sizeof(banner) - 1);
+		break;
+	case TS_EMPTY_CHAIN:
+		(void)!read(fd, buf, sizeof(buf));
+		send_empty_chain(fd);
+		(void)!read(fd, buf, sizeof(buf)); /* the client's alert */
 		break;
 	case TS_RESET:
 		(void)!read(fd, buf, sizeof(buf));

@@ -16,6 +16,8 @@ enum ts_mode {
 	TS_RESET,  /* reads the ClientHello, then resets the connection */
 	TS_DRIP,   /* sends one byte a second, forever */
 	TS_ANON,   /* TLS 1.2 with anonymous ciphers only: no certificate */
+	TS_EMPTY_CHAIN, /* a hand-made TLS 1.2 ServerHello, then a Certificate
+			   message with an empty certificate_list */
 };
 
 struct tserver {
