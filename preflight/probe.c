@@ -25,7 +25,33 @@
 #include "duration.h"
 #include "vcache.h"
 
-enum slot_state { SLOT_WAIT, SLOT_CONNECT, SLOT_HANDSHAKE, SLOT_DONE };
+/* SLOT_PING*: the liveness probe that runs for every target at once when
+ * there are more targets than --parallel (see start_ping). */
+enum slot_state {
+	SLOT_PING,
+	SLOT_PING_CONNECT,
+	SLOT_PING_WAIT,
+	SLOT_WAIT,
+	SLOT_CONNECT,
+	SLOT_HANDSHAKE,
+	SLOT_DONE
+};
+
+/* A TLS 1.2 ClientHello offering only TLS_NULL_WITH_NULL_NULL, which no
+ * server may accept: any live TLS server answers it at once with an
+ * alert (no key exchange, no signature, no cost), a silent one does not.
+ * Sent as is from this one buffer, it costs no per-target memory. */
+static const unsigned char ping_hello[] = {
+	0x16, 0x03, 0x01, 0x00, 0x2d, /* handshake record, 45 bytes */
+	0x01, 0x00, 0x00, 0x29,	      /* ClientHello, 41 bytes */
+	0x03, 0x03,		      /* TLS 1.2 */
+	0,    0,    0,	  0,	0,    0, 0, 0,	  0,
+	0,    0,    0,	  0,	0,    0, 0, /* random */
+	0,    0,    0,	  0,	0,    0, 0, 0,	  0,
+	0,    0,    0,	  0,	0,    0, 0, 0x00, /* no session id */
+	0x00, 0x02, 0x00, 0x00, /* cipher suites: NULL_WITH_NULL_NULL */
+	0x01, 0x00,		/* compression: null */
+};
 
 /* Per-target scratch that lives only while a connection is open. */
 struct slot {
@@ -39,13 +65,15 @@ struct slot {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	const char *sni;
+	bool tls; /* the open socket is a real attempt, not a ping */
 };
 
 struct loop {
 	const struct sg_target *targets;
 	struct sg_probe *results;
 	struct slot *slots;
-	size_t n, active, done;
+	size_t n, open, handshakes, done;
+	size_t max_open; /* sockets the open-file limit leaves us */
 	const struct sg_probe_opts *opts;
 	SSL_CTX *ctx;
 	struct sg_vcache cache; /* signature verdicts shared by all targets */
@@ -189,7 +217,10 @@ static void close_slot(struct loop *l, struct slot *s)
 	if (s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;
-		l->active--;
+		l->open--;
+		if (s->tls)
+			l->handshakes--;
+		s->tls = false;
 	}
 }
 
@@ -215,30 +246,97 @@ static void finish(struct loop *l, size_t i, const char *fmt, ...)
 	l->done++;
 }
 
+/* A non-blocking socket connecting to the target; returns non-zero when
+ * the target is finished (no socket, refused at once). */
+static int open_socket(struct loop *l, size_t i, long long now)
+{
+	struct slot *s = &l->slots[i];
+
+	s->deadline_ms = now + l->opts->timeout_ms;
+	s->fd = socket(s->addr.ss_family,
+		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		finish(l, i, "cannot open a socket: %s", strerror(errno));
+		return 1;
+	}
+	l->open++;
+	if (connect(s->fd, (struct sockaddr *)&s->addr, s->addrlen) != 0 &&
+	    errno != EINPROGRESS) {
+		if (l->results[i].attempts == 0)
+			l->results[i].attempts = 1;
+		finish(l, i, "cannot connect: %s", strerror(errno));
+		return 1;
+	}
+	s->events = POLLOUT;
+	return 0;
+}
+
+/* The server said something (an alert, data, a close or a reset): it is
+ * alive, and takes its turn for real handshakes. */
+static void ping_answered(struct loop *l, size_t i)
+{
+	struct slot *s = &l->slots[i];
+
+	close_slot(l, s);
+	l->results[i].attempts = 0;
+	s->state = SLOT_WAIT;
+	s->start_at_ms = sg_now_ms();
+}
+
 static void start_attempt(struct loop *l, size_t i)
 {
 	struct slot *s = &l->slots[i];
 	struct sg_probe *r = &l->results[i];
 	long long now = sg_now_ms();
 
-	if (r->attempts == 0)
+	if (r->attempts == 0 && s->first_ms == 0)
 		s->first_ms = now;
 	r->attempts++;
-	s->deadline_ms = now + l->opts->timeout_ms;
-	s->fd = socket(s->addr.ss_family,
-		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0) {
-		finish(l, i, "cannot open a socket: %s", strerror(errno));
+	if (open_socket(l, i, now))
 		return;
-	}
-	l->active++;
-	if (connect(s->fd, (struct sockaddr *)&s->addr, s->addrlen) != 0 &&
-	    errno != EINPROGRESS) {
-		finish(l, i, "cannot connect: %s", strerror(errno));
-		return;
-	}
+	s->tls = true;
+	l->handshakes++;
 	s->state = SLOT_CONNECT;
-	s->events = POLLOUT;
+}
+
+/* With more targets than --parallel, the handshakes wait their turn, and
+ * a silent target late in the list would start its timeout late: the run
+ * would cost one timeout after most of the work, not one in all. So every
+ * target is first pinged at once (connect, ping_hello, wait for any
+ * answer). A target that stays silent times out now; one that answers
+ * joins the queue with a fresh deadline for its real handshakes. */
+static void start_ping(struct loop *l, size_t i)
+{
+	struct slot *s = &l->slots[i];
+	long long now = sg_now_ms();
+
+	s->first_ms = now;
+	if (open_socket(l, i, now))
+		return;
+	s->state = SLOT_PING_CONNECT;
+}
+
+static void ping_connected(struct loop *l, size_t i)
+{
+	struct slot *s = &l->slots[i];
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	l->results[i].attempts = 1;
+	if (err != 0) {
+		finish(l, i, "cannot connect: %s", strerror(err));
+		return;
+	}
+	l->results[i].connected = true;
+	if (write(s->fd, ping_hello, sizeof(ping_hello)) < 0 &&
+	    errno != EAGAIN) {
+		/* a reset already: the real attempt will say what it is */
+		ping_answered(l, i);
+		return;
+	}
+	s->state = SLOT_PING_WAIT;
+	s->events = POLLIN;
 }
 
 static const char *handshake_error(SSL *ssl, int rc)
@@ -472,12 +570,19 @@ static void advance(struct loop *l, size_t i, short revents, long long now)
 	 * dripping one byte a second must not hold the run. */
 	if (now >= s->deadline_ms) {
 		char d[32];
+		bool connecting = s->state == SLOT_CONNECT ||
+				  s->state == SLOT_PING_CONNECT;
 
 		sg_duration_format((l->opts->timeout_ms + 999) / 1000, d,
 				   sizeof(d));
+		if (l->results[i].attempts == 0)
+			l->results[i].attempts = 1;
 		finish(l, i, "timed out after %s during %s", d,
-		       s->state == SLOT_CONNECT ? "connect"
-						: "the TLS handshake");
+		       connecting ? "connect" : "the TLS handshake");
+	} else if (revents && s->state == SLOT_PING_CONNECT) {
+		ping_connected(l, i);
+	} else if (revents && s->state == SLOT_PING_WAIT) {
+		ping_answered(l, i);
 	} else if (revents && s->state == SLOT_CONNECT) {
 		connected(l, i);
 	} else if (revents) {
@@ -494,18 +599,30 @@ static long long start_due(struct loop *l, long long now)
 	for (size_t i = 0; i < l->n; i++) {
 		struct slot *s = &l->slots[i];
 
+		if (s->state == SLOT_PING) {
+			if (l->open < l->max_open)
+				start_ping(l, i);
+			continue;
+		}
 		if (s->state != SLOT_WAIT)
 			continue;
 		/* A due attempt over the cap starts when a connection
 		 * closes, which wakes poll anyway. */
 		if (s->start_at_ms <= now) {
-			if (l->active < (size_t)l->opts->parallel)
+			if (l->handshakes < (size_t)l->opts->parallel &&
+			    l->open < l->max_open)
 				start_attempt(l, i);
 		} else if (next < 0 || s->start_at_ms < next) {
 			next = s->start_at_ms;
 		}
 	}
 	return next;
+}
+
+static bool in_flight(const struct slot *s)
+{
+	return s->state == SLOT_PING_CONNECT || s->state == SLOT_PING_WAIT ||
+	       s->state == SLOT_CONNECT || s->state == SLOT_HANDSHAKE;
 }
 
 static int poll_timeout(struct loop *l, long long now, long long next)
@@ -515,8 +632,7 @@ static int poll_timeout(struct loop *l, long long now, long long next)
 	for (size_t i = 0; i < l->n; i++) {
 		const struct slot *s = &l->slots[i];
 
-		if ((s->state == SLOT_CONNECT || s->state == SLOT_HANDSHAKE) &&
-		    (wake < 0 || s->deadline_ms < wake))
+		if (in_flight(s) && (wake < 0 || s->deadline_ms < wake))
 			wake = s->deadline_ms;
 	}
 	if (wake < 0)
@@ -550,8 +666,7 @@ static sg_result run_loop(struct loop *l)
 		for (size_t i = 0; i < l->n; i++) {
 			struct slot *s = &l->slots[i];
 
-			if (s->state != SLOT_CONNECT &&
-			    s->state != SLOT_HANDSHAKE)
+			if (!in_flight(s))
 				continue;
 			pfd[np] = (struct pollfd){s->fd, s->events, 0};
 			idx[np++] = i;
@@ -621,6 +736,7 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 	memset(results, 0, n * sizeof(*results));
 	if (n == 0)
 		return sg_ok();
+	l.max_open = (size_t)connection_cap(65536);
 	capped.parallel =
 		connection_cap(opts->parallel > 0 ? opts->parallel : 1);
 	l.slots = calloc(n, sizeof(*l.slots));
@@ -632,6 +748,10 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		return sg_err(SG_ENOMEM, "cannot set up the TLS client");
 	}
 	for (size_t i = 0; i < n; i++) {
+		/* Only a queue needs pings: within the cap every target
+		 * starts at once anyway. */
+		l.slots[i].state =
+			n > (size_t)capped.parallel ? SLOT_PING : SLOT_WAIT;
 		l.slots[i].fd = -1;
 		l.slots[i].sni = pick_sni(&targets[i], opts);
 		snprintf(results[i].servername, sizeof(results[i].servername),

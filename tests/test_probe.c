@@ -532,6 +532,57 @@ START_TEST(fifty_targets_three_broken)
 }
 END_TEST
 
+/* More targets than --parallel, the silent ones first: they are pinged
+ * with the others at once, so together they cost one timeout, and the
+ * live targets are still checked properly. */
+START_TEST(silent_targets_under_the_cap_cost_one_timeout)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	size_t len;
+	unsigned char *der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
+				       T_PKI->ca_key, &o, &len);
+	struct tserver good[2];
+	int silent[4], ports[4];
+	struct run r;
+
+	run_init(&r, "fullchain-ms.pem");
+	r.opts.probe.timeout_ms = 1000;
+	r.opts.probe.parallel = 2;
+	for (int i = 0; i < 4; i++) {
+		silent[i] = srv_listen_silent("127.0.0.1", &ports[i]);
+		run_add(&r, "127.0.0.1:%d", ports[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		good[i] = (struct tserver){.mode = TS_TLS,
+					   .cert = T_PKI->leaf_ms,
+					   .key = T_PKI->leaf_key,
+					   .chain = T_PKI->ca,
+					   .staple = der,
+					   .staple_len = len};
+		ck_assert_int_eq(ts_start(&good[i]), 0);
+		run_add(&r, "127.0.0.1:%d", good[i].port);
+	}
+	run_check(&r);
+	for (int i = 0; i < 4; i++)
+		close(silent[i]);
+	for (int i = 0; i < 2; i++)
+		ts_stop(&good[i]);
+	for (int i = 0; i < 4; i++) {
+		assert_target_reason(&r, i,
+				     "timed out after 1s during the TLS "
+				     "handshake");
+		ck_assert_int_eq(r.rep.probes[i].attempts, 1);
+	}
+	for (int i = 4; i < 6; i++)
+		ck_assert_msg(r.rep.scores[i].ready, "%s",
+			      r.rep.scores[i].reason);
+	/* without the pings: two rounds of two silent targets, 2 s */
+	ck_assert_msg(r.seconds < 1.8, "took %.2fs", r.seconds);
+	sg_report_free(&r.rep);
+	OPENSSL_free(der);
+}
+END_TEST
+
 Suite *probe_suite(void)
 {
 	Suite *s = suite_create("probe");
@@ -561,6 +612,7 @@ Suite *probe_suite(void)
 	tcase_add_test(tc,
 		       same_staple_bytes_for_different_certs_do_not_both_pass);
 	tcase_add_test(tc, fifty_targets_three_broken);
+	tcase_add_test(tc, silent_targets_under_the_cap_cost_one_timeout);
 	suite_add_tcase(s, tc);
 	return s;
 }
