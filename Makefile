@@ -53,6 +53,10 @@ $(BUILD)/staplegate: $(HOOK_OBJ) $(BUILD)/libstaplegate.a
 $(BUILD)/tests/suite: $(TEST_OBJ) $(BUILD)/libstaplegate.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
+$(BUILD)/tests/responder: $(BUILD)/tests/responder.o \
+		$(BUILD)/tests/tresponder.o $(BUILD)/tests/servers.o $(FIXTURE_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Built without sanitizers: it is preloaded into other binaries.
 $(BUILD)/tests/shim_enospc.so: tests/shim_enospc.c
 	@mkdir -p $(@D)
@@ -123,7 +127,8 @@ test: $(BUILD)/staplegate $(BUILD)/tests/suite $(BUILD)/tests/mkpki \
 	@sh tests/run.sh $(BUILD)
 
 demo: deps
-	@$(MAKE) --no-print-directory $(BUILD)/staplegate $(BUILD)/tests/mkpki
+	@$(MAKE) --no-print-directory $(BUILD)/staplegate $(BUILD)/tests/mkpki \
+		$(BUILD)/tests/responder
 	@bash tests/demo.sh $(BUILD)
 
 asan: deps

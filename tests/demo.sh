@@ -1,7 +1,8 @@
 #!/bin/bash
-# make demo: a throwaway PKI, one loopback TLS server that staples and
-# one that does not, and staplegate check against both. Stops what it
-# starts.
+# make demo: a throwaway PKI with an OCSP responder, one loopback TLS
+# server that staples and one that does not; staplegate check against
+# both, then the main job: staplegate hook as certbot runs it, refusing
+# and then deploying. Stops what it starts.
 set -u
 BUILD=${1:-build}
 SG="$BUILD/staplegate"
@@ -34,7 +35,10 @@ serve() {
 	exit 1
 }
 
-"$BUILD/tests/mkpki" "$DIR" || exit 1
+RESP=$(free_port)
+"$BUILD/tests/mkpki" "$DIR" "http://127.0.0.1:$RESP/" || exit 1
+"$BUILD/tests/responder" "$DIR/ca.pem" "$DIR/ca.key" "$RESP" &
+PIDS="$PIDS $!"
 GOOD=$(free_port)
 serve "$GOOD" -status_file "$DIR/staple-ms-good.der"
 BARE=$(free_port)
@@ -55,3 +59,34 @@ echo "== A certificate without Must-Staple is never blocked, only scored"
 "$SG" check --cert "$DIR/fullchain-plain.pem" --CAfile "$DIR/root.pem" \
 	--target "127.0.0.1:$BARE" --attempts 1
 echo "exit status: $?"
+
+# The main job: a certbot lineage with the new Must-Staple certificate,
+# and staplegate as its deploy hook.
+mkdir -p "$DIR/live/shop.example"
+cp "$DIR/leaf-ms.pem" "$DIR/live/shop.example/cert.pem"
+cp "$DIR/ca.pem" "$DIR/live/shop.example/chain.pem"
+config() { # config TARGET...
+	local list="" t
+	for t in "$@"; do list="$list${list:+, }\"127.0.0.1:$t\""; done
+	cat >"$DIR/config.json" <<JSON
+{"defaults": {"state_dir": "$DIR/state", "cafile": "$DIR/root.pem",
+  "retry_delay": "0s", "settle_timeout": "10s"},
+ "domains": {"shop.example": {"targets": [$list]}}}
+JSON
+}
+export RENEWED_LINEAGE="$DIR/live/shop.example" RENEWED_DOMAINS=shop.example
+echo
+echo "== certbot's deploy hook, the fleet not ready: the reload does not run"
+config "$GOOD" "$BARE"
+echo "\$ staplegate hook --config config.json -- sh -c 'echo RELOADING NGINX'"
+"$SG" hook --config "$DIR/config.json" -- sh -c 'echo RELOADING NGINX' 2>/dev/null
+echo "exit status: $? (certbot logs the refusal; staplegate pending lists it)"
+"$SG" pending --config "$DIR/config.json"
+echo
+echo "== the fleet ready (the non-stapling backend is gone): resume deploys and settles"
+config "$GOOD"
+echo "\$ staplegate resume --config config.json"
+"$SG" resume --config "$DIR/config.json"
+echo "exit status: $?"
+echo
+echo "score log: $(wc -l <"$DIR/state/scores.jsonl") JSON lines (a decision and an outcome per run)"

@@ -202,14 +202,21 @@ int fx_write_bytes(const char *path, const unsigned char *b, size_t n)
 	return fclose(f);
 }
 
-#define OCSP_URL "http://127.0.0.1:9/ocsp"
+/* Nothing listens on port 9 (discard): tests that need a responder
+ * issue their own leaves; the demo sets a real one. */
+static const char *ocsp_url = "http://127.0.0.1:9/ocsp";
+
+void fx_set_ocsp_url(const char *url)
+{
+	ocsp_url = url;
+}
 
 static void make_leaves(struct fx_pki *p)
 {
 	struct fx_cert_opts o = {.cn = "shop.example",
 				 .dns = "shop.example",
 				 .must_staple = true,
-				 .ocsp_url = OCSP_URL};
+				 .ocsp_url = ocsp_url};
 	static const unsigned char v2_only[] = {0x30, 0x03, 0x02, 0x01, 0x11};
 
 	p->leaf_ms = fx_issue(&o, p->leaf_key, p->ca, p->ca_key);
@@ -266,6 +273,7 @@ static int write_files(struct fx_pki *p)
 	rc |= fx_write_pem(fx_path(p, "fullchain-noocsp-ms.pem", b, sizeof(b)),
 			   p->leaf_noocsp_ms, p->ca, NULL);
 	rc |= fx_write_key(fx_path(p, "leaf.key", b, sizeof(b)), p->leaf_key);
+	rc |= fx_write_key(fx_path(p, "ca.key", b, sizeof(b)), p->ca_key);
 	rc |= fx_write_key(fx_path(p, "rsa.key", b, sizeof(b)), p->rsa_key);
 	return rc;
 }

@@ -69,6 +69,8 @@ struct fx_pki {
 /* Creates dir (mkdtemp template when dir ends in XXXXXX) and the PKI;
  * with dir_template NULL, the PKI stays in memory. */
 int fx_pki_create(struct fx_pki *p, const char *dir_template);
+/* The AIA OCSP URL of the leaves fx_pki_create issues from now on. */
+void fx_set_ocsp_url(const char *url);
 void fx_pki_free(struct fx_pki *p);
 
 int fx_write_pem(const char *path, X509 *a, X509 *b, X509 *c);

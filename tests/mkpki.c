@@ -1,5 +1,6 @@
-/* mkpki DIR: writes the standard test PKI and a set of staples into DIR
- * for shell-driven tests and the demo. */
+/* mkpki DIR [OCSP_URL]: writes the standard test PKI and a set of staples
+ * into DIR for shell-driven tests and the demo; the leaves name OCSP_URL
+ * as their responder when given. */
 #include <openssl/ocsp.h>
 #include <stdio.h>
 
@@ -24,10 +25,12 @@ int main(int argc, char **argv)
 			      expiring = good, revoked = good;
 	int rc;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: mkpki DIR\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: mkpki DIR [OCSP_URL]\n");
 		return 2;
 	}
+	if (argc == 3)
+		fx_set_ocsp_url(argv[2]);
 	if (fx_pki_create(&p, argv[1]) != 0) {
 		fprintf(stderr, "mkpki: cannot create %s\n", argv[1]);
 		return 1;

@@ -84,6 +84,17 @@ int srv_listen_loopback(int *port)
 	return srv_listen_silent("127.0.0.1", port);
 }
 
+int srv_listen_port(int port)
+{
+	int got, fd = bind_any("127.0.0.1", port, &got);
+
+	if (fd >= 0 && listen(fd, 64) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int srv_listen_silent(const char *host, int *port)
 {
 	int fd = bind_any(host, 0, port);

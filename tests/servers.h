@@ -28,6 +28,9 @@ int srv_listen_silent(const char *host, int *port);
  * failure. For the servers written in the tests. */
 int srv_listen_loopback(int *port);
 
+/* The same on a given port; -1 when it is taken. */
+int srv_listen_port(int port);
+
 /* A port on 127.0.0.1 with nothing listening. */
 int srv_closed_port(void);
 

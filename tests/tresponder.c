@@ -192,9 +192,12 @@ static void *run(void *arg)
 int tr_start(struct tresponder *t)
 {
 	t->stop = 0;
-	t->fd = srv_listen_loopback(&t->port);
+	t->fd = t->want_port ? srv_listen_port(t->want_port)
+			     : srv_listen_loopback(&t->port);
 	if (t->fd < 0)
 		return -1;
+	if (t->want_port)
+		t->port = t->want_port;
 	return pthread_create(&t->thread, NULL, run, t) == 0 ? 0 : -1;
 }
 

@@ -24,6 +24,7 @@ struct tresponder {
 	long delay_ms;	  /* wait before answering */
 	X509 *ca;
 	EVP_PKEY *ca_key;
+	int want_port; /* 0: any free port */
 	/* runtime */
 	int fd, port;
 	pthread_t thread;
