@@ -36,9 +36,13 @@ static SSL_CTX *make_ctx(struct tserver *t)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
-	if (ctx == NULL || !SSL_CTX_use_certificate(ctx, t->cert) ||
-	    !SSL_CTX_use_PrivateKey(ctx, t->key))
+	if (t->mode == TS_EMPTY_CHAIN || ctx == NULL ||
+	    !SSL_CTX_use_certificate(ctx, t->cert) ||
+	    !SSL_CTX_use_PrivateKey(ctx, t->key)) {
+		SSL_CTX_free(ctx); /* the hand-made modes need none */
+		ERR_clear_error();
 		return NULL;
+	}
 	if (t->chain) {
 		X509_up_ref(t->chain);
 		SSL_CTX_add1_chain_cert(ctx, t->chain);
