@@ -1,0 +1,260 @@
+/* After the decision: deploy, settle, roll back, or hold a refused
+ * certificate back as a pending deployment. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../preflight/atomic.h"
+#include "../preflight/clock.h"
+#include "../preflight/interrupt.h"
+#include "../preflight/settle.h"
+#include "command.h"
+#include "gate_internal.h"
+#include "pending.h"
+#include "prestage.h"
+#include "store.h"
+
+static char **pick_argv(const struct gate *g, bool rollback)
+{
+	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
+		const struct sg_domain_cfg *d =
+			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
+		char **argv = d ? (rollback ? d->rollback_argv : d->deploy_argv)
+				: NULL;
+
+		if (argv)
+			return argv;
+	}
+	return rollback ? g->cfg.rollback_argv : g->cfg.deploy_argv;
+}
+
+static void rollback(struct gate *g, const char *why)
+{
+	char **argv = pick_argv(g, true);
+	struct sg_command cmd;
+
+	g->out.action = "settle-failed";
+	snprintf(g->out_reason, sizeof(g->out_reason), "%s", why);
+	if (g->cfg.store) {
+		sg_result r =
+			sg_store_rollback(g->cfg.state_dir, g->nc.lineage);
+
+		if (r.code)
+			sg_gate_note_error(g, "store rollback: %s", r.reason);
+	}
+	if (argv == NULL)
+		return;
+	sg_command_run(argv, g->deadline - sg_now_ms(), &cmd);
+	g->out.rollback_exit_status = cmd.started ? cmd.exit_status : 127;
+	g->out.action = "rolled-back";
+	snprintf(g->out_reason, sizeof(g->out_reason), "%s; rollback: %s", why,
+		 cmd.reason);
+}
+
+/* After the deploy: every target must serve the NEW certificate with a
+ * fresh valid staple, settle_handshakes times in a row. */
+static void settle(struct gate *g)
+{
+	struct sg_probe_opts p;
+	long budget = g->cfg.settle_timeout_sec * 1000;
+	struct sg_gate_result *res = g->res;
+	sg_result r;
+
+	if (budget > sg_gate_left_ms(g))
+		budget = sg_gate_left_ms(g);
+	res->settle = calloc(res->n, sizeof(*res->settle));
+	if (res->settle == NULL) {
+		rollback(g, "out of memory during settle");
+		return;
+	}
+	sg_gate_probe_policy(g, &p);
+	p.issuers = g->mat.issuers;
+	p.store = g->mat.store;
+	p.sigalgs = sg_sigalgs_for_key(g->cert.key_type);
+	r = sg_settle_run(res->targets, res->n, &p, g->cert.sha256,
+			  (int)g->cfg.settle_handshakes, budget, res->settle,
+			  &g->out.settle_ms);
+	g->out.settle = res->settle;
+	if (r.code) {
+		rollback(g, r.reason);
+	} else if (sg_interrupted()) {
+		/* The operator stopped us: no rollback on our own
+		 * initiative, but the record says where it stopped. */
+		g->out.action = "interrupted";
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "interrupted by signal %d during settle",
+			 sg_interrupted());
+	} else if (!sg_settle_all(res->settle, res->n)) {
+		char why[512];
+		size_t i = 0;
+
+		while (res->settle[i].settled)
+			i++;
+		snprintf(why, sizeof(why), "%s: %s %s",
+			 sg_gate_left_ms(g) == 0
+				 ? "deadline reached during settle"
+				 : "settle failed",
+			 res->targets[i].spec, res->settle[i].reason);
+		rollback(g, why);
+	}
+}
+
+static void deploy(struct gate *g)
+{
+	char **argv =
+		g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
+	struct sg_command cmd;
+
+	if (argv == NULL) {
+		g->out.action = "allowed";
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "no deploy command configured: gate only");
+		return;
+	}
+	sg_command_run(argv, sg_gate_left_ms(g), &cmd);
+	g->out.deploy_exit_status = cmd.started ? cmd.exit_status : 127;
+	snprintf(g->out_reason, sizeof(g->out_reason), "%s", cmd.reason);
+	if (cmd.interrupted) {
+		g->out.action = "interrupted";
+		return;
+	}
+	if (cmd.timed_out) {
+		g->out.action = "deadline";
+		return;
+	}
+	if (!cmd.started || cmd.exit_status != 0) {
+		g->out.action = "deploy-failed";
+		return;
+	}
+	g->out.action = "deployed";
+	if (g->gated && g->res->n)
+		settle(g);
+}
+
+/* A refused Must-Staple certificate is remembered, since no ACME client
+ * runs a failed hook again: `staplegate resume` picks it up. */
+static void hold(struct gate *g)
+{
+	char **argv =
+		g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
+	json_t *entry;
+	sg_result r;
+
+	/* With a broken config the state directory is unknown: the error
+	 * itself is what the operator must act on. */
+	if (!g->gated || !g->have_cert || g->o->dry_run || g->cfg_failed)
+		return;
+	entry = sg_pending_entry(&g->nc, &g->mat, &g->cert,
+				 g->res->has_report ? &g->res->rep : NULL, argv,
+				 g->reason);
+	r = entry ? sg_pending_save(g->cfg.state_dir, g->nc.lineage, entry)
+		  : sg_err(SG_ENOMEM, "out of memory");
+	json_decref(entry);
+	if (r.code) {
+		sg_gate_note_error(g, "pending deployment not saved: %s",
+				   r.reason);
+		return;
+	}
+	g->res->pending = true;
+	snprintf(g->out_reason + strlen(g->out_reason),
+		 sizeof(g->out_reason) - strlen(g->out_reason),
+		 "; held as a pending deployment (staplegate resume deploys "
+		 "it once the targets are ready)");
+}
+
+static const char *staple_out_path(const struct gate *g)
+{
+	if (g->o->staple_out)
+		return g->o->staple_out;
+	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
+		const struct sg_domain_cfg *d =
+			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
+
+		if (d && d->staple_out)
+			return d->staple_out;
+	}
+	return NULL;
+}
+
+/* So that resume can refresh the file later, for the certificate that
+ * is deployed (the store's copy when the store is used). */
+static void remember_staple(struct gate *g, const char *staple)
+{
+	char cert[PATH_MAX], chain[PATH_MAX], name[256];
+	sg_result r;
+
+	snprintf(cert, sizeof(cert), "%s", g->nc.cert_path);
+	snprintf(chain, sizeof(chain), "%s", g->nc.chain_path);
+	if (g->cfg.store &&
+	    !sg_store_lineage_name(g->nc.lineage, name, sizeof(name)).code) {
+		snprintf(cert, sizeof(cert), "%s/live/%s/cert.pem",
+			 g->cfg.state_dir, name);
+		snprintf(chain, sizeof(chain), "%s/live/%s/chain.pem",
+			 g->cfg.state_dir, name);
+	}
+	r = sg_prestage_remember(g->cfg.state_dir, g->nc.lineage, staple, cert,
+				 chain);
+	if (r.code)
+		sg_gate_note_error(g,
+				   "staple file not remembered for refresh: %s",
+				   r.reason);
+}
+
+/* Before the reload: the verified staple for the NEW certificate goes
+ * where servers that staple from a file read it, and the certificate
+ * into the approved store. Failing either stops the deployment. */
+static bool prepare(struct gate *g)
+{
+	const char *staple = staple_out_path(g);
+	sg_result r = sg_ok();
+
+	if (staple && g->asked && g->resp.ready)
+		r = sg_write_atomic(staple, g->resp.der, g->resp.len, 0644);
+	else if (staple && g->gated)
+		r = sg_err(SG_EINPUT, "%s: no verified staple to pre-stage",
+			   staple);
+	if (!r.code && g->cfg.store)
+		r = sg_store_fill(g->cfg.state_dir, &g->nc, &g->mat);
+	if (!r.code && staple && g->asked && g->resp.ready)
+		remember_staple(g, staple);
+	if (r.code) {
+		g->out.action = "deploy-failed";
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "deploy command not run: %s", r.reason);
+		return false;
+	}
+	return true;
+}
+
+void sg_gate_act(struct gate *g)
+{
+	g->out = (struct sg_gate_outcome){.action = "refused",
+					  .deploy_exit_status = -1,
+					  .rollback_exit_status = -1};
+	if (!g->allow) {
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "deploy command not run: %s", g->reason);
+		hold(g);
+		return;
+	}
+	if (sg_interrupted()) {
+		g->out.action = "interrupted";
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "interrupted by signal %d before the deploy command",
+			 sg_interrupted());
+		return;
+	}
+	if (g->o->dry_run) {
+		g->out.action = "dry-run";
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "dry run: deploy command not run");
+		return;
+	}
+	if (!prepare(g))
+		return;
+	deploy(g);
+	if (strcmp(g->out.action, "deployed") == 0 ||
+	    strcmp(g->out.action, "allowed") == 0)
+		sg_pending_remove(g->cfg.state_dir, g->nc.lineage);
+}

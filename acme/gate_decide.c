@@ -1,0 +1,197 @@
+/* May the deployment go ahead? The responder, the history, and every
+ * target's staple, for a Must-Staple certificate; only a score for the
+ * others. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../preflight/clock.h"
+#include "../preflight/duration.h"
+#include "../preflight/history.h"
+#include "../preflight/interrupt.h"
+#include "gate_internal.h"
+#include "targets.h"
+
+void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p)
+{
+	sg_probe_opts_init(p);
+	p->timeout_ms = g->cfg.timeout_sec * 1000;
+	if (p->timeout_ms > sg_gate_left_ms(g))
+		p->timeout_ms = sg_gate_left_ms(g) > 0 ? sg_gate_left_ms(g) : 1;
+	p->attempts = (int)g->cfg.attempts;
+	p->retry_delay_ms = g->cfg.retry_delay_sec * 1000;
+	p->policy.skew_sec = g->cfg.skew_sec;
+	p->policy.min_remaining_sec = g->cfg.min_remaining_sec;
+	p->policy.max_age_sec = g->cfg.max_age_sec;
+}
+
+static bool preflight(struct gate *g)
+{
+	struct sg_probe_opts p;
+	sg_result r;
+
+	sg_gate_probe_policy(g, &p);
+	r = sg_check_material(&g->mat, g->res->targets, g->res->n, &p,
+			      &g->res->rep);
+	if (r.code) {
+		sg_gate_refuse(g, "pre-flight check failed: %s", r.reason);
+		return false;
+	}
+	g->res->has_report = true;
+	return true;
+}
+
+/* If the CA cannot vouch for the new certificate now, no server can
+ * staple it: ask its responder first. */
+static bool responder_ready(struct gate *g)
+{
+	struct sg_probe_opts p;
+	X509 *issuer = sg_material_issuer(&g->mat);
+
+	sg_gate_probe_policy(g, &p);
+	sg_responder_check(sg_material_leaf(&g->mat), issuer,
+			   g->cert.ocsp_urls.v[0], p.timeout_ms, &p.policy,
+			   &g->resp);
+	X509_free(issuer);
+	g->asked = true;
+	if (!g->resp.ready)
+		sg_gate_refuse(g, "responder not ready: %s", g->resp.reason);
+	return g->resp.ready;
+}
+
+/* "Prove stapling first": with require_history, every target must have
+ * stapled in every monitor run of that window. A domain's own setting
+ * wins over the global one. */
+static long history_window(const struct gate *g)
+{
+	long window = g->cfg.require_history;
+
+	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
+		const struct sg_domain_cfg *d =
+			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
+
+		if (d && d->require_history > window)
+			window = d->require_history;
+	}
+	return window;
+}
+
+static bool history_proven(struct gate *g)
+{
+	long window = history_window(g);
+	time_t now = time(NULL);
+
+	for (size_t i = 0; window && i < g->res->n; i++) {
+		sg_result r =
+			sg_history_check(g->cfg.state_dir, &g->res->targets[i],
+					 now, window, g->cfg.history_max_gap);
+
+		if (r.code) {
+			char d[32];
+
+			sg_duration_format(window, d, sizeof(d));
+			sg_gate_refuse(g, "stapling not proven for %s: %s", d,
+				       r.reason);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void decide_gated(struct gate *g)
+{
+	if (g->res->errors.n) {
+		sg_gate_refuse(g, "cannot prove stapling: %s",
+			       g->res->errors.v[0]);
+	} else if (g->cert.feature_error.code) {
+		sg_gate_refuse(g, "new certificate: %s",
+			       g->cert.feature_error.reason);
+	} else if (g->cert.ocsp_urls.n == 0) {
+		sg_gate_refuse(
+			g, "new certificate is Must-Staple but names no OCSP "
+			   "responder: the CA publishes no OCSP, so it can "
+			   "never be stapled");
+	} else if (g->unconfigured.n) {
+		sg_gate_refuse(
+			g,
+			"no targets configured for %s: cannot prove stapling",
+			g->unconfigured.v[0]);
+	} else if (g->res->n == 0) {
+		sg_gate_refuse(g, "no targets: cannot prove stapling");
+	} else if (history_proven(g) && responder_ready(g) && preflight(g)) {
+		g->allow = g->res->rep.allow;
+		snprintf(g->reason, sizeof(g->reason), "%s",
+			 g->res->rep.reason);
+	}
+}
+
+void sg_gate_decide(struct gate *g)
+{
+	sg_result r = sg_material_load(
+		g->nc.cert_path, g->nc.chain_path[0] ? g->nc.chain_path : NULL,
+		g->o->cafile ? g->o->cafile : g->cfg.cafile, &g->mat);
+
+	if (!r.code)
+		r = sg_certinfo_read(sg_material_leaf(&g->mat), &g->cert);
+	if (r.code) {
+		/* Whether it is Must-Staple cannot be known: refuse. */
+		sg_gate_refuse(g, "new certificate: %s", r.reason);
+		g->res->status = 2;
+		return;
+	}
+	g->have_cert = true;
+	g->gated = g->cert.features.must_staple || g->cert.feature_error.code;
+	r = sg_gate_targets(&g->cfg, &g->cert, &g->nc.domains, g->o->extra,
+			    g->o->nextra, &g->res->targets, &g->res->n,
+			    &g->unconfigured);
+	if (r.code) {
+		sg_gate_refuse(g, "%s", r.reason);
+		return;
+	}
+	if (g->gated) {
+		decide_gated(g);
+		return;
+	}
+	if (g->res->n)
+		preflight(g); /* only scored: the outcome cannot refuse */
+	g->allow = true;
+	snprintf(g->reason, sizeof(g->reason),
+		 "not Must-Staple: never gated, only scored");
+}
+
+/* Forgets a decision so that --wait can take it again. */
+static void reset_decision(struct gate *g)
+{
+	struct sg_gate_result *res = g->res;
+
+	if (res->has_report)
+		sg_report_free(&res->rep);
+	res->has_report = false;
+	free(res->targets);
+	res->targets = NULL;
+	res->n = 0;
+	sg_responder_free(&g->resp);
+	g->asked = false;
+	sg_certinfo_free(&g->cert);
+	sg_material_free(&g->mat);
+	sg_strlist_free(&g->unconfigured);
+	g->have_cert = false;
+	g->allow = false;
+}
+
+/* --wait: re-checks a refused Must-Staple certificate until the gate
+ * opens or the wait ends (backing off from 2 s to 30 s). */
+void sg_gate_wait(struct gate *g)
+{
+	long long end = sg_now_ms() + 1000LL * g->o->wait_sec;
+	long delay = 2000;
+
+	while (!g->allow && g->gated && g->res->status == 0 &&
+	       !sg_interrupted() && sg_now_ms() + delay < end) {
+		sg_sleep_ms(delay);
+		delay = delay * 2 > 30000 ? 30000 : delay * 2;
+		reset_decision(g);
+		sg_gate_decide(g);
+	}
+}
