@@ -1,6 +1,7 @@
 /* The staplegate binary as an operator runs it: exit statuses, one-line
  * errors, the human report and the JSON document. */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,39 +305,37 @@ START_TEST(man_pages_render_without_warnings)
 }
 END_TEST
 
-/* make install puts the binary, both man pages and contrib in place;
- * make uninstall takes them away. */
-START_TEST(make_install_and_uninstall)
+/* make TARGET with a DESTDIR under the test directory; then every file
+ * is there (present) or none is. */
+static void make_into_root(const char *target, bool present)
 {
-	char cmd[1024], path[700];
 	static const char *const files[] = {
 		"usr/bin/staplegate", "usr/share/man/man1/staplegate.1",
 		"usr/share/man/man5/staplegate.conf.5",
 		"usr/share/doc/staplegate/contrib/config.example.json"};
+	char cmd[1024], path[700];
 	int st;
 
 	snprintf(cmd, sizeof(cmd),
-		 "make -s install BUILD=%s PREFIX=/usr DESTDIR=%s/root "
+		 "make -s %s BUILD=%s PREFIX=/usr DESTDIR=%s/root "
 		 ">/dev/null 2>&1",
-		 T_BUILD, T_PKI->dir);
+		 target, T_BUILD, T_PKI->dir);
 	st = system(cmd);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "make %s", target);
 	for (int i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "%s/root/%s", T_PKI->dir,
 			 files[i]);
-		ck_assert_msg(access(path, F_OK) == 0, "%s missing", files[i]);
+		ck_assert_msg((access(path, F_OK) == 0) == present, "%s: %s %s",
+			      target, files[i], present ? "missing" : "left");
 	}
-	snprintf(cmd, sizeof(cmd),
-		 "make -s uninstall BUILD=%s PREFIX=/usr DESTDIR=%s/root "
-		 ">/dev/null 2>&1",
-		 T_BUILD, T_PKI->dir);
-	st = system(cmd);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	for (int i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "%s/root/%s", T_PKI->dir,
-			 files[i]);
-		ck_assert_msg(access(path, F_OK) != 0, "%s left", files[i]);
-	}
+}
+
+/* make install puts the binary, both man pages and contrib in place;
+ * make uninstall takes them away. */
+START_TEST(make_install_and_uninstall)
+{
+	make_into_root("install", true);
+	make_into_root("uninstall", false);
 }
 END_TEST
 

@@ -433,46 +433,48 @@ END_TEST
 START_TEST(acmesh_and_lego_environments)
 {
 	struct scene s;
-	char cert[800], chain[800], full[800];
+	char path[3][800];
 	const char *args[] = {"hook", "--config", NULL, "--dry-run", NULL};
+	const struct {
+		const char *what, *path_var, *file, *env[3], *want;
+	} clients[] = {
+		{"acme.sh",
+		 "CERT_PATH",
+		 "cert.pem",
+		 {"Le_Domain=shop.example", NULL},
+		 "dry-run shop.example (acme.sh"},
+		{"lego v4",
+		 "LEGO_CERT_PATH",
+		 "fullchain.pem",
+		 {"LEGO_CERT_DOMAIN=shop.example", NULL},
+		 "dry-run shop.example (lego"},
+		{"lego v5",
+		 "LEGO_HOOK_CERT_PATH",
+		 "fullchain.pem",
+		 {"LEGO_HOOK_CERT_NAME=shop.example",
+		  "LEGO_HOOK_CERT_DOMAINS=shop.example"},
+		 "dry-run shop.example (lego"},
+	};
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	scene_start_server(&s);
 	scene_config(&s, NULL);
 	args[2] = s.config;
-	snprintf(cert, sizeof(cert), "CERT_PATH=%s/cert.pem", s.lineage);
-	snprintf(chain, sizeof(chain), "CA_CERT_PATH=%s/chain.pem", s.lineage);
-	{
-		const char *env[] = {cert, chain, "Le_Domain=shop.example",
-				     NULL};
-		struct cli_run r;
-
-		cli_env(&r, env, args);
-		ck_assert_msg(r.status == 0, "acme.sh: %s%s", r.out, r.err);
-		assert_contains(r.out, "dry-run shop.example (acme.sh");
-	}
-	snprintf(full, sizeof(full), "LEGO_CERT_PATH=%s/fullchain.pem",
+	snprintf(path[2], sizeof(path[2]), "CA_CERT_PATH=%s/chain.pem",
 		 s.lineage);
-	{
-		const char *env[] = {full, "LEGO_CERT_DOMAIN=shop.example",
-				     NULL};
+	for (int i = 0; i < 3; i++) {
+		const char *env[5] = {path[0], clients[i].env[0],
+				      clients[i].env[1]};
 		struct cli_run r;
 
+		snprintf(path[0], sizeof(path[0]), "%s=%s/%s",
+			 clients[i].path_var, s.lineage, clients[i].file);
+		if (i == 0) /* acme.sh exports the chain beside the leaf */
+			env[clients[i].env[1] ? 3 : 2] = path[2];
 		cli_env(&r, env, args);
-		ck_assert_msg(r.status == 0, "lego: %s%s", r.out, r.err);
-		assert_contains(r.out, "dry-run shop.example (lego");
-	}
-	snprintf(full, sizeof(full), "LEGO_HOOK_CERT_PATH=%s/fullchain.pem",
-		 s.lineage);
-	{
-		const char *env[] = {full, "LEGO_HOOK_CERT_NAME=shop.example",
-				     "LEGO_HOOK_CERT_DOMAINS=shop.example",
-				     NULL};
-		struct cli_run r;
-
-		cli_env(&r, env, args);
-		ck_assert_msg(r.status == 0, "lego v5: %s%s", r.out, r.err);
-		assert_contains(r.out, "dry-run shop.example (lego");
+		ck_assert_msg(r.status == 0, "%s: %s%s", clients[i].what, r.out,
+			      r.err);
+		assert_contains(r.out, clients[i].want);
 	}
 	ck_assert(!exists(s.deployed));
 	scene_end(&s);
