@@ -41,7 +41,6 @@ static void watch_round(const struct sg_probe *p, struct sg_drill_target *t,
 			time_t now)
 {
 	char when[32];
-	struct tm tm;
 
 	t->rounds++;
 	if (p->handshake_ok && p->staple.valid) {
@@ -52,8 +51,7 @@ static void watch_round(const struct sg_probe *p, struct sg_drill_target *t,
 	if (t->valid_until <= now)
 		return; /* nothing valid was left to serve */
 	if (t->failures++ == 0) {
-		gmtime_r(&t->valid_until, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		sg_time_iso(t->valid_until, when);
 		snprintf(t->reason, sizeof(t->reason),
 			 "stopped stapling (%s) while its last staple was "
 			 "valid until %s",

@@ -4,17 +4,6 @@
 
 #include "../preflight/record.h"
 
-static json_t *now_json(void)
-{
-	char buf[32];
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
-
 static json_t *strings(const struct sg_strlist *l)
 {
 	json_t *a = json_array();
@@ -55,7 +44,8 @@ json_t *sg_gate_decision_json(const struct sg_gate_facts *f)
 	if (rec == NULL)
 		return NULL;
 	if (f->rep == NULL) {
-		json_object_set_new(rec, "generated_at", now_json());
+		json_object_set_new(rec, "generated_at",
+				    sg_record_time(time(NULL)));
 		json_object_set_new(rec, "mode", json_string("check"));
 		json_object_set_new(rec, "cert", sg_record_cert(f->cert));
 		json_object_set_new(rec, "targets", json_array());
@@ -110,7 +100,7 @@ json_t *sg_gate_outcome_json(const struct sg_gate_facts *f,
 	if (rec == NULL)
 		return NULL;
 	add_common(rec, f, "outcome");
-	json_object_set_new(rec, "generated_at", now_json());
+	json_object_set_new(rec, "generated_at", sg_record_time(time(NULL)));
 	json_object_set_new(rec, "action", json_string(o->action));
 	json_object_set_new(rec, "deploy_exit_status",
 			    status_json(o->deploy_exit_status));

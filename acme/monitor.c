@@ -88,12 +88,6 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 static json_t *record_json(const struct sg_monitor *m)
 {
 	json_t *targets = json_array();
-	char when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct sg_probe *p = &m->probes[i];
 
@@ -112,10 +106,11 @@ static json_t *record_json(const struct sg_monitor *m)
 				sg_nagios_name(m->judged[i].state), "reason",
 				m->judged[i].reason));
 	}
-	return json_pack("{s:i, s:s, s:s, s:s, s:o, s:I, s:s}", "version",
+	return json_pack("{s:i, s:s, s:o, s:s, s:o, s:I, s:s}", "version",
 			 SG_RECORD_VERSION, "kind", "monitor", "generated_at",
-			 when, "state", sg_nagios_name(m->state), "targets",
-			 targets, "pending", (json_int_t)m->pending, "summary",
+			 sg_record_time(time(NULL)), "state",
+			 sg_nagios_name(m->state), "targets", targets,
+			 "pending", (json_int_t)m->pending, "summary",
 			 m->summary);
 }
 

@@ -73,3 +73,12 @@ void sg_duration_format(long seconds, char *buf, unsigned long size)
 			return;
 	}
 }
+
+void sg_time_iso(time_t t, char out[32])
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "@%lld", (long long)t);
+}

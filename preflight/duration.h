@@ -3,6 +3,8 @@
 #ifndef SG_DURATION_H
 #define SG_DURATION_H
 
+#include <time.h>
+
 #include "result.h"
 
 /* Longest duration accepted: ten years, far beyond any certificate
@@ -13,5 +15,9 @@ sg_result sg_duration_parse(const char *text, long *seconds);
 
 /* "2d 3h", "45m 10s", "0s": the two largest non-zero units. */
 void sg_duration_format(long seconds, char *buf, unsigned long size);
+
+/* "2026-11-27T02:00:03Z" (ISO 8601, UTC), as records and reasons show
+ * times. */
+void sg_time_iso(time_t t, char out[32]);
 
 #endif

@@ -83,11 +83,9 @@ sg_result sg_history_append(const char *state_dir, const struct sg_target *t,
 static sg_result gap_error(const struct sg_target *t, time_t from, time_t to)
 {
 	char d[32], when[32];
-	struct tm tm;
 
 	sg_duration_format((long)(to - from), d, sizeof(d));
-	gmtime_r(&from, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	sg_time_iso(from, when);
 	return sg_err(SG_EINPUT, "%s: no observation for %s after %s", t->spec,
 		      d, when);
 }
@@ -98,7 +96,6 @@ sg_result sg_history_check(const char *state_dir, const struct sg_target *t,
 	char path[PATH_MAX], *data = NULL, when[32];
 	size_t len = 0;
 	time_t start = now - window_sec, prev = 0;
-	struct tm tm;
 	sg_result r;
 
 	history_path(state_dir, t, path, sizeof(path));
@@ -116,8 +113,7 @@ sg_result sg_history_check(const char *state_dir, const struct sg_target *t,
 		}
 		if (prev == 0) {
 			free(data);
-			gmtime_r(&ts, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			sg_time_iso(ts, when);
 			return sg_err(SG_EINPUT,
 				      "%s: history starts only at %s", t->spec,
 				      when);
@@ -128,8 +124,7 @@ sg_result sg_history_check(const char *state_dir, const struct sg_target *t,
 		}
 		if (!(v & STAPLED_BIT)) {
 			free(data);
-			gmtime_r(&ts, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			sg_time_iso(ts, when);
 			return sg_err(SG_EINPUT, "%s: not stapling at %s",
 				      t->spec, when);
 		}

@@ -2,16 +2,16 @@
 
 #include <string.h>
 
+#include "duration.h"
 #include "staple.h"
 
-static json_t *time_json(time_t t)
+json_t *sg_record_time(time_t t)
 {
 	char buf[32];
-	struct tm tm;
 
-	if (t == 0 || gmtime_r(&t, &tm) == NULL)
+	if (t == 0)
 		return json_null();
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	sg_time_iso(t, buf);
 	return json_string(buf);
 }
 
@@ -39,8 +39,8 @@ json_t *sg_record_cert(const struct sg_certinfo *c)
 		"tls_feature_error",
 		c->feature_error.code ? json_string(c->feature_error.reason)
 				      : json_null(),
-		"not_before", time_json(c->not_before), "not_after",
-		time_json(c->not_after), "ocsp_urls",
+		"not_before", sg_record_time(c->not_before), "not_after",
+		sg_record_time(c->not_after), "ocsp_urls",
 		strlist_json(&c->ocsp_urls));
 }
 
@@ -72,8 +72,8 @@ static json_t *target_json(const struct sg_report *rep, size_t i)
 
 	if (t == NULL)
 		return NULL;
-	json_object_set_new(t, "this_update", time_json(st->this_update));
-	json_object_set_new(t, "next_update", time_json(st->next_update));
+	json_object_set_new(t, "this_update", sg_record_time(st->this_update));
+	json_object_set_new(t, "next_update", sg_record_time(st->next_update));
 	json_object_set_new(t, "seconds_left",
 			    st->next_update ? json_integer(st->seconds_left)
 					    : json_null());
@@ -95,9 +95,10 @@ json_t *sg_record_build(const struct sg_report *rep)
 		json_array_append_new(targets, target_json(rep, i));
 	rec = json_pack("{s:i, s:s, s:o, s:o, s:o, s:{s:b, s:s, s:o}}",
 			"version", SG_RECORD_VERSION, "mode", rep->mode,
-			"generated_at", time_json(rep->generated_at), "cert",
-			sg_record_cert(sg_report_cert(rep)), "targets", targets,
-			"verdict", "allow", rep->allow, "reason", rep->reason,
-			"hint", nullable_string(rep->hint[0], rep->hint));
+			"generated_at", sg_record_time(rep->generated_at),
+			"cert", sg_record_cert(sg_report_cert(rep)), "targets",
+			targets, "verdict", "allow", rep->allow, "reason",
+			rep->reason, "hint",
+			nullable_string(rep->hint[0], rep->hint));
 	return rec;
 }

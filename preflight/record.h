@@ -12,6 +12,9 @@
 /* A new reference, or NULL when out of memory. */
 json_t *sg_record_build(const struct sg_report *rep);
 
+/* An ISO 8601 UTC string, or null for 0 (absent). */
+json_t *sg_record_time(time_t t);
+
 /* The "cert" object of a record. */
 json_t *sg_record_cert(const struct sg_certinfo *c);
 
