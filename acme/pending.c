@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 
 #include "../preflight/atomic.h"
+#include "../preflight/bundle.h"
 #include "../preflight/check.h"
 #include "../preflight/report.h"
 #include "store.h"
@@ -20,13 +21,11 @@
 
 static json_t *pem_json(STACK_OF(X509) *certs, int from, int to)
 {
-	BIO *mem = BIO_new(BIO_s_mem());
+	BIO *mem = sg_pem_text(certs, from, to);
 	char *data;
 	long len;
 	json_t *s;
 
-	for (int i = from; mem && i < to; i++)
-		PEM_write_bio_X509(mem, sk_X509_value(certs, i));
 	len = mem ? BIO_get_mem_data(mem, &data) : 0;
 	s = mem ? json_stringn(data, (size_t)len) : json_null();
 	BIO_free(mem);

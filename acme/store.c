@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 
 #include "../preflight/atomic.h"
+#include "../preflight/bundle.h"
 
 #define KEY_MAX_BYTES (1L << 20)
 
@@ -65,13 +66,11 @@ static sg_result make_dirs(const char *state_dir, const char *name,
 static sg_result write_pem(const char *path, STACK_OF(X509) *certs, int from,
 			   int to)
 {
-	BIO *mem = BIO_new(BIO_s_mem());
+	BIO *mem = sg_pem_text(certs, from, to);
 	char *data;
 	long len;
 	sg_result r;
 
-	for (int i = from; mem && i < to; i++)
-		PEM_write_bio_X509(mem, sk_X509_value(certs, i));
 	len = mem ? BIO_get_mem_data(mem, &data) : 0;
 	r = mem ? sg_write_atomic(path, data, (size_t)len, 0644)
 		: sg_err(SG_ENOMEM, "out of memory");

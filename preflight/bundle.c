@@ -152,6 +152,18 @@ X509 *sg_issuer_find(X509 *leaf, STACK_OF(X509) *cands, X509_STORE *store)
 	return found;
 }
 
+BIO *sg_pem_text(STACK_OF(X509) *certs, int from, int to)
+{
+	BIO *mem = BIO_new(BIO_s_mem());
+
+	for (int i = from; mem && i < to; i++)
+		if (!PEM_write_bio_X509(mem, sk_X509_value(certs, i))) {
+			BIO_free(mem);
+			return NULL;
+		}
+	return mem;
+}
+
 int sg_stack_append(STACK_OF(X509) *dst, STACK_OF(X509) *src)
 {
 	for (int i = 0; i < sk_X509_num(src); i++) {

@@ -21,6 +21,10 @@ sg_result sg_store_load(const char *cafile, X509_STORE **out);
  * Returns a new reference, or NULL. */
 X509 *sg_issuer_find(X509 *leaf, STACK_OF(X509) *cands, X509_STORE *store);
 
+/* certs[from..to) as PEM text in a memory BIO (free it with BIO_free);
+ * NULL when out of memory. */
+BIO *sg_pem_text(STACK_OF(X509) *certs, int from, int to);
+
 /* Appends up-referenced copies of every certificate of src to dst. */
 int sg_stack_append(STACK_OF(X509) *dst, STACK_OF(X509) *src);
 
