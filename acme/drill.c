@@ -76,8 +76,7 @@ sg_result sg_drill_run(const struct sg_drill_opts *o, struct sg_drill *d)
 	sg_result r;
 
 	memset(d, 0, sizeof(*d));
-	r = sg_config_load(o->config_path ? o->config_path : SG_DEFAULT_CONFIG,
-			   &cfg);
+	r = sg_config_load(o->config_path, &cfg);
 	if (r.code)
 		return r;
 	/* one handshake per target and round: a client gets one too */

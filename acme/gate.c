@@ -61,7 +61,7 @@ static void load_config(struct gate *g)
 	if (path == NULL && access(SG_DEFAULT_CONFIG, F_OK) != 0) {
 		r = sg_config_parse("{}", 2, "defaults", &g->cfg);
 	} else {
-		r = sg_config_load(path ? path : SG_DEFAULT_CONFIG, &g->cfg);
+		r = sg_config_load(path, &g->cfg);
 	}
 	if (r.code) {
 		sg_gate_note_error(g, "config: %s", r.reason);

@@ -283,8 +283,7 @@ sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
 
 	memset(m, 0, sizeof(*m));
 	m->state = SG_NAGIOS_UNKNOWN;
-	r = sg_config_load(o->config_path ? o->config_path : SG_DEFAULT_CONFIG,
-			   &cfg);
+	r = sg_config_load(o->config_path, &cfg);
 	if (r.code)
 		return r;
 	r = sg_config_targets(&cfg, &m->targets, &m->n);

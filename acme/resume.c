@@ -12,11 +12,6 @@
 #include "prestage.h"
 #include "store.h"
 
-static sg_result load_config(const char *path, struct sg_config *cfg)
-{
-	return sg_config_load(path ? path : SG_DEFAULT_CONFIG, cfg);
-}
-
 static void copy_field(json_t *e, const char *key, char *out, size_t size)
 {
 	const char *v = json_string_value(json_object_get(e, key));
@@ -81,7 +76,7 @@ sg_result sg_resume_run(const char *config_path, struct sg_resume_item **items,
 {
 	struct sg_config cfg;
 	struct sg_strlist names = {0};
-	sg_result r = load_config(config_path, &cfg);
+	sg_result r = sg_config_load(config_path, &cfg);
 
 	*items = NULL;
 	*n = 0;
@@ -118,7 +113,7 @@ sg_result sg_resume_staples(const char *config_path, struct sg_strlist *msgs,
 {
 	struct sg_config cfg;
 	struct sg_policy policy;
-	sg_result r = load_config(config_path, &cfg);
+	sg_result r = sg_config_load(config_path, &cfg);
 
 	*failed = 0;
 	if (r.code)
@@ -136,7 +131,7 @@ sg_result sg_pending_list(const char *config_path, json_t **list)
 	struct sg_config cfg;
 	struct sg_strlist names = {0};
 	time_t now = time(NULL);
-	sg_result r = load_config(config_path, &cfg);
+	sg_result r = sg_config_load(config_path, &cfg);
 
 	*list = json_array();
 	if (!r.code)
@@ -171,7 +166,7 @@ sg_result sg_rollback_run(const char *config_path, const char *lineage)
 {
 	struct sg_config cfg;
 	struct sg_command cmd;
-	sg_result r = load_config(config_path, &cfg);
+	sg_result r = sg_config_load(config_path, &cfg);
 
 	if (!r.code)
 		r = sg_store_rollback(cfg.state_dir, lineage);

@@ -373,7 +373,11 @@ sg_result sg_config_parse(const char *text, size_t len, const char *name,
 
 sg_result sg_config_load(const char *path, struct sg_config *cfg)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f;
+
+	if (path == NULL)
+		path = SG_DEFAULT_CONFIG;
+	f = fopen(path, "r");
 	char *text;
 	size_t n;
 	sg_result r;

@@ -45,6 +45,7 @@ void sg_config_defaults(struct sg_config *cfg);
  * position: "config.json:7:5: defaults.timeout: invalid duration...". */
 sg_result sg_config_parse(const char *text, size_t len, const char *name,
 			  struct sg_config *cfg);
+/* path NULL: SG_DEFAULT_CONFIG. */
 sg_result sg_config_load(const char *path, struct sg_config *cfg);
 void sg_config_free(struct sg_config *cfg);
 
