@@ -34,7 +34,7 @@ static socklen_t make_addr(const char *host, int port,
 	}
 }
 
-static int bind_any(const char *host, int port, int *out_port)
+static int bind_port(const char *host, int port, bool reuse, int *out_port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = make_addr(host, port, &ss);
@@ -43,7 +43,8 @@ static int bind_any(const char *host, int port, int *out_port)
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuse)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
 		close(fd);
 		return -1;
@@ -55,6 +56,11 @@ static int bind_any(const char *host, int port, int *out_port)
 	return fd;
 }
 
+static int bind_any(const char *host, int port, int *out_port)
+{
+	return bind_port(host, port, true, out_port);
+}
+
 int srv_free_port(const char *host)
 {
 	int port = -1, fd = bind_any(host, 0, &port);
@@ -64,9 +70,21 @@ int srv_free_port(const char *host)
 	return port;
 }
 
-int srv_closed_port(void)
+/* Bound without SO_REUSEADDR and never listening: a connect is refused,
+ * and no later bind (port 0 or this port) can be given the port while the
+ * fd is open. A port that was merely free a moment ago is not enough: the
+ * kernel may hand it to the next test server, and then the "closed" port
+ * answers. */
+int srv_hold_port(int port)
 {
-	return srv_free_port("127.0.0.1");
+	int got;
+
+	return bind_port("127.0.0.1", port, false, &got);
+}
+
+int srv_hold_closed_port(int *port)
+{
+	return bind_port("127.0.0.1", 0, false, port);
 }
 
 bool srv_ipv6_available(void)

@@ -31,8 +31,11 @@ int srv_listen_loopback(int *port);
 /* The same on a given port; -1 when it is taken. */
 int srv_listen_port(int port);
 
-/* A port on 127.0.0.1 with nothing listening. */
-int srv_closed_port(void);
+/* A port on 127.0.0.1 with nothing listening that stays so while the
+ * returned fd is open (close it at the end of the test); -1 on failure.
+ * srv_hold_port holds a given port (e.g. one whose server just stopped). */
+int srv_hold_closed_port(int *port);
+int srv_hold_port(int port);
 
 /* true when a TCP connection to host:port succeeds now. */
 bool srv_can_connect(const char *host, int port);

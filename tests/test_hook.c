@@ -154,9 +154,14 @@ START_TEST(responder_down_refuses)
 	struct scene s;
 	struct cli_run r;
 	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	int hold;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
-	tr_stop(&s.resp); /* nothing listens at the AIA URL any more */
+	tr_stop(&s.resp);
+	/* nothing listens at the AIA URL any more, and the port is held so
+	 * the test server started next cannot be given it */
+	hold = srv_hold_port(s.resp.port);
+	ck_assert_int_ge(hold, 0);
 	scene_start_server(&s);
 	scene_config(&s, NULL);
 	args[2] = s.config;
@@ -165,6 +170,7 @@ START_TEST(responder_down_refuses)
 	ck_assert_int_eq(r.status, 1);
 	ck_assert(!exists(s.deployed));
 	assert_contains(r.err, "Couldn't connect");
+	close(hold);
 	ts_stop(&s.srv);
 	s.srv.thread = 0;
 	X509_free(s.newcert);

@@ -210,12 +210,14 @@ END_TEST
 START_TEST(closed_port_fails_at_once)
 {
 	struct run r;
+	int port, hold = srv_hold_closed_port(&port);
 
 	run_init(&r, "fullchain-ms.pem");
 	r.opts.probe.attempts = 3;
 	r.opts.probe.retry_delay_ms = 1000;
-	run_add(&r, "127.0.0.1:%d", srv_closed_port());
+	run_add(&r, "127.0.0.1:%d", port);
 	run_check(&r);
+	close(hold);
 	ck_assert(!r.rep.allow);
 	ck_assert(!r.rep.probes[0].connected);
 	ck_assert_int_eq(r.rep.probes[0].attempts, 1);
@@ -490,7 +492,7 @@ START_TEST(fifty_targets_three_broken)
 	struct sg_check_opts opts;
 	struct sg_report rep;
 	char spec[32];
-	int closed = srv_closed_port();
+	int closed, hold = srv_hold_closed_port(&closed);
 
 	for (int i = 0; i < N; i++) {
 		fleet[i] = (struct tserver){.mode = TS_TLS,
@@ -516,6 +518,7 @@ START_TEST(fifty_targets_three_broken)
 	ck_assert_int_eq(sg_check_run(&opts, &rep).code, SG_OK);
 	for (int i = 0; i < N; i++)
 		ts_stop(&fleet[i]);
+	close(hold);
 	for (int i = 0; i < N; i++) {
 		bool broken = i == 7 || i == 31 || i == 44;
 
