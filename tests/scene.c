@@ -104,24 +104,20 @@ void scene_begin(struct scene *s, bool must_staple, int resp_status)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s->resp.port);
 	o.ocsp_url = url;
 	s->newcert = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
-	s->old_staple = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
-				  T_PKI->ca_key, &good, &s->old_len);
+	s->old_staple = tstaple_good(&s->old_len);
 	s->new_staple = fx_staple(s->newcert, T_PKI->ca, T_PKI->ca,
 				  T_PKI->ca_key, &good, &s->new_len);
 	path(s, s->deployed, "deployed");
 	path(s, s->config, "config.json");
 	path(s, s->record, "state/scores.jsonl");
 	path(s, s->state, "state");
-	s->srv = (struct tserver){.mode = TS_TLS,
-				  .cert = T_PKI->leaf_ms,
-				  .key = T_PKI->leaf_key,
-				  .chain = T_PKI->ca,
-				  .staple = s->old_staple,
-				  .staple_len = s->old_len,
-				  .swap_file = s->deployed,
-				  .cert2 = s->newcert,
-				  .staple2 = s->new_staple,
-				  .staple2_len = s->new_len};
+	/* serves the old certificate until the deploy script touches
+	 * deployed, then the new one */
+	s->srv = tserver_ms(s->old_staple, s->old_len);
+	s->srv.swap_file = s->deployed;
+	s->srv.cert2 = s->newcert;
+	s->srv.staple2 = s->new_staple;
+	s->srv.staple2_len = s->new_len;
 	write_scripts(s);
 	write_lineage(s);
 }
@@ -193,6 +189,12 @@ json_t *read_log(const char *file)
 	}
 	fclose(f);
 	return lines;
+}
+
+json_t *log_settle(json_t *log)
+{
+	return json_array_get(json_object_get(json_array_get(log, 1), "settle"),
+			      0);
 }
 
 const char *field(json_t *rec, const char *key)

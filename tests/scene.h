@@ -44,6 +44,9 @@ bool exists(const char *file);
 /* Every line of the score log, parsed; each must be one JSON object. */
 json_t *read_log(const char *file);
 const char *field(json_t *rec, const char *key);
+/* The settle result of the first target in a run's outcome line (the
+ * log's second line, after the decision line); borrowed from log. */
+json_t *log_settle(json_t *log);
 
 #define assert_contains(hay, needle)                                           \
 	ck_assert_msg(strstr(hay, needle) != NULL, "'%s' lacks '%s'", hay,     \

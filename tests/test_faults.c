@@ -121,16 +121,11 @@ START_TEST(hostile_staples_over_tls)
 	size_t n = hostile_staples(h);
 
 	for (size_t i = 0; i < n; i++) {
-		struct tserver t = {.mode = TS_TLS,
-				    .cert = T_PKI->leaf_ms,
-				    .key = T_PKI->leaf_key,
-				    .chain = T_PKI->ca,
-				    .staple = h[i].der,
-				    .staple_len = h[i].len,
-				    .max_version = _i ? 0 : TLS1_2_VERSION};
+		struct tserver t = tserver_ms(h[i].der, h[i].len);
 		struct sg_report rep;
 		double secs;
 
+		t.max_version = _i ? 0 : TLS1_2_VERSION;
 		check_one(&t, &rep, &secs);
 		ck_assert_msg(!rep.allow, "%s: allowed", h[i].name);
 		ck_assert_msg(rep.probes[0].staple.present, "%s", h[i].name);

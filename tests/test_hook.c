@@ -265,8 +265,7 @@ START_TEST(settle_waits_for_lazy_stapling)
 	hook_certbot(&s, &r, args);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
 	log = read_log(s.record);
-	settle = json_array_get(
-		json_object_get(json_array_get(log, 1), "settle"), 0);
+	settle = log_settle(log);
 	ck_assert(json_is_true(json_object_get(settle, "settled")));
 	ck_assert_int_eq(
 		json_integer_value(json_object_get(settle, "handshakes")), 4);
@@ -678,8 +677,7 @@ START_TEST(nginx_lazy_stapling_preflight_and_settle)
 	/* nginx sent no staple on its first handshake: attempts > 1. */
 	ck_assert_int_gt(json_integer_value(json_object_get(t0, "attempts")),
 			 1);
-	settle = json_array_get(
-		json_object_get(json_array_get(log, 1), "settle"), 0);
+	settle = log_settle(log);
 	ck_assert(json_is_true(json_object_get(settle, "settled")));
 	ck_assert(json_is_true(json_object_get(settle, "serving_new_cert")));
 	json_decref(log);

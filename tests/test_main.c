@@ -35,6 +35,24 @@ const char *tstaple_file(const char *name, X509 *leaf,
 	return path;
 }
 
+unsigned char *tstaple_good(size_t *len)
+{
+	struct fx_staple_opts o = fx_staple_good();
+
+	return fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca, T_PKI->ca_key,
+			 &o, len);
+}
+
+struct tserver tserver_ms(const unsigned char *der, size_t len)
+{
+	return (struct tserver){.mode = TS_TLS,
+				.cert = T_PKI->leaf_ms,
+				.key = T_PKI->leaf_key,
+				.chain = T_PKI->ca,
+				.staple = der,
+				.staple_len = len};
+}
+
 int main(void)
 {
 	static struct fx_pki pki;

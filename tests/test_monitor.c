@@ -39,12 +39,8 @@ static void fleet_start(struct fleet *f, const char *dir, int which)
 	f->der[1] = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
 			      T_PKI->ca_key, &o, &len[1]);
 	for (int i = 0; i < 3; i++) {
-		f->srv[i] = (struct tserver){.mode = TS_TLS,
-					     .cert = T_PKI->leaf_ms,
-					     .key = T_PKI->leaf_key,
-					     .chain = T_PKI->ca,
-					     .staple = i < 2 ? f->der[i] : NULL,
-					     .staple_len = i < 2 ? len[i] : 0};
+		f->srv[i] = tserver_ms(i < 2 ? f->der[i] : NULL,
+				       i < 2 ? len[i] : 0);
 		ck_assert_int_eq(ts_start(&f->srv[i]), 0);
 		if (which & (1 << i))
 			snprintf(targets + strlen(targets),
@@ -117,13 +113,27 @@ START_TEST(monitor_states_follow_the_plugin_guidelines)
 }
 END_TEST
 
+/* A pending entry for shop.example, refused an hour ago, while the
+ * targets serve a certificate expiring in days_left days. */
+static void write_pending(const char *file, time_t now, long days_left)
+{
+	char entry[1024];
+
+	snprintf(entry, sizeof(entry),
+		 "{\"lineage\": \"shop.example\", \"client\": \"certbot\", "
+		 "\"first_refused\": %ld, \"served_not_after\": %ld, "
+		 "\"reason\": \"no staple\"}",
+		 (long)now - 3600, (long)now + days_left * 86400);
+	write_text(file, entry, 0640);
+}
+
 /* Pending refused deployments are WARNING, CRITICAL when the certificate
  * the targets serve expires within 7 days. */
 START_TEST(monitor_reports_pending_deployments)
 {
 	struct fleet f;
 	struct cli_run r;
-	char dir[600], pending[700], entry[1024];
+	char dir[600], pending[700];
 	time_t now = time(NULL);
 
 	snprintf(dir, sizeof(dir), "%s/monpend-%d", T_PKI->dir, getpid());
@@ -134,22 +144,12 @@ START_TEST(monitor_reports_pending_deployments)
 	mkdir(pending, 0750);
 	snprintf(pending, sizeof(pending), "%s/pending/shop.example.json",
 		 f.state);
-	snprintf(entry, sizeof(entry),
-		 "{\"lineage\": \"shop.example\", \"client\": \"certbot\", "
-		 "\"first_refused\": %ld, \"served_not_after\": %ld, "
-		 "\"reason\": \"no staple\"}",
-		 (long)now - 3600, (long)now + 30L * 86400);
-	write_text(pending, entry, 0640);
+	write_pending(pending, now, 30);
 	monitor(&f, &r);
 	ck_assert_msg(r.status == 1, "%s", r.out);
 	assert_contains(r.out, "STAPLEGATE WARNING - 1 targets: 1 ok");
 	assert_contains(r.out, "1 pending deployments");
-	snprintf(entry, sizeof(entry),
-		 "{\"lineage\": \"shop.example\", \"client\": \"certbot\", "
-		 "\"first_refused\": %ld, \"served_not_after\": %ld, "
-		 "\"reason\": \"no staple\"}",
-		 (long)now - 3600, (long)now + 3L * 86400);
-	write_text(pending, entry, 0640);
+	write_pending(pending, now, 3);
 	monitor(&f, &r);
 	ck_assert_msg(r.status == 2, "%s", r.out);
 	assert_contains(r.out, "served certificate expires within 7 days");

@@ -328,19 +328,12 @@ END_TEST
  * lazily): attempts continue until the staple appears. */
 START_TEST(lazy_stapling_needs_retries)
 {
-	struct fx_staple_opts o = fx_staple_good();
 	size_t len;
-	unsigned char *der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
-				       T_PKI->ca_key, &o, &len);
-	struct tserver t = {.mode = TS_TLS,
-			    .cert = T_PKI->leaf_ms,
-			    .key = T_PKI->leaf_key,
-			    .chain = T_PKI->ca,
-			    .staple = der,
-			    .staple_len = len,
-			    .staple_from = 3};
+	unsigned char *der = tstaple_good(&len);
+	struct tserver t = tserver_ms(der, len);
 	struct run r;
 
+	t.staple_from = 3;
 	ck_assert_int_eq(ts_start(&t), 0);
 	run_init(&r, "fullchain-ms.pem");
 	r.opts.probe.attempts = 3;
@@ -446,16 +439,9 @@ END_TEST
  * staple must not pass. */
 START_TEST(same_staple_bytes_for_different_certs_do_not_both_pass)
 {
-	struct fx_staple_opts o = fx_staple_good();
 	size_t len;
-	unsigned char *der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
-				       T_PKI->ca_key, &o, &len);
-	struct tserver a = {.mode = TS_TLS,
-			    .cert = T_PKI->leaf_ms,
-			    .key = T_PKI->leaf_key,
-			    .chain = T_PKI->ca,
-			    .staple = der,
-			    .staple_len = len};
+	unsigned char *der = tstaple_good(&len);
+	struct tserver a = tserver_ms(der, len);
 	struct tserver b = a;
 	struct run r;
 
@@ -483,10 +469,8 @@ END_TEST
 START_TEST(fifty_targets_three_broken)
 {
 	enum { N = 50 };
-	struct fx_staple_opts o = fx_staple_good();
 	size_t len;
-	unsigned char *der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
-				       T_PKI->ca_key, &o, &len);
+	unsigned char *der = tstaple_good(&len);
 	static struct tserver fleet[N];
 	static struct sg_target targets[N];
 	struct sg_check_opts opts;
@@ -495,13 +479,7 @@ START_TEST(fifty_targets_three_broken)
 	int closed, hold = srv_hold_closed_port(&closed);
 
 	for (int i = 0; i < N; i++) {
-		fleet[i] = (struct tserver){.mode = TS_TLS,
-					    .cert = T_PKI->leaf_ms,
-					    .key = T_PKI->leaf_key,
-					    .chain = T_PKI->ca,
-					    .staple = (i == 7 || i == 31) ? NULL
-									  : der,
-					    .staple_len = len};
+		fleet[i] = tserver_ms(i == 7 || i == 31 ? NULL : der, len);
 		ck_assert_int_eq(ts_start(&fleet[i]), 0);
 		snprintf(spec, sizeof(spec), "127.0.0.1:%d",
 			 i == 44 ? closed : fleet[i].port);
@@ -540,10 +518,8 @@ END_TEST
  * live targets are still checked properly. */
 START_TEST(silent_targets_under_the_cap_cost_one_timeout)
 {
-	struct fx_staple_opts o = fx_staple_good();
 	size_t len;
-	unsigned char *der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca,
-				       T_PKI->ca_key, &o, &len);
+	unsigned char *der = tstaple_good(&len);
 	struct tserver good[2];
 	int silent[4], ports[4];
 	struct run r;
@@ -556,12 +532,7 @@ START_TEST(silent_targets_under_the_cap_cost_one_timeout)
 		run_add(&r, "127.0.0.1:%d", ports[i]);
 	}
 	for (int i = 0; i < 2; i++) {
-		good[i] = (struct tserver){.mode = TS_TLS,
-					   .cert = T_PKI->leaf_ms,
-					   .key = T_PKI->leaf_key,
-					   .chain = T_PKI->ca,
-					   .staple = der,
-					   .staple_len = len};
+		good[i] = tserver_ms(der, len);
 		ck_assert_int_eq(ts_start(&good[i]), 0);
 		run_add(&r, "127.0.0.1:%d", good[i].port);
 	}

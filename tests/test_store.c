@@ -510,7 +510,6 @@ START_TEST(nginx_staples_prestaged_file_from_first_handshake)
 	struct scene s;
 	struct nginx n;
 	struct cli_run r;
-	struct fx_staple_opts good = fx_staple_good();
 	char staple[700], directive[800], script[700], text[2048];
 	const char *args[] = {"hook", "--config", NULL,	  "--staple-out",
 			      staple, "--",	  script, NULL};
@@ -520,8 +519,7 @@ START_TEST(nginx_staples_prestaged_file_from_first_handshake)
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	snprintf(staple, sizeof(staple), "%s/shop.ocsp", s.dir);
-	der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca, T_PKI->ca_key,
-			&good, &len);
+	der = tstaple_good(&len);
 	fx_write_bytes(staple, der, len);
 	OPENSSL_free(der);
 	snprintf(directive, sizeof(directive), "ssl_stapling_file %s;", staple);
@@ -541,8 +539,7 @@ START_TEST(nginx_staples_prestaged_file_from_first_handshake)
 	nginx_stop(&n);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
 	log = read_log(s.record);
-	settle = json_array_get(
-		json_object_get(json_array_get(log, 1), "settle"), 0);
+	settle = log_settle(log);
 	ck_assert(json_is_true(json_object_get(settle, "settled")));
 	/* no handshake without the staple: exactly the 4 required */
 	ck_assert_int_eq(

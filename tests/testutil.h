@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "fixture.h"
+#include "tserver.h"
 
 extern struct fx_pki *T_PKI;
 extern const char *T_BUILD; /* build directory, for the CLI binary */
@@ -17,6 +18,14 @@ const char *tpath(const char *name);
  * to T_PKI->dir/name; returns the path (valid for the next 7 calls). */
 const char *tstaple_file(const char *name, X509 *leaf,
 			 const struct fx_staple_opts *o);
+
+/* A good staple for the Must-Staple leaf, signed by the CA; free it with
+ * OPENSSL_free. */
+unsigned char *tstaple_good(size_t *len);
+
+/* A TLS server for the Must-Staple leaf, the CA as its chain, stapling
+ * der (NULL: no staple); set other fields before ts_start. */
+struct tserver tserver_ms(const unsigned char *der, size_t len);
 
 Suite *unit_suite(void);
 Suite *staple_suite(void);
