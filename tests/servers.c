@@ -56,14 +56,9 @@ static int bind_port(const char *host, int port, bool reuse, int *out_port)
 	return fd;
 }
 
-static int bind_any(const char *host, int port, int *out_port)
-{
-	return bind_port(host, port, true, out_port);
-}
-
 int srv_free_port(const char *host)
 {
-	int port = -1, fd = bind_any(host, 0, &port);
+	int port = -1, fd = bind_port(host, 0, true, &port);
 
 	if (fd >= 0)
 		close(fd);
@@ -89,7 +84,7 @@ int srv_hold_closed_port(int *port)
 
 bool srv_ipv6_available(void)
 {
-	int port, fd = bind_any("::1", 0, &port);
+	int port, fd = bind_port("::1", 0, true, &port);
 
 	if (fd < 0)
 		return false;
@@ -104,7 +99,7 @@ int srv_listen_loopback(int *port)
 
 int srv_listen_port(int port)
 {
-	int got, fd = bind_any("127.0.0.1", port, &got);
+	int got, fd = bind_port("127.0.0.1", port, true, &got);
 
 	if (fd >= 0 && listen(fd, 64) != 0) {
 		close(fd);
@@ -115,7 +110,7 @@ int srv_listen_port(int port)
 
 int srv_listen_silent(const char *host, int *port)
 {
-	int fd = bind_any(host, 0, port);
+	int fd = bind_port(host, 0, true, port);
 
 	if (fd >= 0 && listen(fd, 64) != 0) {
 		close(fd);
