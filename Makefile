@@ -22,11 +22,10 @@ HOOK_SRC = $(wildcard hook/*.c)
 ENGINE_OBJ = $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 HOOK_OBJ = $(HOOK_SRC:%.c=$(BUILD)/%.o)
 FIXTURE_OBJ = $(BUILD)/tests/fixture.o
-TEST_SRC = tests/test_main.c tests/test_unit.c tests/test_staple.c \
-	tests/test_probe.c tests/test_cli.c tests/test_hook.c tests/servers.c \
-	tests/tserver.c tests/tresponder.c tests/runcli.c tests/scene.c \
-	tests/test_faults.c tests/test_store.c tests/tnginx.c \
-	tests/test_monitor.c tests/test_contrib.c
+# Every tests/*.c is part of the suite except the stand-alone helpers.
+TEST_SRC = $(filter-out tests/responder.c tests/mkpki.c tests/shim_enospc.c \
+	tests/fixture.c, \
+	$(wildcard tests/*.c))
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(FIXTURE_OBJ)
 
 FUZZ_TARGETS = staple tlsfeature config strings responder
