@@ -106,7 +106,8 @@ static sg_result append(struct gate *g, json_t *rec)
 	else if (rec == NULL)
 		r = sg_err(SG_ENOMEM, "cannot build the record");
 	else
-		r = sg_scorelog_append(g->log_fd, g->log_path, rec);
+		r = sg_scorelog_append(g->log_fd, g->log_path, rec,
+				       &g->res->notes);
 	json_decref(rec);
 	return r;
 }
@@ -224,5 +225,6 @@ void sg_gate_result_free(struct sg_gate_result *res)
 	free(res->targets);
 	free(res->settle);
 	sg_strlist_free(&res->errors);
+	sg_strlist_free(&res->notes);
 	memset(res, 0, sizeof(*res));
 }

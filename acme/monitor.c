@@ -164,17 +164,23 @@ static sg_result write_metrics(const struct sg_monitor *m, const char *path)
 	return r;
 }
 
+/* A damaged entry counts as pending (it stands for a refused
+ * certificate nobody can resume) and is named in the summary. */
 static void count_pending(const struct sg_monitor_opts *o, struct sg_monitor *m)
 {
 	json_t *list = NULL, *e;
 	size_t i;
 
-	if (sg_pending_list(o->config_path, &list).code == SG_OK)
-		json_array_foreach (list, i, e) {
-			m->pending++;
-			m->pending_urgent +=
-				json_is_true(json_object_get(e, "urgent"));
-		}
+	sg_pending_list(o->config_path, &list);
+	json_array_foreach (list, i, e) {
+		m->pending++;
+		m->pending_urgent += json_is_true(json_object_get(e, "urgent"));
+		if (json_is_true(json_object_get(e, "damaged")) &&
+		    m->pending_damaged++ == 0)
+			snprintf(m->damaged, sizeof(m->damaged), "%s",
+				 json_string_value(
+					 json_object_get(e, "reason")));
+	}
 	json_decref(list);
 }
 
@@ -191,6 +197,10 @@ static void summarize(struct sg_monitor *m)
 		 m->pending_urgent ? " (served certificate expires within 7 "
 				     "days)"
 				   : "");
+	if (m->pending_damaged)
+		snprintf(m->summary + strlen(m->summary),
+			 sizeof(m->summary) - strlen(m->summary),
+			 ", %zu damaged (%s)", m->pending_damaged, m->damaged);
 	for (size_t i = 0; i < m->n; i++)
 		if (m->judged[i].state == m->state &&
 		    m->state != SG_NAGIOS_OK) {
@@ -234,7 +244,7 @@ static void persist(const struct sg_config *cfg,
 	json_t *rec = record_json(m);
 
 	if (!r.code) {
-		r = sg_scorelog_append(fd, cfg->record_path, rec);
+		r = sg_scorelog_append(fd, cfg->record_path, rec, &m->notes);
 		close(fd);
 	}
 	json_decref(rec);
@@ -243,7 +253,8 @@ static void persist(const struct sg_config *cfg,
 	for (size_t i = 0; i < m->n; i++) {
 		r = sg_history_append(cfg->state_dir, &m->targets[i], now,
 				      m->probes[i].handshake_ok &&
-					      m->probes[i].staple.valid);
+					      m->probes[i].staple.valid,
+				      &m->notes);
 		if (r.code) {
 			sg_strlist_add(&m->errors, r.reason);
 			break;
@@ -251,7 +262,20 @@ static void persist(const struct sg_config *cfg,
 	}
 	if (o->prom_path && (r = write_metrics(m, o->prom_path)).code)
 		sg_strlist_add(&m->errors, r.reason);
-	refresh_staples(cfg, m);
+}
+
+/* Records that could not be written are news for the operator, not
+ * only a line on stderr: the history gate lives on them. The state is
+ * WARNING at least and the summary names the first failure. */
+static void report_unwritten(struct sg_monitor *m)
+{
+	if (m->errors.n == 0)
+		return;
+	if (m->state < SG_NAGIOS_WARNING)
+		m->state = SG_NAGIOS_WARNING;
+	snprintf(m->summary + strlen(m->summary),
+		 sizeof(m->summary) - strlen(m->summary),
+		 "; records not written: %s", m->errors.v[0]);
 }
 
 sg_result sg_config_probe(const struct sg_config *cfg,
@@ -311,6 +335,8 @@ sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
 			m->state = SG_NAGIOS_CRITICAL;
 		summarize(m);
 		persist(&cfg, o, m);
+		report_unwritten(m);
+		refresh_staples(&cfg, m);
 	}
 	sg_config_free(&cfg);
 	return r;
@@ -324,5 +350,6 @@ void sg_monitor_free(struct sg_monitor *m)
 	free(m->judged);
 	free(m->targets);
 	sg_strlist_free(&m->errors);
+	sg_strlist_free(&m->notes);
 	memset(m, 0, sizeof(*m));
 }

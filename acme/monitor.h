@@ -32,9 +32,11 @@ struct sg_monitor {
 	struct sg_probe *probes;
 	struct sg_monitor_target *judged;
 	size_t n;
-	size_t pending, pending_urgent;
-	char summary[512];
+	size_t pending, pending_urgent, pending_damaged;
+	char damaged[SG_REASON_MAX]; /* the first damaged pending entry */
+	char summary[1024];
 	struct sg_strlist errors; /* record, history or metrics not written */
+	struct sg_strlist notes;  /* repairs made while writing them */
 };
 
 struct sg_monitor_opts {

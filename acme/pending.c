@@ -182,6 +182,9 @@ sg_result sg_pending_names(const char *state_dir, struct sg_strlist *names)
 	sg_result r = sg_ok();
 
 	snprintf(dir, sizeof(dir), "%s/pending", state_dir);
+	/* Killed writes' temporary files never end in ".json"; stale ones
+	 * go here, where every run of resume and pending passes. */
+	sg_temp_sweep(dir, time(NULL));
 	d = opendir(dir);
 	if (d == NULL)
 		return errno == ENOENT ? sg_ok()

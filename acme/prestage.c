@@ -134,26 +134,38 @@ sg_result sg_prestage_refresh(const char *state_dir, const char *cafile,
 
 	*failed = 0;
 	snprintf(dir, sizeof(dir), "%s/staples", state_dir);
+	sg_temp_sweep(dir, time(NULL));
 	d = opendir(dir);
 	if (d == NULL)
 		return errno == ENOENT ? sg_ok()
 				       : sg_err(SG_ESYS, "%s: %s", dir,
 						strerror(errno));
 	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
 		char *text;
 		size_t len;
 		json_t *rec;
 
-		if (e->d_name[0] == '.' || !strstr(e->d_name, ".json"))
+		/* Only "<lineage>.json": another run's temporary file (an empty
+		 * one, when its writer was killed) is none of ours. */
+		if (e->d_name[0] == '.' || n < 6 ||
+		    strcmp(e->d_name + n - 5, ".json") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (sg_read_file(path, 65536, &text, &len).code)
 			continue;
 		rec = json_loadb(text, len, 0, NULL);
 		free(text);
-		if (!refresh_one(rec, cafile, timeout_ms, policy, msg,
-				 sizeof(msg)))
+		if (!json_is_object(rec)) {
+			snprintf(msg, sizeof(msg),
+				 "staple record %s: damaged (not a JSON "
+				 "object), left as it is",
+				 path);
 			(*failed)++;
+		} else if (!refresh_one(rec, cafile, timeout_ms, policy, msg,
+					sizeof(msg))) {
+			(*failed)++;
+		}
 		sg_strlist_add(messages, msg);
 		json_decref(rec);
 	}

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../preflight/config.h"
+#include "../preflight/interrupt.h"
 #include "command.h"
 #include "gate.h"
 #include "pending.h"
@@ -90,10 +91,20 @@ sg_result sg_resume_run(const char *config_path, struct sg_resume_item **items,
 	for (size_t i = 0; !r.code && i < names.n; i++) {
 		struct sg_resume_item *item = &(*items)[(*n)++];
 		json_t *e = NULL;
-		sg_result lr = sg_pending_load(cfg.state_dir, names.v[i], &e);
+		sg_result lr;
 
 		snprintf(item->lineage, sizeof(item->lineage), "%s",
 			 names.v[i]);
+		/* After SIGTERM/SIGINT no entry is started: those not begun
+		 * stay exactly as they are, for the next run. */
+		if (sg_interrupted()) {
+			item->status = 1;
+			snprintf(item->summary, sizeof(item->summary),
+				 "%s: not started, interrupted by signal %d",
+				 names.v[i], sg_interrupted());
+			continue;
+		}
+		lr = sg_pending_load(cfg.state_dir, names.v[i], &e);
 		if (lr.code || e == NULL) {
 			item->status = 2;
 			snprintf(item->summary, sizeof(item->summary), "%s",
@@ -118,12 +129,32 @@ sg_result sg_resume_staples(const char *config_path, struct sg_strlist *msgs,
 	*failed = 0;
 	if (r.code)
 		return r;
+	if (sg_interrupted()) {
+		sg_config_free(&cfg);
+		return sg_err(SG_EINPUT,
+			      "interrupted by signal %d: staple files not "
+			      "refreshed",
+			      sg_interrupted());
+	}
 	policy = (struct sg_policy){cfg.skew_sec, cfg.min_remaining_sec,
 				    cfg.max_age_sec};
 	r = sg_prestage_refresh(cfg.state_dir, cfg.cafile,
 				cfg.timeout_sec * 1000L, &policy, msgs, failed);
 	sg_config_free(&cfg);
 	return r;
+}
+
+/* One entry that cannot be read (cut by a crash, a FIFO, junk): listed
+ * as damaged, with the reason naming its file, and left in place for
+ * the operator; it hides none of the others. */
+static json_t *damaged_json(const char *name, const char *why)
+{
+	char reason[SG_REASON_MAX + 64];
+
+	snprintf(reason, sizeof(reason), "damaged entry, left as it is: %s",
+		 why);
+	return json_pack("{s:s, s:b, s:s, s:b}", "lineage", name, "damaged", 1,
+			 "reason", reason, "urgent", 0);
 }
 
 sg_result sg_pending_list(const char *config_path, json_t **list)
@@ -139,10 +170,15 @@ sg_result sg_pending_list(const char *config_path, json_t **list)
 	for (size_t i = 0; !r.code && i < names.n; i++) {
 		json_t *e = NULL;
 		json_int_t served;
+		sg_result lr = sg_pending_load(cfg.state_dir, names.v[i], &e);
 
-		r = sg_pending_load(cfg.state_dir, names.v[i], &e);
-		if (r.code || e == NULL)
+		if (lr.code) {
+			json_array_append_new(
+				*list, damaged_json(names.v[i], lr.reason));
 			continue;
+		}
+		if (e == NULL)
+			continue; /* removed since it was listed */
 		served = json_integer_value(
 			json_object_get(e, "served_not_after"));
 		json_object_del(e, "cert_pem");

@@ -30,6 +30,8 @@ static int run_hook(struct sg_cli *cli)
 		fprintf(stderr, "staplegate: %s\n", res.summary);
 	for (size_t i = 0; i < res.errors.n; i++)
 		fprintf(stderr, "staplegate: %s\n", res.errors.v[i]);
+	for (size_t i = 0; i < res.notes.n; i++)
+		fprintf(stderr, "staplegate: %s\n", res.notes.v[i]);
 	if (res.has_report)
 		sg_output_human(&res.rep, stdout);
 	if (res.settle)
@@ -143,6 +145,8 @@ static int run_monitor(struct sg_cli *cli)
 	putchar('\n');
 	for (size_t i = 0; i < m.errors.n; i++)
 		fprintf(stderr, "staplegate: monitor: %s\n", m.errors.v[i]);
+	for (size_t i = 0; i < m.notes.n; i++)
+		fprintf(stderr, "staplegate: monitor: %s\n", m.notes.v[i]);
 	sg_monitor_free(&m);
 	return state;
 }

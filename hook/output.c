@@ -95,6 +95,16 @@ void sg_output_pending(json_t *list, FILE *out)
 		json_int_t served = json_integer_value(
 			json_object_get(e, "served_not_after"));
 
+		if (json_is_true(json_object_get(e, "damaged"))) {
+			fprintf(out, "%-24s %-8s %-10s %-22s %s\n",
+				json_string_value(
+					json_object_get(e, "lineage")),
+				"-", "-", "DAMAGED",
+				json_string_value(
+					json_object_get(e, "reason")));
+			continue;
+		}
+
 		sg_duration_format((long)json_integer_value(
 					   json_object_get(e, "age_seconds")),
 				   age, sizeof(age));

@@ -1,5 +1,7 @@
 #include "atomic.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -40,19 +42,32 @@ int sg_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* "<dir>/.<name>.tmp.XXXXXX", created by mkostemp: an unpredictable name
+ * (a run that always has the same pid, as in a container, never meets a
+ * file its killed predecessor left), O_EXCL, mode 0600 until fchmod. The
+ * leading dot keeps it out of every listing of the directory. */
+static int open_temp(const char *path, char *tmp, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path + 1) : 0;
+
+	if (snprintf(tmp, size, "%.*s.%s.tmp.XXXXXX", dirlen, path,
+		     path + dirlen) >= (int)size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkostemp(tmp, O_CLOEXEC);
+}
+
 sg_result sg_write_atomic(const char *path, const void *data, size_t len,
 			  mode_t mode)
 {
 	char tmp[PATH_MAX];
-	int fd, saved;
+	int fd = open_temp(path, tmp, sizeof(tmp)), saved;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
-	    (int)sizeof(tmp))
-		return sg_err(SG_EINPUT, "%s: path too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  mode);
 	if (fd < 0)
-		return sg_err(SG_ESYS, "%s: %s", tmp, strerror(errno));
+		return sg_err(SG_ESYS, "%s: temporary file: %s", path,
+			      strerror(errno));
 	if (fchmod(fd, mode) != 0 || sg_write_all(fd, data, len) != 0 ||
 	    fsync(fd) != 0) {
 		saved = errno;
@@ -68,6 +83,45 @@ sg_result sg_write_atomic(const char *path, const void *data, size_t len,
 	}
 	fsync_dir_of(path);
 	return sg_ok();
+}
+
+/* Ours: ".<name>.tmp.XXXXXX"; older versions': "<name>.tmp.<pid>". */
+bool sg_temp_name(const char *name)
+{
+	const char *t = strstr(name, ".tmp.");
+	size_t n;
+
+	if (t == NULL || t == name)
+		return false;
+	while (strstr(t + 1, ".tmp."))
+		t = strstr(t + 1, ".tmp.");
+	t += 5;
+	n = strlen(t);
+	if (name[0] == '.' && n == 6)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)t[i]))
+			return false;
+	return n > 0;
+}
+
+void sg_temp_sweep(const char *dir, time_t now)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX];
+	struct stat st;
+
+	while (d && (e = readdir(d)) != NULL) {
+		if (!sg_temp_name(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime > SG_TEMP_STALE_SEC)
+			unlink(path);
+	}
+	if (d)
+		closedir(d);
 }
 
 sg_result sg_mkdir_safe(const char *dir, mode_t mode)
@@ -88,7 +142,8 @@ sg_result sg_mkdir_safe(const char *dir, mode_t mode)
 
 sg_result sg_read_file(const char *path, size_t max, char **data, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted here must be refused, not waited on. */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	char *buf;
 	ssize_t n;

@@ -3,24 +3,41 @@
 #ifndef SG_ATOMIC_H
 #define SG_ATOMIC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "result.h"
 
 /* write(2) until all of len is written; -1 with errno on failure. */
 int sg_write_all(int fd, const void *data, size_t len);
 
-/* Replaces path with data (mode applied to the new file). */
+/* A temporary file older than this belongs to no running write: writes
+ * take milliseconds and a run ends within its deadline. */
+#define SG_TEMP_STALE_SEC 3600L
+
+/* Replaces path with data (mode applied to the new file). The data goes
+ * to a temporary file beside it, ".<name>.tmp.XXXXXX", which a killed
+ * write leaves behind: listings skip such names, sg_temp_sweep removes
+ * them. */
 sg_result sg_write_atomic(const char *path, const void *data, size_t len,
 			  mode_t mode);
+
+/* Whether a directory entry is such a temporary file (or one of an older
+ * version's "<name>.tmp.<pid>"). */
+bool sg_temp_name(const char *name);
+
+/* Removes the temporary files in dir older than SG_TEMP_STALE_SEC. */
+void sg_temp_sweep(const char *dir, time_t now);
 
 /* Creates dir (mode) if missing; an existing one must be a real
  * directory, not a symlink to one. Parents must exist. */
 sg_result sg_mkdir_safe(const char *dir, mode_t mode);
 
 /* Reads a whole regular file (not through a symlink) into a malloc'd,
- * NUL-terminated buffer, at most max bytes. */
+ * NUL-terminated buffer, at most max bytes. Anything else, a FIFO
+ * included, is refused without blocking. */
 sg_result sg_read_file(const char *path, size_t max, char **data, size_t *len);
 
 /* Atomically points link at target (a symlink created beside it and

@@ -1,6 +1,7 @@
 #include "scorelog.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -32,7 +33,12 @@ sg_result sg_scorelog_open(const char *path, int *fd)
 	*fd = -1;
 	if (r.code)
 		return r;
-	*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	/* O_NONBLOCK: a FIFO in its place would block the open until a
+	 * peer comes, i.e. forever; the fstat below refuses it. O_RDWR: the
+	 * append reads the last byte to find a cut line. */
+	*fd = open(path,
+		   O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+			   O_CLOEXEC,
 		   0640);
 	if (*fd < 0)
 		return sg_err(SG_ESYS, "score log %s: %s", path,
@@ -47,9 +53,19 @@ sg_result sg_scorelog_open(const char *path, int *fd)
 	return sg_ok();
 }
 
-sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec)
+/* Whether the log ends mid-line: a writer was killed (kill -9, power
+ * loss) between its first and last byte. */
+static bool ends_mid_line(int fd, off_t end)
 {
-	char *line = json_dumps(rec, JSON_COMPACT);
+	char last = '\n';
+
+	return end > 0 && pread(fd, &last, 1, end - 1) == 1 && last != '\n';
+}
+
+sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec,
+			     struct sg_strlist *notes)
+{
+	char *line = json_dumps(rec, JSON_COMPACT), *text;
 	size_t len;
 	sg_result r = sg_ok();
 
@@ -57,14 +73,30 @@ sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec)
 		return sg_err(SG_ENOMEM, "score log %s: cannot encode record",
 			      path);
 	len = strlen(line);
-	line[len] = '\n'; /* replaces the NUL: written by length */
+	/* One spare byte before the line for a repairing newline, one after
+	 * for the line's own (it replaces the NUL: written by length). */
+	text = malloc(len + 2);
+	if (text == NULL) {
+		free(line);
+		return sg_err(SG_ENOMEM, "score log %s: out of memory", path);
+	}
+	memcpy(text + 1, line, len);
+	text[len + 1] = '\n';
+	free(line);
 	if (flock(fd, LOCK_EX) != 0) {
 		r = sg_err(SG_ESYS, "score log %s: lock: %s", path,
 			   strerror(errno));
 	} else {
 		off_t before = lseek(fd, 0, SEEK_END);
+		bool cut = ends_mid_line(fd, before);
 
-		if (sg_write_all(fd, line, len + 1) != 0 || fsync(fd) != 0) {
+		/* The cut line keeps its bytes, alone on its line: the record
+		 * after it is never glued to it. */
+		if (cut)
+			text[0] = '\n';
+		if (sg_write_all(fd, cut ? text : text + 1,
+				 len + (cut ? 2 : 1)) != 0 ||
+		    fsync(fd) != 0) {
 			r = sg_err(SG_ESYS, "score log %s: %s", path,
 				   strerror(errno));
 			/* No half line may stay behind for the next
@@ -74,9 +106,18 @@ sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec)
 					   "score log %s: %s, and a partial "
 					   "line remains",
 					   path, strerror(errno));
+		} else if (cut && notes) {
+			char msg[SG_REASON_MAX + 128];
+
+			snprintf(msg, sizeof(msg),
+				 "score log %s: its last line was cut short "
+				 "(a writer was killed); the record starts a "
+				 "new line",
+				 path);
+			sg_strlist_add(notes, msg);
 		}
 		flock(fd, LOCK_UN);
 	}
-	free(line);
+	free(text);
 	return r;
 }

@@ -6,13 +6,18 @@
 
 #include <jansson.h>
 
+#include "certinfo.h"
 #include "result.h"
 
 /* Opens (creating 0640, and a missing parent directory 0750) for
- * appending. A symlink at the final component is refused. */
+ * appending. A symlink at the final component, a FIFO or anything else
+ * that is not a regular file is refused, without blocking. */
 sg_result sg_scorelog_open(const char *path, int *fd);
 
-/* Appends rec as one line: lock, write all, fsync, unlock. */
-sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec);
+/* Appends rec as one line: lock, write all, fsync, unlock. When the log
+ * ends mid-line (a writer killed while appending), the record starts a
+ * new line and a note saying so is added to notes (may be NULL). */
+sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec,
+			     struct sg_strlist *notes);
 
 #endif

@@ -262,7 +262,7 @@ static void history(const char *state, struct sg_target *t, time_t now,
 {
 	for (int h = hours; h >= 0; h--)
 		ck_assert_int_eq(sg_history_append(state, t, now - h * 3600L,
-						   h != bad_hour)
+						   h != bad_hour, NULL)
 					 .code,
 				 SG_OK);
 }
@@ -332,7 +332,7 @@ START_TEST(history_gate_in_the_hook)
 	}
 	hook_certbot(&s, &r, args);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
-	sg_history_append(s.state, &t, now + 1, false);
+	sg_history_append(s.state, &t, now + 1, false, NULL);
 	hook_certbot(&s, &r, args);
 	ck_assert_int_eq(r.status, 1);
 	assert_contains(r.err, ": not stapling at ");

@@ -35,6 +35,7 @@ Suite *hook_suite(void);
 Suite *faults_suite(void);
 Suite *store_suite(void);
 Suite *monitor_suite(void);
+Suite *records_suite(void);
 Suite *contrib_suite(void);
 
 #endif

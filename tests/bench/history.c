@@ -28,8 +28,8 @@ int main(int argc, char **argv)
 		snprintf(t[i].servername, sizeof(t[i].servername),
 			 "shop.example");
 		for (int h = HOURS + 2; h >= 0; h--)
-			sg_history_append(argv[1], &t[i], now - h * 3600L,
-					  true);
+			sg_history_append(argv[1], &t[i], now - h * 3600L, true,
+					  NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (int i = 0; i < TARGETS; i++)
