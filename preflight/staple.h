@@ -13,7 +13,11 @@
 
 #define SG_DEFAULT_SKEW_SEC	     (5L * 60)
 #define SG_DEFAULT_MIN_REMAINING_SEC (24L * 3600)
-#define SG_DEFAULT_MAX_AGE_SEC	     (14L * 86400)
+/* Firefox (mozilla::pkix, end-entity responses) counts a response as
+ * expired 10 days after its thisUpdate, whatever its nextUpdate says: an
+ * older one breaks a Must-Staple site there. */
+#define SG_FIREFOX_MAX_LIFETIME_SEC (10L * 86400)
+#define SG_DEFAULT_MAX_AGE_SEC	    SG_FIREFOX_MAX_LIFETIME_SEC
 
 struct sg_policy {
 	long skew_sec;		/* thisUpdate may lie this far ahead */

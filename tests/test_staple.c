@@ -173,6 +173,25 @@ START_TEST(this_update_older_than_max_age)
 }
 END_TEST
 
+/* Firefox treats an end-entity response as expired 10 days after its
+ * thisUpdate, whatever nextUpdate says: the default max-age follows. */
+START_TEST(default_max_age_is_firefox_ten_days)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	ck_assert_int_eq(SG_DEFAULT_MAX_AGE_SEC, 10 * 86400);
+	o.this_off = -11 * 86400;
+	o.next_off = 3 * 86400;
+	st = verify_opts(&o);
+	ck_assert(!st.valid);
+	assert_reason(st, "old, over the max-age");
+	o.this_off = -9 * 86400;
+	st = verify_opts(&o);
+	ck_assert_msg(st.valid, "%s", st.reason);
+}
+END_TEST
+
 START_TEST(under_headroom_is_valid_but_expiring)
 {
 	struct fx_staple_opts o = fx_staple_good();
@@ -771,6 +790,7 @@ Suite *staple_suite(void)
 	tcase_add_test(tc, this_update_in_future);
 	tcase_add_test(tc, this_update_within_skew_is_accepted);
 	tcase_add_test(tc, this_update_older_than_max_age);
+	tcase_add_test(tc, default_max_age_is_firefox_ten_days);
 	tcase_add_test(tc, under_headroom_is_valid_but_expiring);
 	tcase_add_test(tc, signed_by_unrelated_key_with_embedded_cert);
 	tcase_add_test(tc, signed_by_unrelated_key_without_cert);
