@@ -201,8 +201,11 @@ static void explain_miss(const struct near_miss *m, X509 *leaf,
 
 /* Rule 3: the SingleResponse whose CertID names leaf under issuer, with
  * the id rebuilt in each response's own hash algorithm (OCSP_id_cmp
- * compares the algorithm too). Responses for other certificates are
- * ignored; two matches that disagree are refused. */
+ * compares the algorithm too). Responses for other certificates after it
+ * are ignored, as mozilla::pkix ignores them; but it must come first:
+ * GnuTLS, which enforces Must-Staple too, reads only the first and takes
+ * its status for the certificate's. Two matches that disagree are
+ * refused. */
 static OCSP_SINGLERESP *find_single(OCSP_BASICRESP *bs, X509 *leaf,
 				    X509 *issuer, struct sg_staple *out)
 {
@@ -237,8 +240,14 @@ static OCSP_SINGLERESP *find_single(OCSP_BASICRESP *bs, X509 *leaf,
 		match = sr;
 		match_status = st;
 	}
-	if (match == NULL)
+	if (match == NULL) {
 		explain_miss(&miss, leaf, out);
+	} else if (match != OCSP_resp_get0(bs, 0)) {
+		fail(out, "staple's response for the served certificate is not "
+			  "its first SingleResponse: GnuTLS reads only the "
+			  "first and refuses it");
+		match = NULL;
+	}
 	ERR_clear_error();
 	return match;
 }

@@ -38,5 +38,6 @@ Suite *faults_suite(void);
 Suite *store_suite(void);
 Suite *monitor_suite(void);
 Suite *contrib_suite(void);
+Suite *gnutls_suite(void);
 
 #endif
