@@ -522,6 +522,14 @@ static bool check_times(OCSP_SINGLERESP *sr, const struct sg_policy *pol,
 		sg_duration_format(-out->seconds_left, d, sizeof(d));
 		return fail(out, "nextUpdate passed %s ago", d);
 	}
+	/* Past thisUpdate + max-age the staple is refused as too old (by
+	 * default Firefox's 10 days), so that is where its life ends when a
+	 * responder promises more. */
+	if (out->this_update + pol->max_age_sec < out->next_update) {
+		out->capped = true;
+		out->seconds_left =
+			(long)(out->this_update + pol->max_age_sec - now);
+	}
 	return true;
 }
 
@@ -598,12 +606,18 @@ void sg_staple_verify_cached(const unsigned char *der, size_t len, X509 *leaf,
 		sg_duration_format(out->seconds_left, d, sizeof(d));
 		if (out->fresh)
 			snprintf(out->reason, sizeof(out->reason),
-				 "fresh staple, %s left", d);
+				 "fresh staple, %s left%s", d,
+				 out->capped ? " (to its max-age, before "
+					       "nextUpdate)"
+					     : "");
 		else
 			snprintf(out->reason, sizeof(out->reason),
-				 "expiring: staple has %s left, under the "
+				 "expiring: staple has %s left%s, under the "
 				 "headroom",
-				 d);
+				 d,
+				 out->capped ? " (to its max-age, before "
+					       "nextUpdate)"
+					     : "");
 	}
 	OCSP_BASICRESP_free(bs);
 }

@@ -38,7 +38,10 @@ struct sg_staple {
 	bool fresh;   /* valid and at least min_remaining before nextUpdate */
 	enum sg_cert_status status;
 	time_t this_update, next_update; /* 0 when absent */
-	long seconds_left;		 /* nextUpdate - now */
+	/* nextUpdate - now, or thisUpdate + max-age - now when that comes
+	 * first (capped): past it the staple is refused as too old. */
+	long seconds_left;
+	bool capped;
 	time_t revoked_at;
 	int revoke_reason; /* OCSP_REVOKED_STATUS_*, -1 none given */
 	char reason[SG_REASON_MAX];

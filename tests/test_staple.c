@@ -192,6 +192,31 @@ START_TEST(default_max_age_is_firefox_ten_days)
 }
 END_TEST
 
+/* A response valid for 14 days is dead for Firefox 10 days after its
+ * thisUpdate: what is left is counted to there, not to nextUpdate. */
+START_TEST(time_left_ends_at_max_age_before_next_update)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.this_off = -(9 * 86400 + 12 * 3600);
+	o.next_off = 4 * 86400 + 12 * 3600;
+	st = verify_opts(&o);
+	ck_assert_msg(st.valid, "%s", st.reason);
+	ck_assert(!st.fresh);
+	ck_assert_int_le(st.seconds_left, 12 * 3600);
+	ck_assert_int_ge(st.seconds_left, 12 * 3600 - 60);
+	assert_reason(st, "expiring");
+	assert_reason(st, "max-age");
+	o.this_off = -3600;
+	o.next_off = 14 * 86400 - 3600;
+	st = verify_opts(&o);
+	ck_assert_msg(st.valid && st.fresh, "%s", st.reason);
+	ck_assert_int_le(st.seconds_left, 10 * 86400 - 3600);
+	ck_assert_int_gt(st.next_update - time(NULL), 13 * 86400);
+}
+END_TEST
+
 START_TEST(under_headroom_is_valid_but_expiring)
 {
 	struct fx_staple_opts o = fx_staple_good();
@@ -795,6 +820,7 @@ Suite *staple_suite(void)
 	tcase_add_test(tc, this_update_within_skew_is_accepted);
 	tcase_add_test(tc, this_update_older_than_max_age);
 	tcase_add_test(tc, default_max_age_is_firefox_ten_days);
+	tcase_add_test(tc, time_left_ends_at_max_age_before_next_update);
 	tcase_add_test(tc, under_headroom_is_valid_but_expiring);
 	tcase_add_test(tc, signed_by_unrelated_key_with_embedded_cert);
 	tcase_add_test(tc, signed_by_unrelated_key_without_cert);
