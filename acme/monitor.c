@@ -78,7 +78,8 @@ static bool long_lived(const struct sg_staple *st, struct sg_monitor_target *j)
 static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 			    struct sg_monitor_target *j)
 {
-	bool ms = p->served.features.must_staple, stapled = p->staple.valid;
+	bool ms = sg_certinfo_must_staple(&p->served),
+	     stapled = p->staple.valid;
 	char d[32];
 
 	j->webq96 = p->handshake_ok ? sg_webq96(ms, stapled) : 0;
@@ -121,7 +122,7 @@ static json_t *record_json(const struct sg_monitor *m)
 				"target", m->targets[i].spec, "servername",
 				m->targets[i].servername, "address", p->address,
 				"probe_success", p->handshake_ok, "must_staple",
-				p->served.features.must_staple, "stapled",
+				sg_certinfo_must_staple(&p->served), "stapled",
 				p->staple.valid, "seconds_left",
 				(json_int_t)p->staple.seconds_left, "webq96",
 				m->judged[i].webq96, "state",
@@ -144,7 +145,7 @@ static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
 		const struct sg_probe *pr = &m->probes[i];
 		double v = which == 0	? (double)pr->staple.seconds_left
 			   : which == 1 ? pr->staple.valid
-			   : which == 2 ? pr->served.features.must_staple
+			   : which == 2 ? sg_certinfo_must_staple(&pr->served)
 			   : which == 3 ? m->judged[i].webq96
 					: pr->handshake_ok;
 

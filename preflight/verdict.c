@@ -47,13 +47,21 @@ static size_t count_ready(const struct sg_report *rep, bool stapled_only)
 }
 
 /* mozilla::pkix enforces only status_request and fails the connection
- * for any other feature, in the leaf or in its issuer. */
+ * for any other feature, in the leaf or in its issuer: the first such
+ * feature, or -1; *inherited when it is the issuer's. */
+static int first_unsupported(const struct sg_certinfo *c, bool *inherited)
+{
+	int own = sg_tlsfeature_unsupported(&c->features);
+
+	*inherited = own < 0;
+	return own >= 0 ? own : sg_tlsfeature_unsupported(&c->issuer_features);
+}
+
 static bool unsupported_feature(const struct sg_certinfo *c, char *why,
 				size_t size)
 {
-	int own = sg_tlsfeature_unsupported(&c->features);
-	int inherited = sg_tlsfeature_unsupported(&c->issuer_features);
-	int f = own >= 0 ? own : inherited;
+	bool inherited;
+	int f = first_unsupported(c, &inherited);
 
 	if (f < 0)
 		return false;
@@ -62,7 +70,7 @@ static bool unsupported_feature(const struct sg_certinfo *c, char *why,
 		 "every connection to a certificate whose TLS Feature names "
 		 "anything but status_request (5), whatever the server "
 		 "staples",
-		 own >= 0 ? "'s" : "'s issuer's", f,
+		 inherited ? "'s issuer's" : "'s", f,
 		 f == SG_FEATURE_STATUS_REQUEST_V2 ? " (status_request_v2)"
 						   : "");
 	return true;
@@ -170,9 +178,10 @@ void sg_verdict_probe(struct sg_report *rep)
 	const struct sg_probe *p = &rep->probes[0];
 	struct sg_target_score *s = &rep->scores[0];
 
-	int f = sg_tlsfeature_unsupported(&p->served.features);
+	bool inherited;
+	int f = first_unsupported(&p->served, &inherited);
 
-	rep->must_staple = p->served.features.must_staple;
+	rep->must_staple = sg_certinfo_must_staple(&p->served);
 	score_target(p, rep->must_staple, s);
 	rep->allow = p->handshake_ok && !p->served.feature_error.code &&
 		     f < 0 && (s->webq96 == 100 || s->webq96 == 30);
@@ -185,10 +194,10 @@ void sg_verdict_probe(struct sg_report *rep)
 			 p->served.feature_error.reason);
 	else if (f >= 0)
 		snprintf(rep->reason, sizeof(rep->reason),
-			 "served certificate's TLS Feature lists %d: Firefox "
+			 "served certificate%s TLS Feature lists %d: Firefox "
 			 "fails every connection to it, whatever the server "
 			 "staples",
-			 f);
+			 inherited ? "'s issuer's" : "'s", f);
 	else
 		snprintf(rep->reason, sizeof(rep->reason), "%s, %s",
 			 rep->must_staple ? "Must-Staple certificate"

@@ -293,6 +293,54 @@ START_TEST(leaf_under_must_staple_intermediate_is_gated)
 }
 END_TEST
 
+/* probe and monitor judge a served leaf under a Must-Staple intermediate
+ * as Must-Staple too: 100 when stapled, CRITICAL when not. */
+START_TEST(served_leaf_under_must_staple_intermediate_counts_as_must_staple)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	size_t len;
+	unsigned char *der =
+		fx_staple(T_STRICT->leaf_under_ca_ms, T_STRICT->ca_ms,
+			  T_STRICT->ca_ms, T_STRICT->ca_ms_key, &o, &len);
+	struct tserver t = {.mode = TS_TLS,
+			    .cert = T_STRICT->leaf_under_ca_ms,
+			    .key = T_PKI->leaf_key,
+			    .chain = T_STRICT->ca_ms,
+			    .staple = der,
+			    .staple_len = len};
+	struct tserver bare = t;
+	struct cli_run r;
+	char target[32], config[700], text[1200];
+
+	bare.staple = NULL;
+	bare.staple_len = 0;
+	ck_assert_int_eq(ts_start(&t), 0);
+	ck_assert_int_eq(ts_start(&bare), 0);
+	snprintf(target, sizeof(target), "127.0.0.1:%d", t.port);
+	cli(&r, "probe", target, "--servername", "shop.example", NULL);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.out);
+	ck_assert_msg(strstr(r.out, "Must-Staple certificate, stapled") != NULL,
+		      "%s", r.out);
+	snprintf(config, sizeof(config), "%s/mon-ms-ca-%d.json", T_PKI->dir,
+		 getpid());
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"record\": \"%s.jsonl\", "
+		 "\"state_dir\": \"%s.state\", \"attempts\": 1}, "
+		 "\"domains\": {\"shop.example\": {\"targets\": "
+		 "[\"127.0.0.1:%d\"]}}}",
+		 config, config, bare.port);
+	fx_write_bytes(config, (const unsigned char *)text, strlen(text));
+	cli(&r, "monitor", "--config", config, NULL);
+	ts_stop(&t);
+	ts_stop(&bare);
+	OPENSSL_free(der);
+	ck_assert_msg(r.status == 2, "monitor exit %d: %s", r.status, r.out);
+	ck_assert_msg(strstr(r.out, "Must-Staple certificate without a valid "
+				    "staple") != NULL,
+		      "%s", r.out);
+}
+END_TEST
+
 START_TEST(expired_or_not_yet_valid_new_cert_is_refused)
 {
 	struct cli_run r;
@@ -466,6 +514,9 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, tls_feature_other_than_status_request_is_refused);
 	tcase_add_test(tc, leaf_under_must_staple_intermediate_is_gated);
 	tcase_add_test(tc, expired_or_not_yet_valid_new_cert_is_refused);
+	tcase_add_test(
+		tc,
+		served_leaf_under_must_staple_intermediate_counts_as_must_staple);
 	tcase_add_test(tc, probe_reports_served_cert_and_missing_sni);
 	tcase_add_test(tc, targets_file_with_comments_and_errors);
 	tcase_add_test(tc, man_pages_render_without_warnings);
