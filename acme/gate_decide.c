@@ -10,6 +10,7 @@
 #include "../preflight/duration.h"
 #include "../preflight/history.h"
 #include "../preflight/interrupt.h"
+#include "../preflight/verdict.h"
 #include "gate_internal.h"
 #include "targets.h"
 
@@ -101,17 +102,13 @@ static bool history_proven(struct gate *g)
 
 static void decide_gated(struct gate *g)
 {
+	char why[512];
+
 	if (g->res->errors.n) {
 		sg_gate_refuse(g, "cannot prove stapling: %s",
 			       g->res->errors.v[0]);
-	} else if (g->cert.feature_error.code) {
-		sg_gate_refuse(g, "new certificate: %s",
-			       g->cert.feature_error.reason);
-	} else if (g->cert.ocsp_urls.n == 0) {
-		sg_gate_refuse(
-			g, "new certificate is Must-Staple but names no OCSP "
-			   "responder: the CA publishes no OCSP, so it can "
-			   "never be stapled");
+	} else if (sg_verdict_cert(&g->cert, time(NULL), why, sizeof(why))) {
+		sg_gate_refuse(g, "%s", why);
 	} else if (g->unconfigured.n) {
 		sg_gate_refuse(
 			g,
@@ -128,6 +125,8 @@ static void decide_gated(struct gate *g)
 
 void sg_gate_decide(struct gate *g)
 {
+	char why[512];
+	X509 *issuer;
 	sg_result r = sg_material_load(
 		g->nc.cert_path, g->nc.chain_path[0] ? g->nc.chain_path : NULL,
 		g->o->cafile ? g->o->cafile : g->cfg.cafile, &g->mat);
@@ -140,8 +139,14 @@ void sg_gate_decide(struct gate *g)
 		g->res->status = 2;
 		return;
 	}
+	issuer = sg_material_issuer(&g->mat);
+	sg_certinfo_read_issuer(issuer, &g->cert);
+	X509_free(issuer);
 	g->have_cert = true;
-	g->gated = g->cert.features.must_staple || g->cert.feature_error.code;
+	/* A certificate refused for itself takes the gated path, whose
+	 * refusals are recorded and kept pending. */
+	g->gated = sg_certinfo_must_staple(&g->cert) ||
+		   sg_verdict_cert(&g->cert, time(NULL), why, sizeof(why));
 	r = sg_gate_targets(&g->cfg, &g->cert, &g->nc.domains, g->o->extra,
 			    g->o->nextra, &g->res->targets, &g->res->n,
 			    &g->unconfigured);

@@ -53,7 +53,7 @@ json_t *sg_gate_decision_json(const struct sg_gate_facts *f)
 	add_common(rec, f, "decision");
 	json_object_set_new(rec, "domains", strings(&f->nc->domains));
 	json_object_set_new(rec, "must_staple",
-			    json_boolean(f->cert->features.must_staple));
+			    json_boolean(sg_certinfo_must_staple(f->cert)));
 	json_object_set_new(rec, "decision",
 			    json_string(f->allow ? "allow" : "refuse"));
 	json_object_set_new(rec, "dry_run", json_boolean(f->dry_run));

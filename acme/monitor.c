@@ -55,10 +55,31 @@ sg_result sg_config_targets(const struct sg_config *cfg, struct sg_target **out,
 	return sg_ok();
 }
 
+/* A responder issuing responses valid over Firefox's 10 days: Firefox
+ * counts them as expired 10 days after thisUpdate, so a server that
+ * refreshes only near nextUpdate breaks there. */
+static bool long_lived(const struct sg_staple *st, struct sg_monitor_target *j)
+{
+	long validity = (long)(st->next_update - st->this_update);
+	char v[32];
+
+	if (validity <= SG_FIREFOX_MAX_LIFETIME_SEC)
+		return false;
+	sg_duration_format(validity, v, sizeof(v));
+	snprintf(j->reason + strlen(j->reason),
+		 sizeof(j->reason) - strlen(j->reason),
+		 "; the responder issues responses valid for %s, over "
+		 "Firefox's 10-day cap: it counts them as expired 10 days "
+		 "after thisUpdate",
+		 v);
+	return true;
+}
+
 static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 			    struct sg_monitor_target *j)
 {
-	bool ms = p->served.features.must_staple, stapled = p->staple.valid;
+	bool ms = sg_certinfo_must_staple(&p->served),
+	     stapled = p->staple.valid;
 	char d[32];
 
 	j->webq96 = p->handshake_ok ? sg_webq96(ms, stapled) : 0;
@@ -82,7 +103,9 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 	snprintf(j->reason, sizeof(j->reason), "staple has %s left", d);
 	if (p->staple.seconds_left < crit)
 		return SG_NAGIOS_CRITICAL;
-	return p->staple.seconds_left < warn ? SG_NAGIOS_WARNING : SG_NAGIOS_OK;
+	if (p->staple.seconds_left < warn)
+		return SG_NAGIOS_WARNING;
+	return long_lived(&p->staple, j) ? SG_NAGIOS_WARNING : SG_NAGIOS_OK;
 }
 
 static json_t *record_json(const struct sg_monitor *m)
@@ -99,7 +122,7 @@ static json_t *record_json(const struct sg_monitor *m)
 				"target", m->targets[i].spec, "servername",
 				m->targets[i].servername, "address", p->address,
 				"probe_success", p->handshake_ok, "must_staple",
-				p->served.features.must_staple, "stapled",
+				sg_certinfo_must_staple(&p->served), "stapled",
 				p->staple.valid, "seconds_left",
 				(json_int_t)p->staple.seconds_left, "webq96",
 				m->judged[i].webq96, "state",
@@ -122,7 +145,7 @@ static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
 		const struct sg_probe *pr = &m->probes[i];
 		double v = which == 0	? (double)pr->staple.seconds_left
 			   : which == 1 ? pr->staple.valid
-			   : which == 2 ? pr->served.features.must_staple
+			   : which == 2 ? sg_certinfo_must_staple(&pr->served)
 			   : which == 3 ? m->judged[i].webq96
 					: pr->handshake_ok;
 

@@ -17,7 +17,10 @@ static void print_cert(const struct sg_report *rep, FILE *out)
 	fprintf(out, "%s: %s, serial %s, sha256 %s\n", what, c->subject,
 		c->serial, c->sha256);
 	fprintf(out, "  Must-Staple: %s",
-		c->features.must_staple ? "yes" : "no");
+		c->features.must_staple	     ? "yes"
+		: sg_certinfo_must_staple(c) ? "yes (by its issuer's TLS "
+					       "Feature)"
+					     : "no");
 	if (c->features.present) {
 		fputs(" (TLS features:", out);
 		for (size_t i = 0; i < c->features.n; i++)

@@ -140,6 +140,20 @@ void sg_certinfo_free(struct sg_certinfo *info)
 	sg_strlist_free(&info->ocsp_urls);
 }
 
+void sg_certinfo_read_issuer(X509 *issuer, struct sg_certinfo *info)
+{
+	memset(&info->issuer_features, 0, sizeof(info->issuer_features));
+	info->issuer_feature_error = sg_ok();
+	if (issuer)
+		info->issuer_feature_error =
+			sg_tlsfeature_read(issuer, &info->issuer_features);
+}
+
+bool sg_certinfo_must_staple(const struct sg_certinfo *info)
+{
+	return info->features.must_staple || info->issuer_features.must_staple;
+}
+
 const char *sg_certinfo_first_dns(const struct sg_certinfo *info)
 {
 	for (size_t i = 0; i < info->dns_names.n; i++)

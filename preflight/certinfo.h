@@ -26,12 +26,22 @@ struct sg_certinfo {
 	int key_type; /* EVP_PKEY_RSA, EVP_PKEY_EC, ... */
 	struct sg_tlsfeature features;
 	sg_result feature_error; /* SG_OK unless the extension is malformed */
+	/* The issuing CA's TLS Feature, when the issuer is known (check,
+	 * hook): Firefox requires the leaf to satisfy it as well. */
+	struct sg_tlsfeature issuer_features;
+	sg_result issuer_feature_error;
 };
 
 /* Fills info; only allocation failures are errors. A malformed TLS
  * Feature extension is recorded in info->feature_error. */
 sg_result sg_certinfo_read(X509 *cert, struct sg_certinfo *info);
 void sg_certinfo_free(struct sg_certinfo *info);
+
+/* Records issuer's TLS Feature in info (issuer may be NULL: unknown). */
+void sg_certinfo_read_issuer(X509 *issuer, struct sg_certinfo *info);
+
+/* Must-Staple by the certificate's own TLS Feature or its issuer's. */
+bool sg_certinfo_must_staple(const struct sg_certinfo *info);
 
 /* First DNS name that is not a wildcard, or NULL. */
 const char *sg_certinfo_first_dns(const struct sg_certinfo *info);

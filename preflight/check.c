@@ -120,6 +120,12 @@ sg_result sg_check_material(const struct sg_material *m,
 	if (!r.code)
 		r = sg_certinfo_read(sg_material_leaf(m), &rep->cert);
 	if (!r.code) {
+		X509 *issuer = sg_material_issuer(m);
+
+		sg_certinfo_read_issuer(issuer, &rep->cert);
+		X509_free(issuer);
+	}
+	if (!r.code) {
 		probe->issuers = m->issuers;
 		probe->store = m->store;
 		probe->ip_servername = sg_certinfo_first_dns(&rep->cert);

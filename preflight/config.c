@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "duration.h"
+#include "staple.h"
 
 #define CONFIG_MAX_BYTES (16L * 1024 * 1024) /* long target lists fit */
 
@@ -323,7 +324,7 @@ void sg_config_defaults(struct sg_config *cfg)
 	cfg->timeout_sec = 5;
 	cfg->min_remaining_sec = 24L * 3600;
 	cfg->skew_sec = 5L * 60;
-	cfg->max_age_sec = 14L * 86400;
+	cfg->max_age_sec = SG_DEFAULT_MAX_AGE_SEC;
 	cfg->retry_delay_sec = 1;
 	cfg->attempts = 3;
 	cfg->settle_timeout_sec = SG_DEFAULT_SETTLE_TIMEOUT_SEC;

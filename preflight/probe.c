@@ -488,6 +488,7 @@ static void harvest(struct loop *l, size_t i)
 	r->handshake_ok = true;
 	r->error[0] = '\0';
 	issuer = judge_chain(l, leaf, chain, r);
+	sg_certinfo_read_issuer(issuer, &r->served);
 	sg_staple_verify_cached(len > 0 ? der : NULL, len > 0 ? (size_t)len : 0,
 				leaf, issuer, &l->opts->policy, time(NULL),
 				&l->cache, &r->staple);

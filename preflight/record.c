@@ -35,7 +35,7 @@ json_t *sg_record_cert(const struct sg_certinfo *c)
 		"{s:s, s:o, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o}", "subject",
 		c->subject, "dns_names", strlist_json(&c->dns_names), "serial",
 		c->serial, "sha256", c->sha256, "must_staple",
-		c->features.must_staple, "tls_features", features,
+		sg_certinfo_must_staple(c), "tls_features", features,
 		"tls_feature_error",
 		c->feature_error.code ? json_string(c->feature_error.reason)
 				      : json_null(),

@@ -13,7 +13,11 @@
 
 #define SG_DEFAULT_SKEW_SEC	     (5L * 60)
 #define SG_DEFAULT_MIN_REMAINING_SEC (24L * 3600)
-#define SG_DEFAULT_MAX_AGE_SEC	     (14L * 86400)
+/* Firefox (mozilla::pkix, end-entity responses) counts a response as
+ * expired 10 days after its thisUpdate, whatever its nextUpdate says: an
+ * older one breaks a Must-Staple site there. */
+#define SG_FIREFOX_MAX_LIFETIME_SEC (10L * 86400)
+#define SG_DEFAULT_MAX_AGE_SEC	    SG_FIREFOX_MAX_LIFETIME_SEC
 
 struct sg_policy {
 	long skew_sec;		/* thisUpdate may lie this far ahead */
@@ -34,7 +38,10 @@ struct sg_staple {
 	bool fresh;   /* valid and at least min_remaining before nextUpdate */
 	enum sg_cert_status status;
 	time_t this_update, next_update; /* 0 when absent */
-	long seconds_left;		 /* nextUpdate - now */
+	/* nextUpdate - now, or thisUpdate + max-age - now when that comes
+	 * first (capped): past it the staple is refused as too old. */
+	long seconds_left;
+	bool capped;
 	time_t revoked_at;
 	int revoke_reason; /* OCSP_REVOKED_STATUS_*, -1 none given */
 	char reason[SG_REASON_MAX];

@@ -83,6 +83,14 @@ sg_result sg_tlsfeature_parse_der(const unsigned char *der, size_t len,
 	return sg_ok();
 }
 
+int sg_tlsfeature_unsupported(const struct sg_tlsfeature *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->values[i] != SG_FEATURE_STATUS_REQUEST)
+			return f->values[i];
+	return -1;
+}
+
 sg_result sg_tlsfeature_read(const X509 *cert, struct sg_tlsfeature *out)
 {
 	int idx = X509_get_ext_by_NID(cert, NID_tlsfeature, -1);

@@ -27,6 +27,11 @@ struct sg_tlsfeature {
 sg_result sg_tlsfeature_parse_der(const unsigned char *der, size_t len,
 				  struct sg_tlsfeature *out);
 
+/* The first feature other than status_request, or -1. mozilla::pkix
+ * fails every connection to a certificate whose TLS Feature lists any
+ * other (it refuses what it cannot enforce), whatever the server sends. */
+int sg_tlsfeature_unsupported(const struct sg_tlsfeature *f);
+
 /* Finds and parses the extension in a certificate; absent is not an
  * error. Two copies of it are malformed (RFC 5280 4.2). */
 sg_result sg_tlsfeature_read(const X509 *cert, struct sg_tlsfeature *out);

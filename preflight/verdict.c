@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "duration.h"
 #include "score.h"
 
 static void score_target(const struct sg_probe *p, bool must_staple,
@@ -45,37 +46,116 @@ static size_t count_ready(const struct sg_report *rep, bool stapled_only)
 	return k;
 }
 
+/* mozilla::pkix enforces only status_request and fails the connection
+ * for any other feature, in the leaf or in its issuer: the first such
+ * feature, or -1; *inherited when it is the issuer's. */
+static int first_unsupported(const struct sg_certinfo *c, bool *inherited)
+{
+	int own = sg_tlsfeature_unsupported(&c->features);
+
+	*inherited = own < 0;
+	return own >= 0 ? own : sg_tlsfeature_unsupported(&c->issuer_features);
+}
+
+static bool unsupported_feature(const struct sg_certinfo *c, char *why,
+				size_t size)
+{
+	bool inherited;
+	int f = first_unsupported(c, &inherited);
+
+	if (f < 0)
+		return false;
+	snprintf(why, size,
+		 "new certificate%s TLS Feature lists %d%s: Firefox fails "
+		 "every connection to a certificate whose TLS Feature names "
+		 "anything but status_request (5), whatever the server "
+		 "staples",
+		 inherited ? "'s issuer's" : "'s", f,
+		 f == SG_FEATURE_STATUS_REQUEST_V2 ? " (status_request_v2)"
+						   : "");
+	return true;
+}
+
+static bool outside_validity(const struct sg_certinfo *c, time_t now, char *why,
+			     size_t size)
+{
+	char from[32], to[32];
+
+	sg_time_iso(c->not_before, from);
+	sg_time_iso(c->not_after, to);
+	if (c->not_before > now)
+		snprintf(why, size,
+			 "new certificate is not valid before %s (valid "
+			 "until %s): clients would refuse it",
+			 from, to);
+	else if (c->not_after != 0 && c->not_after < now)
+		snprintf(why, size,
+			 "new certificate expired on %s (valid from %s): "
+			 "clients would refuse it",
+			 to, from);
+	else
+		return false;
+	return true;
+}
+
+bool sg_verdict_cert(const struct sg_certinfo *c, time_t now, char *why,
+		     size_t size)
+{
+	if (c->feature_error.code)
+		snprintf(why, size,
+			 "new certificate: %s: refusing to deploy it",
+			 c->feature_error.reason);
+	else if (c->issuer_feature_error.code)
+		snprintf(why, size,
+			 "new certificate's issuer: %s: refusing to deploy it",
+			 c->issuer_feature_error.reason);
+	else if (unsupported_feature(c, why, size) ||
+		 outside_validity(c, now, why, size))
+		return true;
+	else if (sg_certinfo_must_staple(c) && c->ocsp_urls.n == 0)
+		/* Most public CAs have dropped OCSP (Let's Encrypt in 2025). */
+		snprintf(why, size,
+			 "new certificate is Must-Staple but names no OCSP "
+			 "responder: no staple can exist for it today. The "
+			 "way out: deploy a certificate with an OCSP URL "
+			 "without Must-Staple, prove stapling with the history "
+			 "gate (require_history), then switch to Must-Staple");
+	else
+		return false;
+	return true;
+}
+
 void sg_verdict_check(struct sg_report *rep)
 {
 	const struct sg_certinfo *c = &rep->cert;
 	size_t ready;
 
-	rep->must_staple = c->features.must_staple;
+	rep->must_staple = sg_certinfo_must_staple(c);
 	for (size_t i = 0; i < rep->n; i++)
 		score_target(&rep->probes[i], rep->must_staple,
 			     &rep->scores[i]);
 	ready = count_ready(rep, false);
 	rep->allow = false;
 	rep->hint[0] = '\0';
-	if (c->feature_error.code) {
-		snprintf(rep->reason, sizeof(rep->reason),
-			 "new certificate: %s: refusing to deploy it",
-			 c->feature_error.reason);
+	if (sg_verdict_cert(c, rep->generated_at, rep->reason,
+			    sizeof(rep->reason))) {
+		/* refused for the certificate itself */
 	} else if (!rep->must_staple) {
 		rep->allow = true;
 		snprintf(rep->reason, sizeof(rep->reason),
 			 "new certificate is not Must-Staple: never gated, "
 			 "only scored");
-		if (count_ready(rep, true) < rep->n)
+		if (c->ocsp_urls.n == 0)
+			snprintf(rep->hint, sizeof(rep->hint),
+				 "the new certificate names no OCSP "
+				 "responder: no staple can exist for it "
+				 "today");
+		else if (count_ready(rep, true) < rep->n)
 			snprintf(rep->hint, sizeof(rep->hint),
 				 "%zu of %zu targets do not staple a valid "
 				 "OCSP response: enable stapling for 30 "
 				 "instead of 0",
 				 rep->n - count_ready(rep, true), rep->n);
-	} else if (c->ocsp_urls.n == 0) {
-		snprintf(rep->reason, sizeof(rep->reason),
-			 "new certificate is Must-Staple but names no OCSP "
-			 "responder: it can never be stapled");
 	} else if (rep->n == 0) {
 		snprintf(rep->reason, sizeof(rep->reason),
 			 "no targets: cannot prove stapling");
@@ -98,10 +178,13 @@ void sg_verdict_probe(struct sg_report *rep)
 	const struct sg_probe *p = &rep->probes[0];
 	struct sg_target_score *s = &rep->scores[0];
 
-	rep->must_staple = p->served.features.must_staple;
+	bool inherited;
+	int f = first_unsupported(&p->served, &inherited);
+
+	rep->must_staple = sg_certinfo_must_staple(&p->served);
 	score_target(p, rep->must_staple, s);
 	rep->allow = p->handshake_ok && !p->served.feature_error.code &&
-		     (s->webq96 == 100 || s->webq96 == 30);
+		     f < 0 && (s->webq96 == 100 || s->webq96 == 30);
 	rep->hint[0] = '\0';
 	if (!p->handshake_ok)
 		snprintf(rep->reason, sizeof(rep->reason), "%s", s->reason);
@@ -109,6 +192,12 @@ void sg_verdict_probe(struct sg_report *rep)
 		snprintf(rep->reason, sizeof(rep->reason),
 			 "served certificate: %s",
 			 p->served.feature_error.reason);
+	else if (f >= 0)
+		snprintf(rep->reason, sizeof(rep->reason),
+			 "served certificate%s TLS Feature lists %d: Firefox "
+			 "fails every connection to it, whatever the server "
+			 "staples",
+			 inherited ? "'s issuer's" : "'s", f);
 	else
 		snprintf(rep->reason, sizeof(rep->reason), "%s, %s",
 			 rep->must_staple ? "Must-Staple certificate"

@@ -3,7 +3,18 @@
 #ifndef SG_VERDICT_H
 #define SG_VERDICT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
 #include "report.h"
+
+/* Refusals that belong to the new certificate itself, whatever the
+ * targets serve: a malformed TLS Feature, one Firefox cannot satisfy (its
+ * own or its issuer's), a certificate outside its validity, Must-Staple
+ * without an OCSP URL. True, with why, when it must not be deployed. */
+bool sg_verdict_cert(const struct sg_certinfo *c, time_t now, char *why,
+		     size_t size);
 
 /* check: Must-Staple is the new cert's (rep->cert). Allowed only when
  * every target serves a fresh valid staple; any doubt refuses. A cert

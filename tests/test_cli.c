@@ -207,17 +207,154 @@ START_TEST(must_staple_without_ocsp_url_is_refused)
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_msg(strstr(r.out, "names no OCSP responder") != NULL, "%s",
 		      r.out);
+	/* ...and names the way out */
+	ck_assert_msg(strstr(r.out, "no staple can exist for it today") != NULL,
+		      "%s", r.out);
+	ck_assert_msg(strstr(r.out, "require_history") != NULL, "%s", r.out);
 }
 END_TEST
 
-START_TEST(v2_only_cert_is_not_gated)
+/* probe: a [17] certificate served with a good staple scored 30 and
+ * passed; Firefox cannot connect to it at all. */
+static void probe_serves_v2_cert_stapled(void)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	size_t len;
+	unsigned char *der = fx_staple(T_PKI->leaf_v2, T_PKI->ca, T_PKI->ca,
+				       T_PKI->ca_key, &o, &len);
+	struct tserver t = {.mode = TS_TLS,
+			    .cert = T_PKI->leaf_v2,
+			    .key = T_PKI->leaf_key,
+			    .chain = T_PKI->ca,
+			    .staple = der,
+			    .staple_len = len};
+	struct cli_run r;
+	char target[32];
+
+	ck_assert_int_eq(ts_start(&t), 0);
+	snprintf(target, sizeof(target), "127.0.0.1:%d", t.port);
+	cli(&r, "probe", target, "--servername", "shop.example", NULL);
+	ts_stop(&t);
+	OPENSSL_free(der);
+	ck_assert_msg(r.status == 1, "probe exit %d: %s", r.status, r.out);
+	ck_assert_msg(strstr(r.out, "TLS Feature lists 17") != NULL, "%s",
+		      r.out);
+}
+
+/* mozilla::pkix fails every connection to a certificate whose TLS
+ * Feature lists anything but status_request: [17] and [5, 17] are
+ * refused whether Must-Staple or not, before any target is probed. */
+START_TEST(tls_feature_other_than_status_request_is_refused)
+{
+	static const char *const files[] = {"fullchain-v2.pem",
+					    "fullchain-f5-17.pem"};
+	struct cli_run r;
+
+	for (size_t i = 0; i < 2; i++) {
+		cli(&r, "check", "--cert", tpath(files[i]), "--target",
+		    "127.0.0.1:1", "--attempts", "1", NULL);
+		ck_assert_msg(r.status == 1, "%s: exit %d: %s", files[i],
+			      r.status, r.out);
+		ck_assert_msg(strstr(r.out, "TLS Feature lists 17") != NULL,
+			      "%s: %s", files[i], r.out);
+		ck_assert_msg(strstr(r.out, "Firefox fails every connection") !=
+				      NULL,
+			      "%s: %s", files[i], r.out);
+	}
+	cli(&r, "check", "--cert", tpath("fullchain-under-f17-ca.pem"),
+	    "--target", "127.0.0.1:1", "--attempts", "1", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.out, "issuer's TLS Feature lists 17") != NULL,
+		      "%s", r.out);
+	probe_serves_v2_cert_stapled();
+}
+END_TEST
+
+/* Firefox requires the leaf to satisfy its issuer's TLS Feature too: a
+ * plain leaf under a Must-Staple intermediate is gated as Must-Staple. */
+START_TEST(leaf_under_must_staple_intermediate_is_gated)
+{
+	struct tserver bare = {.mode = TS_TLS,
+			       .cert = T_STRICT->leaf_under_ca_ms,
+			       .key = T_PKI->leaf_key,
+			       .chain = T_STRICT->ca_ms};
+	struct cli_run r;
+	char t[32];
+
+	ck_assert_int_eq(ts_start(&bare), 0);
+	snprintf(t, sizeof(t), "127.0.0.1:%d", bare.port);
+	cli(&r, "check", "--cert", tpath("fullchain-under-ms-ca.pem"),
+	    "--target", t, "--attempts", "1", NULL);
+	ts_stop(&bare);
+	ck_assert_msg(r.status == 1, "exit %d: %s", r.status, r.out);
+	ck_assert_msg(strstr(r.out, "Must-Staple: yes (by its issuer") != NULL,
+		      "%s", r.out);
+	ck_assert_msg(strstr(r.out, "no staple") != NULL, "%s", r.out);
+}
+END_TEST
+
+/* probe and monitor judge a served leaf under a Must-Staple intermediate
+ * as Must-Staple too: 100 when stapled, CRITICAL when not. */
+START_TEST(served_leaf_under_must_staple_intermediate_counts_as_must_staple)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	size_t len;
+	unsigned char *der =
+		fx_staple(T_STRICT->leaf_under_ca_ms, T_STRICT->ca_ms,
+			  T_STRICT->ca_ms, T_STRICT->ca_ms_key, &o, &len);
+	struct tserver t = {.mode = TS_TLS,
+			    .cert = T_STRICT->leaf_under_ca_ms,
+			    .key = T_PKI->leaf_key,
+			    .chain = T_STRICT->ca_ms,
+			    .staple = der,
+			    .staple_len = len};
+	struct tserver bare = t;
+	struct cli_run r;
+	char target[32], config[700], text[1200];
+
+	bare.staple = NULL;
+	bare.staple_len = 0;
+	ck_assert_int_eq(ts_start(&t), 0);
+	ck_assert_int_eq(ts_start(&bare), 0);
+	snprintf(target, sizeof(target), "127.0.0.1:%d", t.port);
+	cli(&r, "probe", target, "--servername", "shop.example", NULL);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.out);
+	ck_assert_msg(strstr(r.out, "Must-Staple certificate, stapled") != NULL,
+		      "%s", r.out);
+	snprintf(config, sizeof(config), "%s/mon-ms-ca-%d.json", T_PKI->dir,
+		 getpid());
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"record\": \"%s.jsonl\", "
+		 "\"state_dir\": \"%s.state\", \"attempts\": 1}, "
+		 "\"domains\": {\"shop.example\": {\"targets\": "
+		 "[\"127.0.0.1:%d\"]}}}",
+		 config, config, bare.port);
+	fx_write_bytes(config, (const unsigned char *)text, strlen(text));
+	cli(&r, "monitor", "--config", config, NULL);
+	ts_stop(&t);
+	ts_stop(&bare);
+	OPENSSL_free(der);
+	ck_assert_msg(r.status == 2, "monitor exit %d: %s", r.status, r.out);
+	ck_assert_msg(strstr(r.out, "Must-Staple certificate without a valid "
+				    "staple") != NULL,
+		      "%s", r.out);
+}
+END_TEST
+
+START_TEST(expired_or_not_yet_valid_new_cert_is_refused)
 {
 	struct cli_run r;
 
-	cli(&r, "check", "--cert", tpath("fullchain-v2.pem"), "--target",
+	cli(&r, "check", "--cert", tpath("fullchain-expired-ms.pem"),
+	    "--target", "127.0.0.1:1", "--attempts", "1", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.out, "new certificate expired on 20") != NULL,
+		      "%s", r.out);
+	ck_assert_msg(strstr(r.out, "valid from 20") != NULL, "%s", r.out);
+	cli(&r, "check", "--cert", tpath("fullchain-future-ms.pem"), "--target",
 	    "127.0.0.1:1", "--attempts", "1", NULL);
-	ck_assert_int_eq(r.status, 0);
-	ck_assert_msg(strstr(r.out, "Must-Staple: no (TLS features: 17)") !=
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.out, "new certificate is not valid before 20") !=
 			      NULL,
 		      "%s", r.out);
 }
@@ -374,7 +511,12 @@ Suite *cli_suite(void)
 	tcase_add_test(
 		tc, malformed_feature_in_new_cert_is_refused_not_input_error);
 	tcase_add_test(tc, must_staple_without_ocsp_url_is_refused);
-	tcase_add_test(tc, v2_only_cert_is_not_gated);
+	tcase_add_test(tc, tls_feature_other_than_status_request_is_refused);
+	tcase_add_test(tc, leaf_under_must_staple_intermediate_is_gated);
+	tcase_add_test(tc, expired_or_not_yet_valid_new_cert_is_refused);
+	tcase_add_test(
+		tc,
+		served_leaf_under_must_staple_intermediate_counts_as_must_staple);
 	tcase_add_test(tc, probe_reports_served_cert_and_missing_sni);
 	tcase_add_test(tc, targets_file_with_comments_and_errors);
 	tcase_add_test(tc, man_pages_render_without_warnings);

@@ -505,6 +505,38 @@ START_TEST(explicit_cert_overrides_environment)
 	hook_certbot(&s, &r, args);
 	ck_assert_int_eq(r.status, 1);
 	assert_contains(r.err, "names no OCSP responder");
+	assert_contains(r.err, "require_history");
+	scene_end(&s);
+}
+END_TEST
+
+/* Certificate-level refusals come before any target: a TLS Feature
+ * Firefox cannot satisfy (even without Must-Staple), or a certificate
+ * outside its validity. */
+START_TEST(hook_refuses_certificates_firefox_cannot_use)
+{
+	static const struct {
+		const char *file, *want;
+	} cases[] = {
+		{"fullchain-v2.pem", "TLS Feature lists 17"},
+		{"fullchain-expired-ms.pem", "new certificate expired on"},
+	};
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config",  NULL, "--cert",
+			      NULL,   "--dry-run", NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	args[2] = s.config;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		args[4] = tpath(cases[i].file);
+		hook_certbot(&s, &r, args);
+		ck_assert_msg(r.status == 1, "%s: exit %d: %s%s", cases[i].file,
+			      r.status, r.out, r.err);
+		assert_contains(r.err, cases[i].want);
+	}
 	scene_end(&s);
 }
 END_TEST
@@ -731,6 +763,7 @@ Suite *hook_suite(void)
 	tcase_add_test(tc, must_staple_without_targets_is_refused);
 	tcase_add_test(tc, acmesh_and_lego_environments);
 	tcase_add_test(tc, explicit_cert_overrides_environment);
+	tcase_add_test(tc, hook_refuses_certificates_firefox_cannot_use);
 	tcase_add_test(tc, no_client_environment_exits_2);
 	tcase_add_test(tc, symlinked_score_log_is_refused);
 	tcase_add_test(tc, concurrent_hooks_keep_every_record);

@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 struct fx_pki *T_PKI;
+struct fx_strict_pki *T_STRICT;
 const char *T_BUILD = "build";
 
 const char *tpath(const char *name)
@@ -56,6 +57,7 @@ struct tserver tserver_ms(const unsigned char *der, size_t len)
 int main(void)
 {
 	static struct fx_pki pki;
+	static struct fx_strict_pki strict;
 	SRunner *sr;
 	int failed;
 	char cmd[600];
@@ -63,11 +65,13 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("SG_BUILD"))
 		T_BUILD = getenv("SG_BUILD");
-	if (fx_pki_create(&pki, "/tmp/staplegate-test.XXXXXX") != 0) {
+	if (fx_pki_create(&pki, "/tmp/staplegate-test.XXXXXX") != 0 ||
+	    fx_strict_create(&strict, &pki) != 0) {
 		fprintf(stderr, "cannot create the test PKI\n");
 		return 1;
 	}
 	T_PKI = &pki;
+	T_STRICT = &strict;
 	sr = srunner_create(unit_suite());
 	srunner_add_suite(sr, staple_suite());
 	srunner_add_suite(sr, probe_suite());
@@ -78,6 +82,7 @@ int main(void)
 	srunner_add_suite(sr, monitor_suite());
 	srunner_add_suite(sr, records_suite());
 	srunner_add_suite(sr, contrib_suite());
+	srunner_add_suite(sr, gnutls_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
@@ -85,6 +90,7 @@ int main(void)
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pki.dir);
 		(void)!system(cmd);
 	}
+	fx_strict_free(&strict);
 	fx_pki_free(&pki);
 	return failed ? 1 : 0;
 }

@@ -73,6 +73,43 @@ static void monitor(struct fleet *f, struct cli_run *r)
 	cli(r, "monitor", "--config", f->config, "--prom", f->prom, NULL);
 }
 
+/* A responder whose responses claim more than 10 days: Firefox counts
+ * them as expired 10 days after thisUpdate, so the time a server seems
+ * to have left is shorter than it says. */
+START_TEST(monitor_warns_of_responses_valid_over_ten_days)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	size_t len;
+	unsigned char *der;
+	struct tserver t;
+	struct cli_run r;
+	char dir[600], config[700], text[1500];
+
+	o.next_off = 14L * 86400 - 3600;
+	der = fx_staple(T_PKI->leaf_ms, T_PKI->ca, T_PKI->ca, T_PKI->ca_key, &o,
+			&len);
+	t = tserver_ms(der, len);
+	ck_assert_int_eq(ts_start(&t), 0);
+	snprintf(dir, sizeof(dir), "%s/mon-long-%d", T_PKI->dir, getpid());
+	mkdir(dir, 0700);
+	snprintf(config, sizeof(config), "%s/monitor.json", dir);
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"record\": \"%s/scores.jsonl\", "
+		 "\"state_dir\": \"%s/state\", \"cafile\": \"%s\", "
+		 "\"attempts\": 1}, \"domains\": {\"shop.example\": "
+		 "{\"targets\": [\"127.0.0.1:%d\"]}}}",
+		 dir, dir, tpath("root.pem"), t.port);
+	write_text(config, text, 0644);
+	cli(&r, "monitor", "--config", config, NULL);
+	ts_stop(&t);
+	OPENSSL_free(der);
+	ck_assert_msg(r.status == 1, "exit %d: %s", r.status, r.out);
+	assert_contains(r.out, "STAPLEGATE WARNING");
+	assert_contains(r.out, "valid for 14d");
+	assert_contains(r.out, "Firefox's 10-day cap");
+}
+END_TEST
+
 START_TEST(monitor_states_follow_the_plugin_guidelines)
 {
 	static const struct {
@@ -477,6 +514,7 @@ Suite *monitor_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, monitor_states_follow_the_plugin_guidelines);
+	tcase_add_test(tc, monitor_warns_of_responses_valid_over_ten_days);
 	tcase_add_test(tc, monitor_config_error_is_unknown);
 	tcase_add_test(tc, monitor_reports_pending_deployments);
 	tcase_add_test(tc, prometheus_file_parses_back);

@@ -10,6 +10,7 @@
 
 #include "../preflight/bundle.h"
 #include "../preflight/staple.h"
+#include "../preflight/vcache.h"
 #include "testutil.h"
 
 static const struct sg_policy policy = {
@@ -169,6 +170,50 @@ START_TEST(this_update_older_than_max_age)
 	st = verify_opts(&o);
 	ck_assert(!st.valid);
 	assert_reason(st, "old, over the max-age");
+}
+END_TEST
+
+/* Firefox treats an end-entity response as expired 10 days after its
+ * thisUpdate, whatever nextUpdate says: the default max-age follows. */
+START_TEST(default_max_age_is_firefox_ten_days)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	ck_assert_int_eq(SG_DEFAULT_MAX_AGE_SEC, 10 * 86400);
+	o.this_off = -11 * 86400;
+	o.next_off = 3 * 86400;
+	st = verify_opts(&o);
+	ck_assert(!st.valid);
+	assert_reason(st, "old, over the max-age");
+	o.this_off = -9 * 86400;
+	st = verify_opts(&o);
+	ck_assert_msg(st.valid, "%s", st.reason);
+}
+END_TEST
+
+/* A response valid for 14 days is dead for Firefox 10 days after its
+ * thisUpdate: what is left is counted to there, not to nextUpdate. */
+START_TEST(time_left_ends_at_max_age_before_next_update)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.this_off = -(9 * 86400 + 12 * 3600);
+	o.next_off = 4 * 86400 + 12 * 3600;
+	st = verify_opts(&o);
+	ck_assert_msg(st.valid, "%s", st.reason);
+	ck_assert(!st.fresh);
+	ck_assert_int_le(st.seconds_left, 12 * 3600);
+	ck_assert_int_ge(st.seconds_left, 12 * 3600 - 60);
+	assert_reason(st, "expiring");
+	assert_reason(st, "max-age");
+	o.this_off = -3600;
+	o.next_off = 14 * 86400 - 3600;
+	st = verify_opts(&o);
+	ck_assert_msg(st.valid && st.fresh, "%s", st.reason);
+	ck_assert_int_le(st.seconds_left, 10 * 86400 - 3600);
+	ck_assert_int_gt(st.next_update - time(NULL), 13 * 86400);
 }
 END_TEST
 
@@ -374,6 +419,305 @@ START_TEST(absent_staple)
 }
 END_TEST
 
+/* --- what strict clients refuse (mozilla::pkix, GnuTLS) --------------- */
+
+static struct sg_staple verify_strict_at(X509 *signer, EVP_PKEY *key,
+					 const struct fx_staple_opts *o,
+					 const struct fx_strict_opts *s,
+					 time_t now, struct sg_vcache *cache)
+{
+	struct sg_staple st;
+	size_t len;
+	unsigned char *der = fx_staple_strict(T_PKI->leaf_ms, T_PKI->ca, signer,
+					      key, o, s, &len);
+
+	sg_staple_verify_cached(der, len, T_PKI->leaf_ms, T_PKI->ca, &policy,
+				now, cache, &st);
+	OPENSSL_free(der);
+	return st;
+}
+
+static struct sg_staple verify_strict(const struct fx_strict_opts *s)
+{
+	struct fx_staple_opts o = fx_staple_good();
+
+	return verify_strict_at(T_PKI->ca, T_PKI->ca_key, &o, s, time(NULL),
+				NULL);
+}
+
+START_TEST(strict_fixture_without_deviation_is_valid)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct fx_staple_opts o = fx_staple_good();
+	unsigned char *plain = NULL, *strict = NULL;
+	size_t a = 0, b = 1;
+	struct sg_staple st = verify_strict(&s);
+
+	ck_assert_msg(st.valid && st.fresh, "%s", st.reason);
+	/* The hand-made wrapper writes what OpenSSL writes. RSA signatures
+	 * are deterministic; a second may tick between the two (retry). */
+	for (int i = 0; i < 3 && (a != b || memcmp(plain, strict, a)); i++) {
+		OPENSSL_free(plain);
+		OPENSSL_free(strict);
+		plain = fx_staple(T_PKI->leaf_ms, T_PKI->ca,
+				  T_STRICT->responder_rsa, T_PKI->rsa_key, &o,
+				  &a);
+		strict = fx_staple_strict(T_PKI->leaf_ms, T_PKI->ca,
+					  T_STRICT->responder_rsa,
+					  T_PKI->rsa_key, &o, &s, &b);
+	}
+	ck_assert_uint_eq(a, b);
+	ck_assert(memcmp(plain, strict, a) == 0);
+	OPENSSL_free(plain);
+	OPENSSL_free(strict);
+}
+END_TEST
+
+START_TEST(critical_extension_in_response_data_is_refused)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct sg_staple st;
+
+	s.critical_ext = FX_IN_RESPONSE_DATA;
+	st = verify_strict(&s);
+	ck_assert(!st.valid);
+	assert_reason(st, "unknown critical extension 1.3.6.1.4.1.99999.7");
+	assert_reason(st, "ResponseData");
+}
+END_TEST
+
+START_TEST(critical_extension_in_single_response_is_refused)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct sg_staple st;
+
+	s.critical_ext = FX_IN_SINGLE;
+	st = verify_strict(&s);
+	ck_assert(!st.valid);
+	assert_reason(st, "unknown critical extension 1.3.6.1.4.1.99999.7");
+	assert_reason(st, "SingleResponse");
+}
+END_TEST
+
+START_TEST(non_critical_extensions_and_nonce_are_accepted)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct sg_staple st;
+
+	s.plain_ext = FX_IN_RESPONSE_DATA;
+	s.nonce = true;
+	st = verify_strict(&s);
+	ck_assert_msg(st.valid && st.fresh, "%s", st.reason);
+	s.plain_ext = FX_IN_SINGLE;
+	st = verify_strict(&s);
+	ck_assert_msg(st.valid && st.fresh, "%s", st.reason);
+}
+END_TEST
+
+START_TEST(md5_signature_is_refused)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	s.sig_md = EVP_md5();
+	o.include_signer = true;
+	st = verify_strict_at(T_STRICT->responder_rsa, T_PKI->rsa_key, &o, &s,
+			      time(NULL), NULL);
+	ck_assert(!st.valid);
+	assert_reason(st, "MD5");
+	/* the same responder with SHA-256 is fine */
+	s.sig_md = NULL;
+	st = verify_strict_at(T_STRICT->responder_rsa, T_PKI->rsa_key, &o, &s,
+			      time(NULL), NULL);
+	ck_assert_msg(st.valid, "%s", st.reason);
+}
+END_TEST
+
+START_TEST(md5_certid_is_refused)
+{
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.id_md = EVP_md5();
+	st = verify_opts(&o);
+	ck_assert(!st.valid);
+	assert_reason(st, "MD5 CertID");
+}
+END_TEST
+
+START_TEST(non_minimal_lengths_are_refused)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct sg_staple st;
+
+	s.ber = FX_BER_OUTER;
+	st = verify_strict(&s);
+	ck_assert(st.present && !st.valid);
+	assert_reason(st, "not DER");
+	/* inside the signed part: OpenSSL verifies its own re-encoding,
+	 * so the signature alone does not catch it */
+	s.ber = FX_BER_RESPONSE_DATA;
+	st = verify_strict(&s);
+	ck_assert(st.present && !st.valid);
+	assert_reason(st, "not DER");
+}
+END_TEST
+
+START_TEST(explicit_response_data_version_is_refused)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct sg_staple st;
+
+	s.version = 1; /* v2: unknown */
+	st = verify_strict(&s);
+	ck_assert(!st.valid);
+	assert_reason(st, "version");
+	s.version = 0; /* v1 written out: DER omits a DEFAULT value */
+	st = verify_strict(&s);
+	ck_assert(!st.valid);
+	assert_reason(st, "version");
+}
+END_TEST
+
+START_TEST(delegated_responder_that_is_a_ca_is_refused)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_vcache cache = {0};
+	struct sg_staple st;
+
+	size_t len;
+	unsigned char *der;
+
+	o.include_signer = true;
+	der = fx_staple_strict(T_PKI->leaf_ms, T_PKI->ca,
+			       T_STRICT->responder_ca, T_PKI->resp_key, &o, &s,
+			       &len);
+	for (int i = 0; i < 2; i++) { /* the second from the cache */
+		sg_staple_verify_cached(der, len, T_PKI->leaf_ms, T_PKI->ca,
+					&policy, time(NULL), &cache, &st);
+		ck_assert_msg(!st.valid, "run %d valid", i);
+		assert_reason(st, "responder certificate is a CA");
+	}
+	ck_assert_uint_eq(cache.hits, 1);
+	OPENSSL_free(der);
+	sg_vcache_free(&cache);
+}
+END_TEST
+
+START_TEST(expired_responder_is_reported_as_expired)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.include_signer = true;
+	st = verify_strict_at(T_STRICT->responder_expired, T_PKI->resp_key, &o,
+			      &s, time(NULL), NULL);
+	ck_assert(!st.valid);
+	assert_reason(st, "responder certificate expired");
+	st = verify_strict_at(T_STRICT->responder_future, T_PKI->resp_key, &o,
+			      &s, time(NULL), NULL);
+	ck_assert(!st.valid);
+	assert_reason(st, "responder certificate is not valid before");
+}
+END_TEST
+
+/* The responder's validity depends on the time, so it is judged at the
+ * caller's now and never taken from the signature cache. */
+START_TEST(responder_validity_is_judged_at_now_not_cached)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_vcache cache = {0};
+	time_t now = time(NULL), later = now + 2 * 86400;
+	struct sg_staple st;
+
+	size_t len;
+	unsigned char *der;
+
+	o.include_signer = true;
+	der = fx_staple_strict(T_PKI->leaf_ms, T_PKI->ca,
+			       T_STRICT->responder_future, T_PKI->resp_key, &o,
+			       &s, &len);
+	sg_staple_verify_cached(der, len, T_PKI->leaf_ms, T_PKI->ca, &policy,
+				later, &cache, &st);
+	ck_assert_msg(st.valid, "%s", st.reason);
+	sg_staple_verify_cached(der, len, T_PKI->leaf_ms, T_PKI->ca, &policy,
+				now, &cache, &st);
+	ck_assert(!st.valid);
+	assert_reason(st, "not valid before");
+	sg_staple_verify_cached(der, len, T_PKI->leaf_ms, T_PKI->ca, &policy,
+				later, &cache, &st);
+	ck_assert_msg(st.valid, "%s", st.reason);
+	ck_assert_uint_eq(cache.hits, 2);
+	OPENSSL_free(der);
+	sg_vcache_free(&cache);
+}
+END_TEST
+
+/* mozilla::pkix reads every SingleResponse and skips those for other
+ * certificates or in hash algorithms it does not know; GnuTLS reads only
+ * the first (its status taken as the certificate's, even when it names
+ * another issuer): others are fine after the served certificate's. */
+START_TEST(other_single_responses_after_the_right_one_are_ignored)
+{
+	static const enum fx_extra_single kinds[] = {FX_EXTRA_OTHER_ISSUER,
+						     FX_EXTRA_UNKNOWN_HASH,
+						     FX_EXTRA_MD5_GOOD};
+	struct fx_strict_opts s = fx_strict_none();
+	struct sg_staple st;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		s.extra = kinds[i];
+		s.extra_first = false;
+		st = verify_strict(&s);
+		ck_assert_msg(st.valid && st.fresh, "extra %d after: %s",
+			      kinds[i], st.reason);
+		s.extra_first = true;
+		st = verify_strict(&s);
+		ck_assert_msg(!st.valid, "extra %d before: valid", kinds[i]);
+		assert_reason(st, "not its first SingleResponse");
+	}
+}
+END_TEST
+
+/* ...and an MD5 CertID is one of those: it does not count as a response
+ * for the served certificate, whatever it says. */
+START_TEST(md5_certid_beside_a_revoked_one_does_not_count)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	o.cert_status = V_OCSP_CERTSTATUS_REVOKED;
+	s.extra = FX_EXTRA_MD5_GOOD;
+	st = verify_strict_at(T_PKI->ca, T_PKI->ca_key, &o, &s, time(NULL),
+			      NULL);
+	ck_assert(!st.valid);
+	ck_assert_int_eq(st.status, SG_STATUS_REVOKED);
+	assert_reason(st, "revoked");
+}
+END_TEST
+
+START_TEST(only_unknown_hash_certid_is_named)
+{
+	struct fx_strict_opts s = fx_strict_none();
+	struct fx_staple_opts o = fx_staple_good();
+	struct sg_staple st;
+
+	/* the served cert's response under another issuer first, and the
+	 * unknown-hash one: nothing usable */
+	o.id_issuer = T_PKI->other_ca;
+	s.extra = FX_EXTRA_UNKNOWN_HASH;
+	st = verify_strict_at(T_PKI->ca, T_PKI->ca_key, &o, &s, time(NULL),
+			      NULL);
+	ck_assert(!st.valid);
+	assert_reason(st, "hash algorithm");
+}
+END_TEST
+
 /* Runs `openssl ocsp` on a staple file; returns its exit status and
  * whether it printed "good". */
 static int oracle(const char *staple, const char *leaf, int *good)
@@ -475,6 +819,8 @@ Suite *staple_suite(void)
 	tcase_add_test(tc, this_update_in_future);
 	tcase_add_test(tc, this_update_within_skew_is_accepted);
 	tcase_add_test(tc, this_update_older_than_max_age);
+	tcase_add_test(tc, default_max_age_is_firefox_ten_days);
+	tcase_add_test(tc, time_left_ends_at_max_age_before_next_update);
 	tcase_add_test(tc, under_headroom_is_valid_but_expiring);
 	tcase_add_test(tc, signed_by_unrelated_key_with_embedded_cert);
 	tcase_add_test(tc, signed_by_unrelated_key_without_cert);
@@ -488,6 +834,23 @@ Suite *staple_suite(void)
 	tcase_add_test(tc, garbage_and_truncated_bytes);
 	tcase_add_test(tc, no_issuer_is_unverifiable);
 	tcase_add_test(tc, absent_staple);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("strict");
+	tcase_add_test(tc, strict_fixture_without_deviation_is_valid);
+	tcase_add_test(tc, critical_extension_in_response_data_is_refused);
+	tcase_add_test(tc, critical_extension_in_single_response_is_refused);
+	tcase_add_test(tc, non_critical_extensions_and_nonce_are_accepted);
+	tcase_add_test(tc, md5_signature_is_refused);
+	tcase_add_test(tc, md5_certid_is_refused);
+	tcase_add_test(tc, non_minimal_lengths_are_refused);
+	tcase_add_test(tc, explicit_response_data_version_is_refused);
+	tcase_add_test(tc, delegated_responder_that_is_a_ca_is_refused);
+	tcase_add_test(tc, expired_responder_is_reported_as_expired);
+	tcase_add_test(tc, responder_validity_is_judged_at_now_not_cached);
+	tcase_add_test(tc,
+		       other_single_responses_after_the_right_one_are_ignored);
+	tcase_add_test(tc, md5_certid_beside_a_revoked_one_does_not_count);
+	tcase_add_test(tc, only_unknown_hash_certid_is_named);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("oracle");
 	tcase_add_test(tc, oracle_agrees_on_signature_and_binding);

@@ -502,6 +502,80 @@ START_TEST(resume_refreshes_prestaged_staple)
 }
 END_TEST
 
+/* What strict clients refuse never reaches a --staple-out file nor
+ * replaces a pre-staged one, although OpenSSL's OCSP API accepts it. */
+START_TEST(staple_out_never_takes_what_strict_clients_refuse)
+{
+	struct scene s;
+	struct cli_run r;
+	char out[700];
+	const char *hook[] = {"hook", "--config", NULL, "--staple-out",
+			      out,    "--",	  NULL, NULL};
+	const char *resume[] = {"resume", "--config", NULL, NULL};
+	struct fx_staple_opts good = fx_staple_good(), aging = good;
+	struct fx_strict_opts v[3] = {fx_strict_none(), fx_strict_none(),
+				      fx_strict_none()};
+	const char *want[3] = {"unknown critical extension", "not DER",
+			       "is a CA"};
+	unsigned char *bad[3], *old, buf[65536];
+	size_t bad_len[3], old_len, n;
+
+	v[0].critical_ext = FX_IN_SINGLE;
+	v[1].ber = FX_BER_RESPONSE_DATA;
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	snprintf(out, sizeof(out), "%s/shop.ocsp", s.dir);
+	hook[2] = resume[2] = s.config;
+	hook[6] = s.deploy_sh;
+	for (int i = 0; i < 3; i++) {
+		good.include_signer = i == 2;
+		bad[i] = fx_staple_strict(
+			s.newcert, T_PKI->ca,
+			i == 2 ? T_STRICT->responder_ca : T_PKI->ca,
+			i == 2 ? T_PKI->resp_key : T_PKI->ca_key, &good, &v[i],
+			&bad_len[i]);
+	}
+	s.resp.mode = TR_FIXED;
+	for (int i = 0; i < 3; i++) {
+		s.resp.fixed = bad[i];
+		s.resp.fixed_len = bad_len[i];
+		hook_certbot(&s, &r, hook);
+		ck_assert_msg(r.status == 1, "%s: exit %d %s%s", want[i],
+			      r.status, r.out, r.err);
+		assert_contains(r.err, want[i]);
+		ck_assert_msg(!exists(out), "%s: written", want[i]);
+		ck_assert(!exists(s.deployed));
+	}
+	/* pre-staged by a good answer, then aging: resume asks again and
+	 * keeps the file when the answer is one of these */
+	s.resp.mode = TR_STATUS;
+	hook_certbot(&s, &r, hook);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	aging.this_off = -6 * 86400;
+	aging.next_off = 86400 + 3600;
+	old = fx_staple(s.newcert, T_PKI->ca, T_PKI->ca, T_PKI->ca_key, &aging,
+			&old_len);
+	fx_write_bytes(out, old, old_len);
+	s.resp.mode = TR_FIXED;
+	for (int i = 0; i < 3; i++) {
+		s.resp.fixed = bad[i];
+		s.resp.fixed_len = bad_len[i];
+		cli_env(&r, NULL, resume);
+		ck_assert_msg(r.status == 1, "%s: resume exit %d %s%s", want[i],
+			      r.status, r.out, r.err);
+		assert_contains(r.out, want[i]);
+		n = slurp_file(out, buf, sizeof(buf));
+		ck_assert_msg(n == old_len && memcmp(buf, old, n) == 0,
+			      "%s: pre-staged file replaced", want[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		OPENSSL_free(bad[i]);
+	OPENSSL_free(old);
+	scene_end(&s);
+}
+END_TEST
+
 /* nginx stapling from ssl_stapling_file, which the hook pre-stages with
  * the NEW certificate's response before the reload: every handshake
  * after the reload, the first included, carries a valid staple. */
@@ -632,6 +706,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, wait_deploys_once_the_gate_opens);
 	tcase_add_test(tc, staple_out_prestages_and_is_never_made_worse);
 	tcase_add_test(tc, resume_refreshes_prestaged_staple);
+	tcase_add_test(tc, staple_out_never_takes_what_strict_clients_refuse);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("nginx-file");
 	tcase_set_timeout(tc, 60);

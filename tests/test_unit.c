@@ -203,6 +203,7 @@ static void vfix_init(struct vfix *v, X509 *newcert, size_t n)
 {
 	memset(v, 0, sizeof(*v));
 	v->rep.mode = "check";
+	v->rep.generated_at = time(NULL); /* the certificate is judged then */
 	v->rep.n = n;
 	v->rep.targets = v->targets;
 	v->rep.probes = v->probes;
@@ -335,6 +336,21 @@ START_TEST(verdict_malformed_feature_refuses)
 }
 END_TEST
 
+START_TEST(config_default_max_age_is_ten_days)
+{
+	struct sg_config cfg;
+	char path[600];
+	sg_result r;
+
+	snprintf(path, sizeof(path), "%s/maxage.json", T_PKI->dir);
+	fx_write_bytes(path, (const unsigned char *)"{}", 2);
+	r = sg_config_load(path, &cfg);
+	ck_assert_msg(r.code == SG_OK, "%s", r.reason);
+	ck_assert_int_eq(cfg.max_age_sec, 10 * 86400);
+	sg_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(config_example_in_contrib_parses)
 {
 	struct sg_config cfg;
@@ -408,6 +424,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, duration_format_two_units);
 	tcase_add_test(tc, target_forms);
 	tcase_add_test(tc, target_rejects_bad_strings);
+	tcase_add_test(tc, config_default_max_age_is_ten_days);
 	tcase_add_test(tc, config_example_in_contrib_parses);
 	tcase_add_test(tc, config_errors_name_key_and_position);
 	suite_add_tcase(s, tc);

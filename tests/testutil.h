@@ -6,10 +6,12 @@
 #include <check.h>
 
 #include "fixture.h"
+#include "fx_strict.h"
 #include "tserver.h"
 
 extern struct fx_pki *T_PKI;
-extern const char *T_BUILD; /* build directory, for the CLI binary */
+extern struct fx_strict_pki *T_STRICT; /* made with T_PKI, same dir */
+extern const char *T_BUILD;	       /* build directory, for the CLI binary */
 
 /* T_PKI->dir/name, in a static rotating buffer (4 slots). */
 const char *tpath(const char *name);
@@ -37,5 +39,6 @@ Suite *store_suite(void);
 Suite *monitor_suite(void);
 Suite *records_suite(void);
 Suite *contrib_suite(void);
+Suite *gnutls_suite(void);
 
 #endif
