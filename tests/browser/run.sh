@@ -74,6 +74,7 @@ bounded() {
 start_server() {
 	local log=$1 chain=$2 staple=$3 status=()
 	[ "$staple" != - ] && status=(-status_file "$PKI/$staple")
+	: >"$log" # exists before the server writes to it
 	openssl s_server -accept 127.0.0.1:0 -www -cert "$PKI/$chain" \
 		-cert_chain "$PKI/ca.pem" -key "$PKI/leaf.key" "${status[@]}" \
 		</dev/null >"$log" 2>&1 &
