@@ -149,6 +149,10 @@ run_case bad-signature fullchain-ms.pem staple-ms-badsig.der "$R SEC_ERROR_OCSP_
 # fetching, which is off, and connects; the Must-Staple check is satisfied by
 # the staple's presence. staplegate must still refuse.
 run_case stale fullchain-ms.pem staple-ms-stale.der accept refuse "firefox laxer"
+# Laxer: a good staple for another certificate (the plain leaf's serial, same
+# issuer) carries no answer for this one; Firefox treats it like no answer,
+# falls back to fetching, which is off, and connects.
+run_case other-cert fullchain-ms.pem staple-plain-good.der accept refuse "firefox laxer"
 # Firefox fails any TLS Feature but status_request, whatever is stapled.
 run_case features-5-17 fullchain-ms517.pem staple-ms517-good.der \
 	"$R MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING" refuse
