@@ -35,7 +35,7 @@ FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 
 .PHONY: all deps check test demo asan valgrind install uninstall clean format \
-	fuzz fuzz-build fuzz-replay bench
+	fuzz fuzz-build fuzz-replay bench browser-check
 
 all: $(BUILD)/staplegate
 
@@ -129,6 +129,14 @@ demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/staplegate $(BUILD)/tests/mkpki \
 		$(BUILD)/tests/responder
 	@bash tests/demo.sh $(BUILD)
+
+# Firefox ESR (headless, WebDriver BiDi) as an oracle for the verdict,
+# against openssl s_server on loopback; not part of make check (.ci/run
+# runs it).
+browser-check:
+	@sh tests/deps.sh browser
+	@$(MAKE) --no-print-directory $(BUILD)/staplegate $(BUILD)/tests/mkpki
+	@bash tests/browser/run.sh $(BUILD)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan \

@@ -1,9 +1,12 @@
 #!/bin/sh
-# Build and test dependencies from Debian 12's packages. As root, installs
-# what is missing (apt-get update first); otherwise says what is missing.
+# Build and test dependencies from Debian 12's packages: the one list, used
+# by make check/demo (no argument) and make browser-check (`browser`). As
+# root, installs what is missing (apt-get update first); otherwise says
+# what is missing.
 PKGS="build-essential pkg-config libssl-dev libcurl4-openssl-dev \
 libjansson-dev check openssl nginx-light faketime valgrind certbot pebble \
-python3 clang haproxy apache2 logrotate prometheus gnutls-bin"
+python3 clang haproxy apache2 logrotate prometheus gnutls-bin ca-certificates"
+[ "$1" = browser ] && PKGS="$PKGS firefox-esr libnss3-tools python3-websockets"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
