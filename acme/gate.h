@@ -43,6 +43,7 @@ struct sg_gate_result {
 	struct sg_strlist errors;	 /* config and score-log problems */
 	bool pending;			 /* left as a pending deployment */
 	bool superseded;		 /* resume: a newer certificate */
+	bool busy; /* another run held the lineage's lock: nothing done */
 };
 
 void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res);

@@ -126,22 +126,34 @@ static void decide_gated(struct gate *g)
 	}
 }
 
-void sg_gate_decide(struct gate *g)
+bool sg_gate_load(struct gate *g)
 {
-	sg_result r = sg_material_load(
+	sg_result r;
+
+	if (g->have_cert)
+		return true;
+	r = sg_material_load(
 		g->nc.cert_path, g->nc.chain_path[0] ? g->nc.chain_path : NULL,
 		g->o->cafile ? g->o->cafile : g->cfg.cafile, &g->mat);
-
 	if (!r.code)
 		r = sg_certinfo_read(sg_material_leaf(&g->mat), &g->cert);
 	if (r.code) {
 		/* Whether it is Must-Staple cannot be known: refuse. */
 		sg_gate_refuse(g, "new certificate: %s", r.reason);
 		g->res->status = 2;
-		return;
+		return false;
 	}
 	g->have_cert = true;
 	g->gated = g->cert.features.must_staple || g->cert.feature_error.code;
+	return true;
+}
+
+void sg_gate_decide(struct gate *g)
+{
+	sg_result r;
+
+	if (!sg_gate_load(g))
+		return;
 	r = sg_gate_targets(&g->cfg, &g->cert, &g->nc.domains, g->o->extra,
 			    g->o->nextra, &g->res->targets, &g->res->n,
 			    &g->unconfigured);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -41,6 +42,31 @@ sg_result sg_prestage_remember(const char *state_dir, const char *lineage,
 	r = text ? sg_write_atomic(path, text, strlen(text), 0640)
 		 : sg_err(SG_ENOMEM, "out of memory");
 	free(text);
+	return r;
+}
+
+sg_result sg_prestage_path(const char *state_dir, const char *lineage,
+			   char *out, size_t size)
+{
+	char name[256], path[PATH_MAX], *text = NULL;
+	size_t len = 0;
+	json_t *rec;
+	const char *v;
+	sg_result r = sg_store_lineage_name(lineage, name, sizeof(name));
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/staples/%s.json", state_dir, name);
+	if (r.code || access(path, F_OK) != 0)
+		return r;
+	r = sg_read_file(path, 65536, &text, &len);
+	rec = r.code ? NULL : json_loadb(text, len, 0, NULL);
+	free(text);
+	v = json_string_value(json_object_get(rec, "path"));
+	if (!r.code && v == NULL)
+		r = sg_err(SG_EINPUT, "%s: no \"path\" in it", path);
+	if (v)
+		snprintf(out, size, "%s", v);
+	json_decref(rec);
 	return r;
 }
 

@@ -106,15 +106,17 @@ static int run_pending(struct sg_cli *cli)
 
 static int run_rollback(struct sg_cli *cli)
 {
-	sg_result r = sg_rollback_run(cli->gate.config_path, cli->lineage);
+	char note[SG_REASON_MAX];
+	sg_result r = sg_rollback_run(cli->gate.config_path, cli->lineage, note,
+				      sizeof(note));
 
 	if (r.code) {
 		fprintf(stderr, "staplegate: rollback %s: %s\n", cli->lineage,
 			r.reason);
 		return SG_EXIT_REFUSE;
 	}
-	printf("staplegate: rolled back %s to its previous version\n",
-	       cli->lineage);
+	printf("staplegate: rolled back %s to its previous version: %s\n",
+	       cli->lineage, note);
 	return 0;
 }
 

@@ -1,0 +1,474 @@
+/* The store and the pending queue as transactions: concurrent runs, kill
+ * -9, renewals landing mid-run, rollback of everything a version
+ * replaced, and the store never gating a plain certificate. */
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+
+#include "../preflight/certinfo.h"
+#include "scene.h"
+#include "testutil.h"
+
+static void state_path(const struct scene *s, const char *rel, char *out,
+		       size_t size)
+{
+	snprintf(out, size, "%s/%s", s->state, rel);
+}
+
+/* The SHA-256 of the first certificate in a PEM file, "" when none. */
+static void pem_sha(const char *path, char out[65])
+{
+	FILE *f = fopen(path, "r");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+
+	out[0] = '\0';
+	if (x)
+		sg_cert_sha256(x, out);
+	X509_free(x);
+	if (f)
+		fclose(f);
+}
+
+static void cert_sha(X509 *x, char out[65])
+{
+	sg_cert_sha256(x, out);
+}
+
+static size_t slurp(const char *path, unsigned char *buf, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(buf, 1, size, f) : 0;
+
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static int count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, c;
+
+	while (f && (c = fgetc(f)) != EOF)
+		n += c == '\n';
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void config_store(struct scene *s, const char *more)
+{
+	char extra[512];
+
+	snprintf(extra, sizeof(extra), "\"store\": true, \"attempts\": 1%s%s",
+		 more ? ", " : "", more ? more : "");
+	scene_config(s, extra);
+}
+
+/* The deploy script counts its runs in <dir>/deploys and takes a while,
+ * as a reload does, before the server switches. */
+static void counting_deploy(struct scene *s, const char *sleep_sec)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\necho run >> '%s/deploys'\nsleep %s\n"
+		 "touch '%s'\n",
+		 s->dir, sleep_sec, s->deployed);
+	write_text(s->deploy_sh, text, 0755);
+}
+
+static int deploys(const struct scene *s)
+{
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/deploys", s->dir);
+	return count_lines(path);
+}
+
+static void hook_store(struct scene *s, struct cli_run *r)
+{
+	const char *args[] = {"hook", "--config",   s->config,
+			      "--",   s->deploy_sh, NULL};
+
+	hook_certbot(s, r, args);
+}
+
+/* A refused Must-Staple certificate left pending; the server then
+ * staples, so the next resume may deploy it. */
+static void pending_then_ready(struct scene *s)
+{
+	struct cli_run r;
+	const unsigned char *staple;
+	char entry[700];
+
+	scene_begin(s, true, V_OCSP_CERTSTATUS_GOOD);
+	staple = s->srv.staple;
+	s->srv.staple = NULL;
+	scene_start_server(s);
+	config_store(s, NULL);
+	hook_store(s, &r);
+	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
+	state_path(s, "pending/shop.example.json", entry, sizeof(entry));
+	ck_assert(exists(entry));
+	s->srv.staple = staple;
+}
+
+static X509 *issue(const struct scene *s, bool must_staple)
+{
+	struct fx_cert_opts o = {.cn = "shop.example",
+				 .dns = "shop.example",
+				 .must_staple = must_staple};
+	char url[64];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s->resp.port);
+	o.ocsp_url = url;
+	return fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
+}
+
+/* live/<lineage> resolves to a complete version, and previous (when
+ * there is one) to another complete one. */
+static void assert_store_whole(const struct scene *s)
+{
+	static const char *const names[] = {"cert.pem", "chain.pem",
+					    "fullchain.pem", "privkey.pem"};
+	char live[700], prev[700], dir[PATH_MAX], f[PATH_MAX + 20], sha[65];
+
+	state_path(s, "live/shop.example", live, sizeof(live));
+	state_path(s, "store/shop.example/previous", prev, sizeof(prev));
+	for (int k = 0; k < 2; k++) {
+		const char *link = k ? prev : live;
+		struct stat st;
+
+		if (lstat(link, &st) != 0)
+			continue;
+		ck_assert_msg(realpath(link, dir) != NULL, "%s dangles", link);
+		for (int i = 0; i < 4; i++) {
+			snprintf(f, sizeof(f), "%s/%s", dir, names[i]);
+			ck_assert_msg(exists(f), "%s missing", f);
+		}
+		snprintf(f, sizeof(f), "%s/cert.pem", dir);
+		pem_sha(f, sha);
+		ck_assert_msg(sha[0], "%s holds no certificate", f);
+	}
+}
+
+/* Three resumes of one pending entry at once: one deploys, the others
+ * wait for the lineage's lock and find nothing left to do. */
+START_TEST(concurrent_resumes_deploy_once)
+{
+	struct scene s;
+	struct cli_run r[3];
+	pid_t pid[3];
+	char live[700], sha[65], want[65];
+
+	pending_then_ready(&s);
+	counting_deploy(&s, "0.5");
+	{
+		const char *args[] = {"resume", "--config", s.config, NULL};
+
+		for (int i = 0; i < 3; i++)
+			pid[i] = cli_spawn(NULL, args);
+		for (int i = 0; i < 3; i++)
+			cli_collect(&r[i], pid[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(r[i].status == 0, "%s%s", r[i].out, r[i].err);
+	ck_assert_int_eq(deploys(&s), 1);
+	state_path(&s, "live/shop.example/cert.pem", live, sizeof(live));
+	pem_sha(live, sha);
+	cert_sha(s.newcert, want);
+	ck_assert_str_eq(sha, want);
+	assert_store_whole(&s);
+	scene_end(&s);
+}
+END_TEST
+
+/* acme.sh-style hooks for two plain certificates of one lineage, two at
+ * a time, one of them killed with SIGKILL at a random point: the store
+ * stays whole and the survivor succeeds. */
+START_TEST(kill_and_concurrent_hooks_keep_store_whole)
+{
+	struct scene s;
+	char certs[2][700], chain[700], key[700], env[2][800], keyenv[800],
+		chainenv[800];
+	X509 *x[2];
+	const char *args[] = {"hook", "--config", NULL, "--", "true", NULL};
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	args[2] = s.config;
+	snprintf(chain, sizeof(chain), "%s/ca.pem", s.dir);
+	fx_write_pem(chain, T_PKI->ca, NULL, NULL);
+	snprintf(key, sizeof(key), "%s/acme.key", s.dir);
+	write_text(key, "not a key\n", 0600);
+	snprintf(chainenv, sizeof(chainenv), "CA_CERT_PATH=%s", chain);
+	snprintf(keyenv, sizeof(keyenv), "CERT_KEY_PATH=%s", key);
+	for (int i = 0; i < 2; i++) {
+		x[i] = issue(&s, false);
+		snprintf(certs[i], sizeof(certs[i]), "%s/cert%d.pem", s.dir, i);
+		fx_write_pem(certs[i], x[i], NULL, NULL);
+		snprintf(env[i], sizeof(env[i]), "CERT_PATH=%s", certs[i]);
+	}
+	srand((unsigned)getpid());
+	for (int round = 0; round < 12; round++) {
+		struct cli_run r[2];
+		pid_t pid[2];
+		int victim = round % 2;
+
+		for (int i = 0; i < 2; i++) {
+			const char *e[] = {env[i], chainenv, keyenv,
+					   "Le_Domain=shop.example", NULL};
+
+			pid[i] = cli_spawn(e, args);
+		}
+		usleep((useconds_t)(rand() % 40000));
+		kill(pid[victim], SIGKILL);
+		for (int i = 0; i < 2; i++)
+			cli_collect(&r[i], pid[i]);
+		ck_assert_msg(r[1 - victim].status == 0, "round %d: %s%s",
+			      round, r[1 - victim].out, r[1 - victim].err);
+		assert_store_whole(&s);
+	}
+	X509_free(x[0]);
+	X509_free(x[1]);
+	scene_end(&s);
+}
+END_TEST
+
+/* A renewal that lands while resume waits for a slow responder: the
+ * archive now holds an unverified certificate. The fill notices, the
+ * deploy command never runs, the entry stays pending. */
+struct renewal {
+	struct scene *s;
+	X509 *cert;
+	long after_ms;
+	const char *cert_path, *key_path; /* acme.sh copies, else certbot */
+};
+
+static void *renew_later(void *arg)
+{
+	struct renewal *w = arg;
+
+	usleep((useconds_t)w->after_ms * 1000);
+	if (w->cert_path) {
+		fx_write_pem(w->cert_path, w->cert, NULL, NULL);
+		write_text(w->key_path, "second key\n", 0600);
+	} else {
+		scene_renew(w->s, w->cert, 2);
+	}
+	return NULL;
+}
+
+START_TEST(renewal_during_resume_is_not_put_live)
+{
+	struct scene s;
+	struct cli_run r;
+	struct renewal w;
+	pthread_t th;
+	char entry[700], live[700];
+	const char *args[] = {"resume", "--config", NULL, NULL};
+
+	pending_then_ready(&s);
+	w = (struct renewal){&s, issue(&s, true), 500, NULL, NULL};
+	s.resp.delay_ms = 1500;
+	args[2] = s.config;
+	pthread_create(&th, NULL, renew_later, &w);
+	cli_env(&r, NULL, args);
+	pthread_join(th, NULL);
+	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
+	ck_assert(!exists(s.deployed));
+	state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	ck_assert(exists(entry));
+	state_path(&s, "live/shop.example", live, sizeof(live));
+	ck_assert(!exists(live));
+	X509_free(w.cert);
+	scene_end(&s);
+}
+END_TEST
+
+/* acme.sh: the key is copied after the certificate was verified; a
+ * renewal in between would pair it with the wrong certificate. */
+START_TEST(acmesh_renewal_during_hook_keeps_key_and_cert_together)
+{
+	struct scene s;
+	struct cli_run r;
+	struct renewal w;
+	pthread_t th;
+	char cert[700], chain[700], key[700], e1[800], e2[800], e3[800],
+		entry[700], live[700];
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	snprintf(cert, sizeof(cert), "%s/acme-cert.pem", s.dir);
+	snprintf(chain, sizeof(chain), "%s/acme-ca.pem", s.dir);
+	snprintf(key, sizeof(key), "%s/acme.key", s.dir);
+	fx_write_pem(cert, s.newcert, NULL, NULL);
+	fx_write_pem(chain, T_PKI->ca, NULL, NULL);
+	write_text(key, "first key\n", 0600);
+	snprintf(e1, sizeof(e1), "CERT_PATH=%s", cert);
+	snprintf(e2, sizeof(e2), "CA_CERT_PATH=%s", chain);
+	snprintf(e3, sizeof(e3), "CERT_KEY_PATH=%s", key);
+	w = (struct renewal){&s, issue(&s, true), 500, cert, key};
+	s.resp.delay_ms = 1500;
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	pthread_create(&th, NULL, renew_later, &w);
+	{
+		const char *env[] = {e1, e2, e3, "Le_Domain=shop.example",
+				     NULL};
+
+		cli_env(&r, env, args);
+	}
+	pthread_join(th, NULL);
+	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
+	ck_assert(!exists(s.deployed));
+	state_path(&s, "live/shop.example", live, sizeof(live));
+	ck_assert(!exists(live));
+	state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	ck_assert_msg(exists(entry), "%s", r.out);
+	X509_free(w.cert);
+	scene_end(&s);
+}
+END_TEST
+
+/* dehydrated passes its key as a symlink; a run may give no key at all.
+ * Neither may stop the deployment of a plain certificate. */
+START_TEST(store_never_gates_a_plain_certificate)
+{
+	struct scene s;
+	struct cli_run r;
+	char cert[700], chain[700], key[700], link[700], stored[700];
+	unsigned char buf[64];
+	X509 *other;
+	const char *args[] = {"hook", "--config", NULL, "--cert",
+			      NULL,   "--chain",  NULL, "--key",
+			      NULL,   "--",	  NULL, NULL};
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", s.lineage);
+	snprintf(chain, sizeof(chain), "%s/chain.pem", s.lineage);
+	snprintf(key, sizeof(key), "%s/real.key", s.dir);
+	snprintf(link, sizeof(link), "%s/privkey-link.pem", s.dir);
+	write_text(key, "dehydrated key\n", 0600);
+	ck_assert_int_eq(symlink(key, link), 0);
+	args[2] = s.config;
+	args[4] = cert;
+	args[6] = chain;
+	args[8] = link;
+	args[10] = s.deploy_sh;
+	cli_env(&r, NULL, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert(exists(s.deployed));
+	state_path(&s, "live/shop.example/privkey.pem", stored, sizeof(stored));
+	ck_assert_uint_eq(slurp(stored, buf, sizeof(buf)), 15);
+	ck_assert(memcmp(buf, "dehydrated key\n", 15) == 0);
+	/* a renewal and no --key: deployed all the same, the store problem
+	 * reported */
+	unlink(s.deployed);
+	other = issue(&s, false);
+	snprintf(cert, sizeof(cert), "%s/cert-b.pem", s.lineage);
+	fx_write_pem(cert, other, NULL, NULL);
+	X509_free(other);
+	args[7] = "--";
+	args[8] = s.deploy_sh;
+	args[9] = NULL;
+	cli_env(&r, NULL, args);
+	ck_assert(exists(s.deployed));
+	ck_assert_msg(r.status == 2, "%s%s", r.out, r.err);
+	assert_contains(r.err, "key");
+	scene_end(&s);
+}
+END_TEST
+
+/* A version carries the staple pre-staged with it: rollback puts the
+ * old certificate's staple back beside the old certificate. */
+START_TEST(rollback_restores_prestaged_staple)
+{
+	struct scene s;
+	struct cli_run r;
+	char out[700], live[700], sha[65], want[65];
+	unsigned char first[8192], now[8192];
+	size_t flen, nlen;
+	X509 *second;
+	const char *args[] = {"hook", "--config", NULL, "--staple-out",
+			      out,    "--",	  NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	snprintf(out, sizeof(out), "%s/shop.ocsp", s.dir);
+	args[2] = s.config;
+	args[6] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	flen = slurp(out, first, sizeof(first));
+	ck_assert_uint_gt(flen, 0);
+	second = issue(&s, true);
+	scene_renew(&s, second, 2);
+	s.srv.cert2 = second;
+	{
+		struct fx_staple_opts good = fx_staple_good();
+
+		OPENSSL_free(s.new_staple);
+		s.new_staple = fx_staple(second, T_PKI->ca, T_PKI->ca,
+					 T_PKI->ca_key, &good, &s.new_len);
+		s.srv.staple2 = s.new_staple;
+		s.srv.staple2_len = s.new_len;
+	}
+	sleep(1); /* the responder's answers differ by their time */
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	nlen = slurp(out, now, sizeof(now));
+	ck_assert(nlen != flen || memcmp(now, first, flen) != 0);
+	{
+		const char *rb[] = {"rollback", "shop.example", "--config",
+				    s.config, NULL};
+
+		cli_env(&r, NULL, rb);
+	}
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	state_path(&s, "live/shop.example/cert.pem", live, sizeof(live));
+	pem_sha(live, sha);
+	cert_sha(s.newcert, want);
+	ck_assert_str_eq(sha, want);
+	nlen = slurp(out, now, sizeof(now));
+	ck_assert_uint_eq(nlen, flen);
+	ck_assert(memcmp(now, first, flen) == 0);
+	X509_free(second);
+	scene_end(&s);
+}
+END_TEST
+
+Suite *txn_suite(void)
+{
+	Suite *s = suite_create("txn");
+	TCase *tc = tcase_create("txn");
+
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, concurrent_resumes_deploy_once);
+	tcase_add_test(tc, kill_and_concurrent_hooks_keep_store_whole);
+	tcase_add_test(tc, renewal_during_resume_is_not_put_live);
+	tcase_add_test(tc,
+		       acmesh_renewal_during_hook_keeps_key_and_cert_together);
+	tcase_add_test(tc, store_never_gates_a_plain_certificate);
+	tcase_add_test(tc, rollback_restores_prestaged_staple);
+	suite_add_tcase(s, tc);
+	return s;
+}
