@@ -195,9 +195,12 @@ START_TEST(concurrent_resumes_deploy_once)
 }
 END_TEST
 
-/* acme.sh-style hooks for two plain certificates of one lineage, two at
+/* acme.sh-style hooks for two plain certificates of one lineage, four at
  * a time, one of them killed with SIGKILL at a random point: the store
- * stays whole and the survivor succeeds. */
+ * stays whole and the others succeed. */
+#define ROUNDS 10
+#define RUNS   4
+
 START_TEST(kill_and_concurrent_hooks_keep_store_whole)
 {
 	struct scene s;
@@ -223,23 +226,25 @@ START_TEST(kill_and_concurrent_hooks_keep_store_whole)
 		snprintf(env[i], sizeof(env[i]), "CERT_PATH=%s", certs[i]);
 	}
 	srand((unsigned)getpid());
-	for (int round = 0; round < 12; round++) {
-		struct cli_run r[2];
-		pid_t pid[2];
-		int victim = round % 2;
+	for (int round = 0; round < ROUNDS; round++) {
+		struct cli_run r[RUNS];
+		pid_t pid[RUNS];
+		int victim = round % RUNS;
 
-		for (int i = 0; i < 2; i++) {
-			const char *e[] = {env[i], chainenv, keyenv,
+		for (int i = 0; i < RUNS; i++) {
+			const char *e[] = {env[i % 2], chainenv, keyenv,
 					   "Le_Domain=shop.example", NULL};
 
 			pid[i] = cli_spawn(e, args);
 		}
 		usleep((useconds_t)(rand() % 40000));
 		kill(pid[victim], SIGKILL);
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < RUNS; i++) {
 			cli_collect(&r[i], pid[i]);
-		ck_assert_msg(r[1 - victim].status == 0, "round %d: %s%s",
-			      round, r[1 - victim].out, r[1 - victim].err);
+			ck_assert_msg(i == victim || r[i].status == 0,
+				      "round %d: %s%s", round, r[i].out,
+				      r[i].err);
+		}
 		assert_store_whole(&s);
 	}
 	X509_free(x[0]);
@@ -456,6 +461,110 @@ START_TEST(rollback_restores_prestaged_staple)
 }
 END_TEST
 
+/* A config of our own: no global rollback_command; domain holds extra
+ * keys of shop.example's entry. */
+static void config_plain(struct scene *s, const char *defaults,
+			 const char *domain)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"record\": \"%s\", \"cafile\": \"%s\", "
+		 "\"retry_delay\": \"0s\", \"attempts\": 1, \"store\": true, "
+		 "\"state_dir\": \"%s\"%s%s},\n"
+		 " \"domains\": {\"shop.example\": {\"targets\": "
+		 "[\"127.0.0.1:%d\"]%s%s}}}\n",
+		 s->record, tpath("root.pem"), s->state, defaults ? ", " : "",
+		 defaults ? defaults : "", s->srv.port, domain ? ", " : "",
+		 domain ? domain : "");
+	write_text(s->config, text, 0644);
+}
+
+/* The renewal the server will serve after the reload (or not). */
+static X509 *renew_served(struct scene *s, bool served)
+{
+	X509 *second = issue(s, true);
+	struct fx_staple_opts good = fx_staple_good();
+
+	scene_renew(s, second, 2);
+	if (!served)
+		return second;
+	s->srv.cert2 = second;
+	OPENSSL_free(s->new_staple);
+	s->new_staple = fx_staple(second, T_PKI->ca, T_PKI->ca, T_PKI->ca_key,
+				  &good, &s->new_len);
+	s->srv.staple2 = s->new_staple;
+	s->srv.staple2_len = s->new_len;
+	return second;
+}
+
+/* Store, no rollback_command, the renewal never settles: live/ goes
+ * back and the deploy command runs again, so the server re-reads the
+ * previous version. */
+START_TEST(settle_failure_without_rollback_command_redeploys)
+{
+	struct scene s;
+	struct cli_run r;
+	char live[700], sha[65], want[65];
+	X509 *second;
+	json_t *log;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_plain(&s, "\"settle_timeout\": \"2s\"", NULL);
+	counting_deploy(&s, "0");
+	hook_store(&s, &r);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	second = renew_served(&s, false);
+	hook_store(&s, &r);
+	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
+	ck_assert_int_eq(deploys(&s), 3);
+	state_path(&s, "live/shop.example/cert.pem", live, sizeof(live));
+	pem_sha(live, sha);
+	cert_sha(s.newcert, want);
+	ck_assert_str_eq(sha, want);
+	log = read_log(s.record);
+	ck_assert_str_eq(
+		field(json_array_get(log, json_array_size(log) - 1), "action"),
+		"rolled-back");
+	json_decref(log);
+	X509_free(second);
+	scene_end(&s);
+}
+END_TEST
+
+/* staplegate rollback runs the domain's own rollback_command. */
+START_TEST(rollback_command_of_the_domain_is_run)
+{
+	struct scene s;
+	struct cli_run r;
+	char domain[800], marker[700];
+	X509 *second;
+	const char *rb[] = {"rollback", "shop.example", "--config", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	snprintf(marker, sizeof(marker), "%s/rolled-back", s.dir);
+	snprintf(domain, sizeof(domain), "\"rollback_command\": [\"%s\"]",
+		 s.rollback_sh);
+	config_plain(&s, NULL, domain);
+	hook_store(&s, &r);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	second = renew_served(&s, true);
+	unlink(s.deployed);
+	s.srv.swapped = 0;
+	hook_store(&s, &r);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert(!exists(marker));
+	rb[3] = s.config;
+	cli_env(&r, NULL, rb);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert_msg(exists(marker), "%s", r.out);
+	X509_free(second);
+	scene_end(&s);
+}
+END_TEST
+
 Suite *txn_suite(void)
 {
 	Suite *s = suite_create("txn");
@@ -469,6 +578,8 @@ Suite *txn_suite(void)
 		       acmesh_renewal_during_hook_keeps_key_and_cert_together);
 	tcase_add_test(tc, store_never_gates_a_plain_certificate);
 	tcase_add_test(tc, rollback_restores_prestaged_staple);
+	tcase_add_test(tc, settle_failure_without_rollback_command_redeploys);
+	tcase_add_test(tc, rollback_command_of_the_domain_is_run);
 	suite_add_tcase(s, tc);
 	return s;
 }
