@@ -11,6 +11,7 @@
 #include "../preflight/history.h"
 #include "../preflight/interrupt.h"
 #include "gate_internal.h"
+#include "issuer.h"
 #include "targets.h"
 
 void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p)
@@ -107,6 +108,8 @@ static void decide_gated(struct gate *g)
 	} else if (g->cert.feature_error.code) {
 		sg_gate_refuse(g, "new certificate: %s",
 			       g->cert.feature_error.reason);
+	} else if (g->issuer_error[0]) {
+		sg_gate_refuse(g, "new certificate: %s", g->issuer_error);
 	} else if (g->cert.ocsp_urls.n == 0) {
 		sg_gate_refuse(
 			g, "new certificate is Must-Staple but names no OCSP "
@@ -145,6 +148,12 @@ bool sg_gate_load(struct gate *g)
 	}
 	g->have_cert = true;
 	g->gated = g->cert.features.must_staple || g->cert.feature_error.code;
+	r = sg_issuer_complete(&g->nc, &g->mat,
+			       g->cfg.timeout_sec * 1000 < sg_gate_left_ms(g)
+				       ? g->cfg.timeout_sec * 1000
+				       : sg_gate_left_ms(g));
+	snprintf(g->issuer_error, sizeof(g->issuer_error), "%s",
+		 r.code ? r.reason : "");
 	return true;
 }
 

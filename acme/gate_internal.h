@@ -33,8 +33,9 @@ struct gate {
 	char reason[1024];
 	struct sg_gate_outcome out;
 	char out_reason[512];
-	int lock_fd;			/* the lineage's lock, -1: not held */
-	char lock_error[SG_REASON_MAX]; /* why it could not be taken */
+	char issuer_error[SG_REASON_MAX]; /* no issuer found anywhere */
+	int lock_fd;			  /* the lineage's lock, -1: not held */
+	char lock_error[SG_REASON_MAX];	  /* why it could not be taken */
 };
 
 /* Milliseconds left before the deadline, the reserve kept back. */

@@ -27,7 +27,10 @@ static json_t *pem_json(STACK_OF(X509) *certs, int from, int to)
 	json_t *s;
 
 	len = mem ? BIO_get_mem_data(mem, &data) : 0;
-	s = mem ? json_stringn(data, (size_t)len) : json_null();
+	/* An empty chain (a leaf-only certificate) is "", not a failure. */
+	s = mem == NULL ? NULL
+	    : len > 0	? json_stringn(data, (size_t)len)
+			: json_string("");
 	BIO_free(mem);
 	return s;
 }

@@ -565,6 +565,131 @@ START_TEST(rollback_command_of_the_domain_is_run)
 }
 END_TEST
 
+/* lego --no-bundle: LEGO_CERT_PATH is the leaf alone and no issuer path
+ * is exported; lego writes <domain>.issuer.crt beside it. The refused
+ * certificate is held as pending, and resume deploys it later. */
+START_TEST(lego_leaf_only_certificate_is_kept_pending)
+{
+	struct scene s;
+	struct cli_run r;
+	char dir[700], cert[800], key[800], issuer[800], e1[900], e2[900],
+		entry[700];
+	const unsigned char *staple;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	const char *resume[] = {"resume", "--config", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	staple = s.srv.staple;
+	s.srv.staple = NULL;
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	snprintf(dir, sizeof(dir), "%s/certificates", s.dir);
+	mkdir(dir, 0700);
+	snprintf(cert, sizeof(cert), "%s/shop.example.crt", dir);
+	snprintf(issuer, sizeof(issuer), "%s/shop.example.issuer.crt", dir);
+	snprintf(key, sizeof(key), "%s/shop.example.key", dir);
+	fx_write_pem(cert, s.newcert, NULL, NULL);
+	fx_write_pem(issuer, T_PKI->ca, NULL, NULL);
+	write_text(key, "lego key\n", 0600);
+	snprintf(e1, sizeof(e1), "LEGO_CERT_PATH=%s", cert);
+	snprintf(e2, sizeof(e2), "LEGO_CERT_KEY_PATH=%s", key);
+	args[2] = resume[2] = s.config;
+	args[4] = s.deploy_sh;
+	{
+		const char *env[] = {e1, e2, "LEGO_CERT_DOMAIN=shop.example",
+				     NULL};
+
+		cli_env(&r, env, args);
+	}
+	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
+	assert_contains(r.out, "held as a pending deployment");
+	state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	ck_assert(exists(entry));
+	s.srv.staple = staple;
+	cli_env(&r, NULL, resume);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert(exists(s.deployed));
+	ck_assert(!exists(entry));
+	scene_end(&s);
+}
+END_TEST
+
+/* No issuer beside the leaf nor in the CA file: the certificate's AIA
+ * caIssuers URL gives it (checked by signature, so a wrong download is
+ * never taken); without any, the refusal still keeps the certificate
+ * pending and says where it looked. */
+START_TEST(issuer_from_aia_ca_issuers)
+{
+	struct scene s;
+	struct cli_run r;
+	struct tresponder files = {.mode = TR_BYTES};
+	unsigned char *der = NULL;
+	int len = i2d_X509(T_PKI->ca, &der);
+	char url[64], ocsp[64], cert[700], key[700], e1[800], e2[800],
+		entry[700];
+	struct fx_cert_opts o = {.cn = "shop.example",
+				 .dns = "shop.example",
+				 .must_staple = true};
+	X509 *leaf;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	files.body = der;
+	files.body_len = (size_t)len;
+	ck_assert_int_eq(tr_start(&files), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ca.der", files.port);
+	snprintf(ocsp, sizeof(ocsp), "http://127.0.0.1:%d/", s.resp.port);
+	o.ocsp_url = ocsp;
+	o.ca_issuers_url = url;
+	leaf = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
+	snprintf(cert, sizeof(cert), "%s/leaf.crt", s.dir);
+	snprintf(key, sizeof(key), "%s/leaf.key", s.dir);
+	fx_write_pem(cert, leaf, NULL, NULL);
+	write_text(key, "lego key\n", 0600);
+	snprintf(e1, sizeof(e1), "LEGO_CERT_PATH=%s", cert);
+	snprintf(e2, sizeof(e2), "LEGO_CERT_KEY_PATH=%s", key);
+	s.srv.cert2 = leaf;
+	{
+		struct fx_staple_opts good = fx_staple_good();
+
+		OPENSSL_free(s.new_staple);
+		s.new_staple = fx_staple(leaf, T_PKI->ca, T_PKI->ca,
+					 T_PKI->ca_key, &good, &s.new_len);
+		s.srv.staple2 = s.new_staple;
+		s.srv.staple2_len = s.new_len;
+	}
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	{
+		const char *env[] = {e1, e2, "LEGO_CERT_DOMAIN=shop.example",
+				     NULL};
+
+		/* the URL serves another CA: refused, but held, and why */
+		files.body = (unsigned char *)"not a certificate";
+		files.body_len = 17;
+		cli_env(&r, env, args);
+		ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
+		assert_contains(r.out, url);
+		assert_contains(r.out, "held as a pending deployment");
+		state_path(&s, "pending/shop.example.json", entry,
+			   sizeof(entry));
+		ck_assert(exists(entry));
+		files.body = der;
+		files.body_len = (size_t)len;
+		cli_env(&r, env, args);
+	}
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert(exists(s.deployed));
+	ck_assert_int_ge(files.requests, 2);
+	tr_stop(&files);
+	OPENSSL_free(der);
+	X509_free(leaf);
+	scene_end(&s);
+}
+END_TEST
+
 Suite *txn_suite(void)
 {
 	Suite *s = suite_create("txn");
@@ -580,6 +705,8 @@ Suite *txn_suite(void)
 	tcase_add_test(tc, rollback_restores_prestaged_staple);
 	tcase_add_test(tc, settle_failure_without_rollback_command_redeploys);
 	tcase_add_test(tc, rollback_command_of_the_domain_is_run);
+	tcase_add_test(tc, lego_leaf_only_certificate_is_kept_pending);
+	tcase_add_test(tc, issuer_from_aia_ca_issuers);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,6 +15,7 @@ enum tr_mode {
 	TR_HTTP500,
 	TR_GET_ONLY, /* answers GET, refuses POST with 405 */
 	TR_HUGE,     /* 200 with a 1 MiB body */
+	TR_BYTES,    /* 200 with body, whatever is asked (a file server) */
 };
 
 struct tresponder {
@@ -24,7 +25,9 @@ struct tresponder {
 	long delay_ms;	  /* wait before answering */
 	X509 *ca;
 	EVP_PKEY *ca_key;
-	int want_port; /* 0: any free port */
+	int want_port;		   /* 0: any free port */
+	const unsigned char *body; /* TR_BYTES */
+	size_t body_len;
 	/* runtime */
 	int fd, port;
 	pthread_t thread;
