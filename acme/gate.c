@@ -232,6 +232,9 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 		r = sg_ok();
 	} else {
 		r = sg_newcert_detect(&g.nc, o->cert, o->chain, o->key);
+		if (!r.code && o->lineage)
+			snprintf(g.nc.lineage, sizeof(g.nc.lineage), "%s",
+				 o->lineage);
 	}
 	if (r.code) {
 		res->status = 2;
@@ -244,7 +247,7 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 		     1000LL * (o->deadline_sec ? o->deadline_sec
 					       : g.cfg.deadline_sec);
 	open_log(&g);
-	sg_gate_load(&g);
+	sg_newcert_name(&g.nc, sg_gate_load(&g) ? &g.cert : NULL);
 	if (!lock(&g) || !still_pending(&g))
 		goto out;
 	sg_gate_decide(&g);

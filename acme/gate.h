@@ -19,6 +19,7 @@ struct sg_gate_opts {
 	size_t nextra;
 	char **deploy_argv;	/* after "--"; NULL: from the config */
 	const char *staple_out; /* --staple-out: pre-stage the staple here */
+	const char *lineage;	/* --lineage: the store's name for it */
 	bool dry_run;
 	long deadline_sec; /* 0: from the config */
 	long wait_sec;	   /* --wait: keep re-checking this long */

@@ -690,6 +690,94 @@ START_TEST(issuer_from_aia_ca_issuers)
 }
 END_TEST
 
+/* The sha of live/<name>/cert.pem, "" when there is none. */
+static void live_sha(const struct scene *s, const char *name, char out[65])
+{
+	char path[800];
+
+	snprintf(path, sizeof(path), "%s/live/%s/cert.pem", s->state, name);
+	pem_sha(path, out);
+}
+
+/* acme.sh's RSA and ECC certificates of one domain are two lineages
+ * (it runs the reloadcmd in <domain>_ecc/ for the ECC one); a --cert
+ * run is named after its certificate, or --lineage. */
+START_TEST(lineages_do_not_collide)
+{
+	struct scene s;
+	struct cli_run r;
+	char dir[2][700], cert[2][800], key[700], e1[900], e2[900],
+		here[PATH_MAX], sha[65], want[2][65], plain[700];
+	X509 *x[2];
+	const char *args[] = {"hook", "--config", NULL, "--", "true", NULL};
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	args[2] = s.config;
+	snprintf(key, sizeof(key), "%s/acme.key", s.dir);
+	write_text(key, "acme key\n", 0600);
+	snprintf(e2, sizeof(e2), "CERT_KEY_PATH=%s", key);
+	ck_assert_ptr_nonnull(getcwd(here, sizeof(here)));
+	/* the binary is found from another directory too (this test's
+	 * process only: Check forks each test) */
+	{
+		static char build[PATH_MAX];
+
+		ck_assert_ptr_nonnull(realpath(T_BUILD, build));
+		T_BUILD = build;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *env[] = {e1, e2, "Le_Domain=shop.example", NULL};
+
+		snprintf(dir[i], sizeof(dir[i]), "%s/shop.example%s", s.dir,
+			 i ? "_ecc" : "");
+		mkdir(dir[i], 0700);
+		x[i] = issue(&s, false);
+		cert_sha(x[i], want[i]);
+		snprintf(cert[i], sizeof(cert[i]), "%s/cert.pem", dir[i]);
+		fx_write_pem(cert[i], x[i], T_PKI->ca, NULL);
+		snprintf(e1, sizeof(e1), "CERT_PATH=%s", cert[i]);
+		ck_assert_int_eq(chdir(dir[i]), 0);
+		cli_env(&r, env, args);
+		ck_assert_int_eq(chdir(here), 0);
+		ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	}
+	live_sha(&s, "shop.example", sha);
+	ck_assert_str_eq(sha, want[0]);
+	live_sha(&s, "shop.example_ecc", sha);
+	ck_assert_str_eq(sha, want[1]);
+	/* --cert from a directory named "certs": named shop.example */
+	snprintf(plain, sizeof(plain), "%s/certs", s.dir);
+	mkdir(plain, 0700);
+	snprintf(plain, sizeof(plain), "%s/certs/cert.pem", s.dir);
+	fx_write_pem(plain, x[1], T_PKI->ca, NULL);
+	{
+		const char *a[] = {"hook", "--config", s.config, "--cert",
+				   plain,  "--key",    key,	 "--",
+				   "true", NULL};
+		const char *b[] = {"hook",   "--config",  s.config,
+				   "--cert", plain,	  "--key",
+				   key,	     "--lineage", "shop-rsa",
+				   "--",     "true",	  NULL};
+
+		cli_env(&r, NULL, a);
+		ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+		live_sha(&s, "certs", sha);
+		ck_assert_str_eq(sha, "");
+		live_sha(&s, "shop.example", sha);
+		ck_assert_str_eq(sha, want[1]);
+		cli_env(&r, NULL, b);
+		ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+		live_sha(&s, "shop-rsa", sha);
+		ck_assert_str_eq(sha, want[1]);
+	}
+	X509_free(x[0]);
+	X509_free(x[1]);
+	scene_end(&s);
+}
+END_TEST
+
 Suite *txn_suite(void)
 {
 	Suite *s = suite_create("txn");
@@ -707,6 +795,7 @@ Suite *txn_suite(void)
 	tcase_add_test(tc, rollback_command_of_the_domain_is_run);
 	tcase_add_test(tc, lego_leaf_only_certificate_is_kept_pending);
 	tcase_add_test(tc, issuer_from_aia_ca_issuers);
+	tcase_add_test(tc, lineages_do_not_collide);
 	suite_add_tcase(s, tc);
 	return s;
 }
