@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../preflight/atomic.h"
 #include "../preflight/clock.h"
+#include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
 #include "../preflight/settle.h"
 #include "command.h"
@@ -53,6 +55,8 @@ static char **deploy_argv(const struct gate *g)
  * and none configured, the deploy command runs again, so that the
  * server re-reads the previous version instead of keeping the failed
  * one loaded. */
+static void keep_after_settle_failure(struct gate *g, const char *why);
+
 static void rollback(struct gate *g, const char *why)
 {
 	char **argv = pick_argv(g, true);
@@ -62,7 +66,13 @@ static void rollback(struct gate *g, const char *why)
 
 	g->out.action = "settle-failed";
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", why);
-	if (g->cfg.store) {
+	if (g->cfg.store &&
+	    !sg_store_has_previous(g->cfg.state_dir, g->nc.lineage)) {
+		/* The first version: nothing to go back to. */
+		snprintf(g->out_reason + strlen(g->out_reason),
+			 sizeof(g->out_reason) - strlen(g->out_reason),
+			 "; store: no previous version to roll back to");
+	} else if (g->cfg.store) {
 		sg_result r = sg_store_rollback(g->cfg.state_dir, g->nc.lineage,
 						staple_out_path(g));
 
@@ -74,13 +84,16 @@ static void rollback(struct gate *g, const char *why)
 		argv = deploy_argv(g);
 		what = "previous version redeployed";
 	}
-	if (argv == NULL)
-		return;
-	sg_command_run(argv, g->deadline - sg_now_ms(), &cmd);
-	g->out.rollback_exit_status = cmd.started ? cmd.exit_status : 127;
-	g->out.action = "rolled-back";
-	snprintf(g->out_reason, sizeof(g->out_reason), "%s; %s: %s", why, what,
-		 cmd.reason);
+	if (argv) {
+		sg_command_run(argv, g->deadline - sg_now_ms(), &cmd);
+		g->out.rollback_exit_status =
+			cmd.started ? cmd.exit_status : 127;
+		g->out.action = "rolled-back";
+		snprintf(g->out_reason + strlen(g->out_reason),
+			 sizeof(g->out_reason) - strlen(g->out_reason),
+			 "; %s: %s", what, cmd.reason);
+	}
+	keep_after_settle_failure(g, why);
 }
 
 /* After the deploy: every target must serve the NEW certificate with a
@@ -190,6 +203,40 @@ static void hold(struct gate *g)
 		 sizeof(g->out_reason) - strlen(g->out_reason),
 		 "; held as a pending deployment (staplegate resume deploys "
 		 "it once the targets are ready)");
+}
+
+/* A certificate that was deployed and did not settle stays pending, so
+ * it is not lost, but resume waits before trying it again (backoff,
+ * pending.h) instead of redeploying it on every run. */
+static void keep_after_settle_failure(struct gate *g, const char *why)
+{
+	json_t *entry;
+	sg_result r;
+	char wait[32];
+
+	if (!g->gated || g->cfg_failed)
+		return;
+	entry = sg_pending_entry(&g->nc, &g->mat, &g->cert,
+				 g->res->has_report ? &g->res->rep : NULL,
+				 deploy_argv(g), why);
+	r = entry ? sg_pending_save_settle_failure(g->cfg.state_dir,
+						   g->nc.lineage, entry, why)
+		  : sg_err(SG_ENOMEM, "out of memory");
+	sg_duration_format(entry ? (long)(json_integer_value(json_object_get(
+						  entry, "retry_after")) -
+					  time(NULL))
+				 : 0,
+			   wait, sizeof(wait));
+	json_decref(entry);
+	if (r.code) {
+		sg_gate_note_error(g, "pending deployment not saved: %s",
+				   r.reason);
+		return;
+	}
+	g->res->pending = true;
+	snprintf(g->out_reason + strlen(g->out_reason),
+		 sizeof(g->out_reason) - strlen(g->out_reason),
+		 "; kept pending, resume tries again in %s", wait);
 }
 
 /* So that resume can refresh the file later, for the certificate that

@@ -174,6 +174,9 @@ static void count_pending(const struct sg_monitor_opts *o, struct sg_monitor *m)
 			m->pending++;
 			m->pending_urgent +=
 				json_is_true(json_object_get(e, "urgent"));
+			m->pending_settle_failed +=
+				json_integer_value(json_object_get(
+					e, "settle_failures")) > 0;
 		}
 	json_decref(list);
 }
@@ -191,6 +194,11 @@ static void summarize(struct sg_monitor *m)
 		 m->pending_urgent ? " (served certificate expires within 7 "
 				     "days)"
 				   : "");
+	if (m->pending_settle_failed)
+		snprintf(m->summary + strlen(m->summary),
+			 sizeof(m->summary) - strlen(m->summary),
+			 ", %zu after a settle failure (backing off)",
+			 m->pending_settle_failed);
 	for (size_t i = 0; i < m->n; i++)
 		if (m->judged[i].state == m->state &&
 		    m->state != SG_NAGIOS_OK) {

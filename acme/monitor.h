@@ -33,6 +33,7 @@ struct sg_monitor {
 	struct sg_monitor_target *judged;
 	size_t n;
 	size_t pending, pending_urgent;
+	size_t pending_settle_failed; /* deployed, did not settle: backoff */
 	char summary[512];
 	struct sg_strlist errors; /* record, history or metrics not written */
 };

@@ -51,6 +51,33 @@ static char **entry_argv(json_t *e)
 	return argv;
 }
 
+/* A certificate whose settle failed waits out its backoff. */
+static bool backing_off(json_t *e, struct sg_resume_item *item)
+{
+	time_t retry =
+		(time_t)json_integer_value(json_object_get(e, "retry_after"));
+	struct tm tm;
+	char when[32];
+
+	if (retry <= time(NULL))
+		return false;
+	gmtime_r(&retry, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%MZ", &tm);
+	item->status = 1;
+	snprintf(
+		item->summary, sizeof(item->summary),
+		"backing off %s: settle failed %lld times (%s); next try "
+		"after %s",
+		item->lineage,
+		(long long)json_integer_value(
+			json_object_get(e, "settle_failures")),
+		json_string_value(json_object_get(e, "settle_reason"))
+			? json_string_value(json_object_get(e, "settle_reason"))
+			: "no reason recorded",
+		when);
+	return true;
+}
+
 static void resume_one(const char *config_path, json_t *e,
 		       struct sg_resume_item *item)
 {
@@ -59,6 +86,8 @@ static void resume_one(const char *config_path, json_t *e,
 	struct sg_gate_opts o = {.config_path = config_path, .resume = &nc};
 	struct sg_gate_result res;
 
+	if (backing_off(e, item))
+		return;
 	copy_field(e, "client", client, sizeof(client));
 	nc.client = client_of(client);
 	copy_field(e, "lineage", nc.lineage, sizeof(nc.lineage));

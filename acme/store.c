@@ -462,6 +462,18 @@ static sg_result restore_staple(const char *lstore, const char *version,
 	return r;
 }
 
+bool sg_store_has_previous(const char *state_dir, const char *lineage)
+{
+	char name[256], prevlink[PATH_MAX];
+	struct stat st;
+
+	if (sg_store_lineage_name(lineage, name, sizeof(name)).code)
+		return false;
+	snprintf(prevlink, sizeof(prevlink), "%s/store/%s/previous", state_dir,
+		 name);
+	return lstat(prevlink, &st) == 0;
+}
+
 sg_result sg_store_rollback(const char *state_dir, const char *lineage,
 			    const char *staple_path)
 {

@@ -5,6 +5,8 @@
 #ifndef SG_STORE_H
 #define SG_STORE_H
 
+#include <stdbool.h>
+
 #include "../preflight/check.h"
 #include "newcert.h"
 
@@ -28,6 +30,9 @@ struct sg_store_staple {
 sg_result sg_store_fill(const char *state_dir, const struct sg_newcert *nc,
 			const struct sg_material *m,
 			const struct sg_store_staple *st);
+
+/* Whether there is a version to roll back to (not after the first). */
+bool sg_store_has_previous(const char *state_dir, const char *lineage);
 
 /* Swaps live/<lineage> back to the previous version, and its staple back
  * to staple_path (may be NULL). The caller holds the lineage's lock. */

@@ -778,6 +778,59 @@ START_TEST(lineages_do_not_collide)
 }
 END_TEST
 
+/* A certificate that was deployed and did not settle stays pending, but
+ * resume does not redeploy it on its next run: it backs off, and
+ * pending and monitor say so. */
+START_TEST(settle_failure_backs_off)
+{
+	struct scene s;
+	struct cli_run r;
+	json_t *list, *e;
+	json_error_t err;
+	const char *resume[] = {"resume", "--config", NULL, NULL};
+
+	pending_then_ready(&s);
+	config_store(&s, "\"settle_timeout\": \"2s\"");
+	counting_deploy(&s, "0");
+	s.srv.swap_file = NULL; /* the reload never takes */
+	resume[2] = s.config;
+	cli_env(&r, NULL, resume);
+	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
+	assert_contains(r.out, "kept pending");
+	ck_assert_int_eq(deploys(&s), 1);
+	cli_env(&r, NULL, resume);
+	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
+	assert_contains(r.out, "backing off shop.example");
+	ck_assert_int_eq(deploys(&s), 1);
+	{
+		const char *args[] = {"pending", "--config", s.config, "--json",
+				      NULL};
+
+		cli_env(&r, NULL, args);
+	}
+	list = json_loads(r.out, 0, &err);
+	e = json_array_get(list, 0);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(e, "settle_failures")), 1);
+	ck_assert_int_ge(json_integer_value(json_object_get(e, "retry_after")),
+			 time(NULL) + 25 * 60);
+	json_decref(list);
+	{
+		const char *args[] = {"pending", "--config", s.config, NULL};
+
+		cli_env(&r, NULL, args);
+		assert_contains(r.out, "settle failed 1 times");
+	}
+	{
+		const char *args[] = {"monitor", "--config", s.config, NULL};
+
+		cli_env(&r, NULL, args);
+		assert_contains(r.out, "after a settle failure");
+	}
+	scene_end(&s);
+}
+END_TEST
+
 Suite *txn_suite(void)
 {
 	Suite *s = suite_create("txn");
@@ -796,6 +849,7 @@ Suite *txn_suite(void)
 	tcase_add_test(tc, lego_leaf_only_certificate_is_kept_pending);
 	tcase_add_test(tc, issuer_from_aia_ca_issuers);
 	tcase_add_test(tc, lineages_do_not_collide);
+	tcase_add_test(tc, settle_failure_backs_off);
 	suite_add_tcase(s, tc);
 	return s;
 }
