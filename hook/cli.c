@@ -87,6 +87,13 @@ void sg_cli_usage(const char *command, FILE *out)
 		      "FILE] [--wait DURATION]\n"
 		      "         [-- DEPLOY COMMAND ...]\n",
 		      out);
+	if (command == NULL || is(command, "adopt"))
+		fputs("usage: staplegate adopt [--config FILE] [--cert "
+		      "CERT.pem "
+		      "--key KEY.pem] [--chain CHAIN.pem]\n"
+		      "         [--CAfile ROOTS.pem] [--lineage NAME] "
+		      "[--staple-out FILE]\n",
+		      out);
 	if (command == NULL || is(command, "resume"))
 		fputs("usage: staplegate resume [--config FILE]\n", out);
 	if (command == NULL || is(command, "pending"))
@@ -291,6 +298,10 @@ static const struct {
 		 BIT(OPT_RECORD) | BIT(OPT_STAPLE_OUT) | BIT(OPT_WAIT) |
 		 BIT(OPT_LINEAGE),
 	 -1},
+	{"adopt",
+	 BIT(OPT_CONFIG) | BIT(OPT_CERT) | BIT(OPT_CHAIN) | BIT(OPT_KEY) |
+		 BIT(OPT_CAFILE) | BIT(OPT_LINEAGE) | BIT(OPT_STAPLE_OUT),
+	 0},
 	{"resume", BIT(OPT_CONFIG), 0},
 	{"pending", BIT(OPT_CONFIG) | BIT(OPT_JSON), 0},
 	{"rollback", BIT(OPT_CONFIG), 1},
@@ -336,7 +347,7 @@ static sg_result validate(struct sg_cli *cli)
 	if (cli->monitor.crit_sec > cli->monitor.warn_sec)
 		return sg_err(SG_EINPUT, "monitor: --crit must not exceed "
 					 "--warn");
-	if (is(cli->command, "hook")) {
+	if (is(cli->command, "hook") || is(cli->command, "adopt")) {
 		cli->gate.cert = cli->check.cert_path;
 		cli->gate.chain = cli->check.chain_path;
 		cli->gate.cafile = cli->check.cafile;

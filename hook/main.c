@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../acme/adopt.h"
 #include "../acme/resume.h"
 #include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
@@ -102,6 +103,20 @@ static int run_pending(struct sg_cli *cli)
 	status = json_array_size(list) ? 1 : 0;
 	json_decref(list);
 	return status;
+}
+
+/* adopt: 0 adopted, 1 not (the reason on stderr), 2 usage. */
+static int run_adopt(struct sg_cli *cli)
+{
+	char msg[1024];
+	sg_result r = sg_adopt_run(&cli->gate, msg, sizeof(msg));
+
+	if (r.code) {
+		fprintf(stderr, "staplegate: adopt: %s\n", r.reason);
+		return SG_EXIT_REFUSE;
+	}
+	printf("staplegate: %s\n", msg);
+	return 0;
 }
 
 static int run_rollback(struct sg_cli *cli)
@@ -254,6 +269,8 @@ int main(int argc, char **argv)
 		status = run_resume(&cli);
 	} else if (strcmp(cmd, "pending") == 0) {
 		status = run_pending(&cli);
+	} else if (strcmp(cmd, "adopt") == 0) {
+		status = run_adopt(&cli);
 	} else if (strcmp(cmd, "rollback") == 0) {
 		status = run_rollback(&cli);
 	} else if (strcmp(cmd, "monitor") == 0) {

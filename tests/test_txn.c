@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 
 #include "../preflight/certinfo.h"
+#include "../preflight/staple.h"
 #include "scene.h"
 #include "testutil.h"
 
@@ -831,6 +832,56 @@ START_TEST(settle_failure_backs_off)
 }
 END_TEST
 
+/* First use: the certificate deployed today becomes the store's first
+ * version, with a verified staple pre-staged beside it; the store's
+ * later versions only come through the gate. */
+START_TEST(adopt_fills_the_store_for_first_use)
+{
+	struct scene s;
+	struct cli_run r;
+	char cert[700], chain[700], key[700], out[700], live[700], sha[65],
+		want[65];
+	unsigned char buf[8192];
+	size_t n;
+	struct sg_staple st;
+	struct sg_policy pol = {300, 86400, 14 * 86400};
+	const char *args[] = {"adopt", "--config",     NULL, "--cert",
+			      NULL,    "--chain",      NULL, "--key",
+			      NULL,    "--staple-out", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", s.lineage);
+	snprintf(chain, sizeof(chain), "%s/chain.pem", s.lineage);
+	snprintf(key, sizeof(key), "%s/privkey.pem", s.lineage);
+	snprintf(out, sizeof(out), "%s/shop.ocsp", s.dir);
+	args[2] = s.config;
+	args[4] = cert;
+	args[6] = chain;
+	args[8] = key;
+	args[10] = out;
+	cli_env(&r, NULL, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	assert_contains(r.out, "adopted shop.example");
+	live_sha(&s, "shop.example", sha);
+	cert_sha(s.newcert, want);
+	ck_assert_str_eq(sha, want);
+	state_path(&s, "live/shop.example/privkey.pem", live, sizeof(live));
+	ck_assert(exists(live));
+	n = slurp(out, buf, sizeof(buf));
+	sg_staple_verify(buf, n, s.newcert, T_PKI->ca, &pol, time(NULL), &st);
+	ck_assert_msg(st.valid && st.fresh, "%s", st.reason);
+	state_path(&s, "live/shop.example/staple.der", live, sizeof(live));
+	ck_assert(exists(live));
+	ck_assert(!exists(s.deployed)); /* nothing deployed */
+	cli_env(&r, NULL, args);
+	ck_assert_int_eq(r.status, 1);
+	assert_contains(r.err, "already exists");
+	scene_end(&s);
+}
+END_TEST
+
 Suite *txn_suite(void)
 {
 	Suite *s = suite_create("txn");
@@ -850,6 +901,7 @@ Suite *txn_suite(void)
 	tcase_add_test(tc, issuer_from_aia_ca_issuers);
 	tcase_add_test(tc, lineages_do_not_collide);
 	tcase_add_test(tc, settle_failure_backs_off);
+	tcase_add_test(tc, adopt_fills_the_store_for_first_use);
 	suite_add_tcase(s, tc);
 	return s;
 }
