@@ -462,6 +462,21 @@ static sg_result restore_staple(const char *lstore, const char *version,
 	return r;
 }
 
+void sg_store_keep_staple(const char *state_dir, const char *lineage,
+			  const unsigned char *der, size_t len)
+{
+	char name[256], live[PATH_MAX], version[64], lstore[PATH_MAX];
+	struct sg_store_staple st = {NULL, der, len};
+
+	if (sg_store_lineage_name(lineage, name, sizeof(name)).code)
+		return;
+	snprintf(live, sizeof(live), "%s/live/%s", state_dir, name);
+	snprintf(lstore, sizeof(lstore), "%s/store/%s", state_dir, name);
+	current_version(live, version, sizeof(version));
+	if (version[0])
+		write_staple(lstore, version, &st);
+}
+
 bool sg_store_has_previous(const char *state_dir, const char *lineage)
 {
 	char name[256], prevlink[PATH_MAX];

@@ -31,6 +31,10 @@ sg_result sg_store_fill(const char *state_dir, const struct sg_newcert *nc,
 			const struct sg_material *m,
 			const struct sg_store_staple *st);
 
+/* A refreshed staple for the live version, kept in it (best effort). */
+void sg_store_keep_staple(const char *state_dir, const char *lineage,
+			  const unsigned char *der, size_t len);
+
 /* Whether there is a version to roll back to (not after the first). */
 bool sg_store_has_previous(const char *state_dir, const char *lineage);
 
