@@ -46,7 +46,7 @@ static sg_result load(struct adopt *a)
 	if (!r.code)
 		sg_newcert_name(&a->nc, &a->cert);
 	if (!r.code)
-		r = sg_issuer_complete(&a->nc, &a->mat,
+		r = sg_issuer_complete(&a->nc, &a->mat, true,
 				       a->cfg.timeout_sec * 1000L);
 	return r;
 }

@@ -172,16 +172,25 @@ static void finish(struct gate *g)
  * only reported for a plain one. */
 static bool lock(struct gate *g)
 {
-	bool busy = false;
+	bool busy = false, plain = !g->gated && !g->o->resume;
+	long long until = g->deadline - SG_GATE_RESERVE_MS;
 	sg_result r;
 
-	if (g->cfg_failed || (!g->cfg.store && !g->gated && !g->o->resume))
+	if (g->cfg_failed || (!g->cfg.store && plain))
 		return true;
-	r = sg_lock_lineage(g->cfg.state_dir, g->nc.lineage,
-			    g->deadline - SG_GATE_RESERVE_MS, &g->lock_fd,
+	/* A plain certificate keeps half of its time for its deploy. */
+	if (plain)
+		until = sg_now_ms() + (until - sg_now_ms()) / 2;
+	r = sg_lock_lineage(g->cfg.state_dir, g->nc.lineage, until, &g->lock_fd,
 			    &busy);
 	if (!r.code)
 		return true;
+	/* Never gated, not even by another run: deployed without the
+	 * store, which is reported after the deploy. */
+	if (busy && plain) {
+		snprintf(g->lock_error, sizeof(g->lock_error), "%s", r.reason);
+		return true;
+	}
 	if (busy || sg_interrupted()) {
 		g->res->status = 1;
 		g->res->busy = true;
@@ -266,8 +275,6 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 		sg_gate_wait(&g);
 	if (g.lock_error[0] && g.gated)
 		sg_gate_refuse(&g, "cannot lock the lineage: %s", g.lock_error);
-	else if (g.lock_error[0] && g.cfg.store)
-		sg_gate_note_error(&g, "store: %s", g.lock_error);
 	record_decision(&g);
 	sg_gate_act(&g);
 	record_outcome(&g);

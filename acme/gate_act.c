@@ -282,7 +282,10 @@ static bool prepare(struct gate *g, char *store_error, size_t size)
 			   staple);
 	else if (staple && have && !g->cfg.store)
 		r = sg_write_atomic(staple, g->resp.der, g->resp.len, 0644);
-	if (!r.code && g->cfg.store) {
+	if (!r.code && g->cfg.store && g->lock_error[0] && !g->gated) {
+		snprintf(store_error, size, "store not filled: %s",
+			 g->lock_error);
+	} else if (!r.code && g->cfg.store) {
 		r = sg_store_fill(g->cfg.state_dir, &g->nc, &g->mat, &st);
 		if (r.code && !g->gated) {
 			snprintf(store_error, size, "store: %s", r.reason);

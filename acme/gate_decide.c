@@ -148,7 +148,7 @@ bool sg_gate_load(struct gate *g)
 	}
 	g->have_cert = true;
 	g->gated = g->cert.features.must_staple || g->cert.feature_error.code;
-	r = sg_issuer_complete(&g->nc, &g->mat,
+	r = sg_issuer_complete(&g->nc, &g->mat, g->gated,
 			       g->cfg.timeout_sec * 1000 < sg_gate_left_ms(g)
 				       ? g->cfg.timeout_sec * 1000
 				       : sg_gate_left_ms(g));

@@ -167,7 +167,7 @@ static bool from_aia(struct sg_material *m, long timeout_ms, char *tried,
 }
 
 sg_result sg_issuer_complete(const struct sg_newcert *nc, struct sg_material *m,
-			     long timeout_ms)
+			     bool fetch_aia, long timeout_ms)
 {
 	X509 *issuer = sg_material_issuer(m);
 	char tried[1024] = "the chain, the CA file";
@@ -185,7 +185,7 @@ sg_result sg_issuer_complete(const struct sg_newcert *nc, struct sg_material *m,
 		return sg_ok();
 	}
 	if (from_beside(nc, m, tried, sizeof(tried)) ||
-	    from_aia(m, timeout_ms, tried, sizeof(tried)))
+	    (fetch_aia && from_aia(m, timeout_ms, tried, sizeof(tried))))
 		return sg_ok();
 	return sg_err(SG_EINPUT,
 		      "the issuer of %s was not found (looked in %s; pass "

@@ -8,14 +8,18 @@
 #ifndef SG_ISSUER_H
 #define SG_ISSUER_H
 
+#include <stdbool.h>
+
 #include "../preflight/check.h"
 #include "newcert.h"
 
 #define SG_AIA_MAX_BYTES (64L * 1024) /* a certificate, not a bundle */
 
-/* Adds the issuer to m->issuers when m has none that signed its leaf.
- * Returns an error naming every place looked at when none was found. */
+/* Adds the issuer to m->issuers when m has none that signed its leaf;
+ * the AIA URL is fetched only with fetch (a Must-Staple certificate: a
+ * plain one's deployment is never delayed for it). Returns an error
+ * naming every place looked at when none was found. */
 sg_result sg_issuer_complete(const struct sg_newcert *nc, struct sg_material *m,
-			     long timeout_ms);
+			     bool fetch, long timeout_ms);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -882,6 +883,48 @@ START_TEST(adopt_fills_the_store_for_first_use)
 }
 END_TEST
 
+/* Another run holds the lineage: a Must-Staple hook gives up as busy
+ * within its deadline and deploys nothing; a plain certificate is
+ * deployed all the same, without the store, and that is reported. */
+START_TEST(held_lineage_is_busy_for_must_staple_only)
+{
+	struct scene s[2];
+	struct cli_run r;
+	char locks[700], lock[800];
+	int fd;
+
+	for (int k = 0; k < 2; k++) {
+		const char *args[] = {"hook", "--config", NULL, "--deadline",
+				      "6s",   "--",	  NULL, NULL};
+
+		scene_begin(&s[k], k == 0, V_OCSP_CERTSTATUS_GOOD);
+		scene_start_server(&s[k]);
+		config_store(&s[k], NULL);
+		mkdir(s[k].state, 0750);
+		snprintf(locks, sizeof(locks), "%s/locks", s[k].state);
+		mkdir(locks, 0700);
+		snprintf(lock, sizeof(lock), "%s/shop.example", locks);
+		fd = open(lock, O_RDWR | O_CREAT, 0600);
+		ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+		args[2] = s[k].config;
+		args[6] = s[k].deploy_sh;
+		hook_certbot(&s[k], &r, args);
+		close(fd);
+		if (k == 0) {
+			ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
+			assert_contains(r.out, "busy shop.example");
+			ck_assert(!exists(s[k].deployed));
+		} else {
+			ck_assert_msg(r.status == 2, "%s%s", r.out, r.err);
+			assert_contains(r.err, "busy");
+			ck_assert_msg(exists(s[k].deployed), "%s%s", r.out,
+				      r.err);
+		}
+		scene_end(&s[k]);
+	}
+}
+END_TEST
+
 Suite *txn_suite(void)
 {
 	Suite *s = suite_create("txn");
@@ -902,6 +945,7 @@ Suite *txn_suite(void)
 	tcase_add_test(tc, lineages_do_not_collide);
 	tcase_add_test(tc, settle_failure_backs_off);
 	tcase_add_test(tc, adopt_fills_the_store_for_first_use);
+	tcase_add_test(tc, held_lineage_is_busy_for_must_staple_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
