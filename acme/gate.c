@@ -207,16 +207,15 @@ static bool lock(struct gate *g)
 static bool still_pending(struct gate *g)
 {
 	json_t *e = NULL;
+	const char *sha;
 	bool same;
 
 	if (!g->o->resume)
 		return true;
 	sg_pending_load(g->cfg.state_dir, g->nc.lineage, &e);
-	same = e && g->o->expect_sha256 &&
-	       strcmp(json_string_value(json_object_get(e, "sha256"))
-			      ? json_string_value(json_object_get(e, "sha256"))
-			      : "",
-		      g->o->expect_sha256) == 0;
+	sha = json_string_value(json_object_get(e, "sha256"));
+	same = sha && g->o->expect_sha256 &&
+	       strcmp(sha, g->o->expect_sha256) == 0;
 	json_decref(e);
 	if (!same) {
 		g->res->superseded = true;

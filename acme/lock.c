@@ -69,8 +69,8 @@ sg_result sg_lock_lineage(const char *state_dir, const char *lineage,
 		if (sg_now_ms() >= deadline) {
 			*busy = true;
 			r = sg_err(SG_ESYS,
-				   "busy: another staplegate run has held "
-				   "lineage %s for %llds (lock %s/locks/%s)",
+				   "another staplegate run has held lineage "
+				   "%s for %llds (lock %s/locks/%s)",
 				   name, (sg_now_ms() - start) / 1000,
 				   state_dir, name);
 			break;

@@ -916,7 +916,7 @@ START_TEST(held_lineage_is_busy_for_must_staple_only)
 			ck_assert(!exists(s[k].deployed));
 		} else {
 			ck_assert_msg(r.status == 2, "%s%s", r.out, r.err);
-			assert_contains(r.err, "busy");
+			assert_contains(r.err, "another staplegate run");
 			ck_assert_msg(exists(s[k].deployed), "%s%s", r.out,
 				      r.err);
 		}
