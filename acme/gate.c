@@ -195,7 +195,10 @@ static bool lock(struct gate *g)
 		g->res->status = 1;
 		g->res->busy = true;
 		snprintf(g->res->summary, sizeof(g->res->summary),
-			 "busy %s: nothing done: %s", g->nc.lineage, r.reason);
+			 "%s %s: nothing done (not deployed, not saved as "
+			 "pending): %s",
+			 busy ? "busy" : "interrupted", g->nc.lineage,
+			 r.reason);
 		return false;
 	}
 	snprintf(g->lock_error, sizeof(g->lock_error), "%s", r.reason);

@@ -925,6 +925,47 @@ START_TEST(held_lineage_is_busy_for_must_staple_only)
 }
 END_TEST
 
+/* A staple refreshed by resume also goes into the live version, so a
+ * later rollback to that version puts back a fresh one. */
+START_TEST(refreshed_staple_is_kept_in_the_live_version)
+{
+	struct scene s;
+	struct cli_run r;
+	char out[700], kept[700];
+	unsigned char a[8192], b[8192], *der;
+	size_t alen, blen, len;
+	struct fx_staple_opts aging = fx_staple_good();
+	const char *hook[] = {"hook", "--config", NULL, "--staple-out",
+			      out,    "--",	  NULL, NULL};
+	const char *resume[] = {"resume", "--config", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	snprintf(out, sizeof(out), "%s/shop.ocsp", s.dir);
+	hook[2] = resume[2] = s.config;
+	hook[6] = s.deploy_sh;
+	hook_certbot(&s, &r, hook);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	aging.this_off = -6 * 86400;
+	aging.next_off = 86400 + 3600;
+	der = fx_staple(s.newcert, T_PKI->ca, T_PKI->ca, T_PKI->ca_key, &aging,
+			&len);
+	fx_write_bytes(out, der, len);
+	OPENSSL_free(der);
+	cli_env(&r, NULL, resume);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	assert_contains(r.out, "refreshed");
+	state_path(&s, "live/shop.example/staple.der", kept, sizeof(kept));
+	alen = slurp(out, a, sizeof(a));
+	blen = slurp(kept, b, sizeof(b));
+	ck_assert_uint_gt(alen, 0);
+	ck_assert_uint_eq(alen, blen);
+	ck_assert(memcmp(a, b, alen) == 0);
+	scene_end(&s);
+}
+END_TEST
+
 Suite *txn_suite(void)
 {
 	Suite *s = suite_create("txn");
@@ -946,6 +987,7 @@ Suite *txn_suite(void)
 	tcase_add_test(tc, settle_failure_backs_off);
 	tcase_add_test(tc, adopt_fills_the_store_for_first_use);
 	tcase_add_test(tc, held_lineage_is_busy_for_must_staple_only);
+	tcase_add_test(tc, refreshed_staple_is_kept_in_the_live_version);
 	suite_add_tcase(s, tc);
 	return s;
 }
