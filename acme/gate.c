@@ -9,8 +9,10 @@
 #include <openssl/rand.h>
 
 #include "../preflight/clock.h"
+#include "../preflight/interrupt.h"
 #include "../preflight/scorelog.h"
 #include "gate_internal.h"
+#include "lock.h"
 #include "pending.h"
 
 long sg_gate_left_ms(const struct gate *g)
@@ -164,9 +166,74 @@ static void finish(struct gate *g)
 		 g->gated ? ", Must-Staple" : "", g->out_reason);
 }
 
+/* The lineage's lock, for every run that may touch the store or the
+ * pending entry: a second run waits for it within its deadline, then
+ * gives up as "busy" (nothing done, nothing deployed). A lock that cannot
+ * be taken at all refuses a gated certificate after the decision and is
+ * only reported for a plain one. */
+static bool lock(struct gate *g)
+{
+	bool busy = false, plain = !g->gated && !g->o->resume;
+	long long until = g->deadline - SG_GATE_RESERVE_MS;
+	sg_result r;
+
+	if (g->cfg_failed || (!g->cfg.store && plain))
+		return true;
+	/* A plain certificate keeps half of its time for its deploy. */
+	if (plain)
+		until = sg_now_ms() + (until - sg_now_ms()) / 2;
+	r = sg_lock_lineage(g->cfg.state_dir, g->nc.lineage, until, &g->lock_fd,
+			    &busy);
+	if (!r.code)
+		return true;
+	/* Never gated, not even by another run: deployed without the
+	 * store, which is reported after the deploy. */
+	if (busy && plain) {
+		snprintf(g->lock_error, sizeof(g->lock_error), "%s", r.reason);
+		return true;
+	}
+	if (busy || sg_interrupted()) {
+		g->res->status = 1;
+		g->res->busy = true;
+		snprintf(g->res->summary, sizeof(g->res->summary),
+			 "%s %s: nothing done (not deployed, not saved as "
+			 "pending): %s",
+			 busy ? "busy" : "interrupted", g->nc.lineage,
+			 r.reason);
+		return false;
+	}
+	snprintf(g->lock_error, sizeof(g->lock_error), "%s", r.reason);
+	return true;
+}
+
+/* resume: another run may have deployed or replaced the entry while
+ * this one waited for the lock. */
+static bool still_pending(struct gate *g)
+{
+	json_t *e = NULL;
+	const char *sha;
+	bool same;
+
+	if (!g->o->resume)
+		return true;
+	sg_pending_load(g->cfg.state_dir, g->nc.lineage, &e);
+	sha = json_string_value(json_object_get(e, "sha256"));
+	same = sha && g->o->expect_sha256 &&
+	       strcmp(sha, g->o->expect_sha256) == 0;
+	json_decref(e);
+	if (!same) {
+		g->res->superseded = true;
+		snprintf(g->res->summary, sizeof(g->res->summary),
+			 "done %s: another run handled the pending entry "
+			 "meanwhile",
+			 g->nc.lineage);
+	}
+	return same;
+}
+
 void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 {
-	struct gate g = {.o = o, .res = res, .log_fd = -1};
+	struct gate g = {.o = o, .res = res, .log_fd = -1, .lock_fd = -1};
 	sg_result r;
 
 	memset(res, 0, sizeof(*res));
@@ -177,6 +244,9 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 		r = sg_ok();
 	} else {
 		r = sg_newcert_detect(&g.nc, o->cert, o->chain, o->key);
+		if (!r.code && o->lineage)
+			snprintf(g.nc.lineage, sizeof(g.nc.lineage), "%s",
+				 o->lineage);
 	}
 	if (r.code) {
 		res->status = 2;
@@ -189,6 +259,9 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 		     1000LL * (o->deadline_sec ? o->deadline_sec
 					       : g.cfg.deadline_sec);
 	open_log(&g);
+	sg_newcert_name(&g.nc, sg_gate_load(&g) ? &g.cert : NULL);
+	if (!lock(&g) || !still_pending(&g))
+		goto out;
 	sg_gate_decide(&g);
 	if (o->expect_sha256 && g.have_cert &&
 	    strcmp(o->expect_sha256, g.cert.sha256) != 0) {
@@ -203,11 +276,15 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 	}
 	if (o->wait_sec)
 		sg_gate_wait(&g);
+	if (g.lock_error[0] && g.gated)
+		sg_gate_refuse(&g, "cannot lock the lineage: %s", g.lock_error);
 	record_decision(&g);
 	sg_gate_act(&g);
 	record_outcome(&g);
 	finish(&g);
 out:
+	if (g.lock_fd >= 0)
+		close(g.lock_fd); /* after the outcome record */
 	if (g.log_fd >= 0)
 		close(g.log_fd);
 	sg_responder_free(&g.resp);

@@ -19,6 +19,7 @@ struct sg_gate_opts {
 	size_t nextra;
 	char **deploy_argv;	/* after "--"; NULL: from the config */
 	const char *staple_out; /* --staple-out: pre-stage the staple here */
+	const char *lineage;	/* --lineage: the store's name for it */
 	bool dry_run;
 	long deadline_sec; /* 0: from the config */
 	long wait_sec;	   /* --wait: keep re-checking this long */
@@ -44,6 +45,7 @@ struct sg_gate_result {
 	struct sg_strlist notes;	 /* repairs, e.g. of a cut log line */
 	bool pending;			 /* left as a pending deployment */
 	bool superseded;		 /* resume: a newer certificate */
+	bool busy; /* another run held the lineage's lock: nothing done */
 };
 
 void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res);

@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../preflight/atomic.h"
 #include "../preflight/clock.h"
+#include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
 #include "../preflight/settle.h"
 #include "command.h"
@@ -29,27 +31,69 @@ static char **pick_argv(const struct gate *g, bool rollback)
 	return rollback ? g->cfg.rollback_argv : g->cfg.deploy_argv;
 }
 
+static const char *staple_out_path(const struct gate *g)
+{
+	if (g->o->staple_out)
+		return g->o->staple_out;
+	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
+		const struct sg_domain_cfg *d =
+			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
+
+		if (d && d->staple_out)
+			return d->staple_out;
+	}
+	return NULL;
+}
+
+static char **deploy_argv(const struct gate *g)
+{
+	return g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
+}
+
+/* With the store, live/ goes back to the previous version (and its
+ * staple file with it). Then the rollback command runs; with the store
+ * and none configured, the deploy command runs again, so that the
+ * server re-reads the previous version instead of keeping the failed
+ * one loaded. */
+static void keep_after_settle_failure(struct gate *g, const char *why);
+
 static void rollback(struct gate *g, const char *why)
 {
 	char **argv = pick_argv(g, true);
 	struct sg_command cmd;
+	bool swapped = false;
+	const char *what = "rollback";
 
 	g->out.action = "settle-failed";
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", why);
-	if (g->cfg.store) {
-		sg_result r =
-			sg_store_rollback(g->cfg.state_dir, g->nc.lineage);
+	if (g->cfg.store &&
+	    !sg_store_has_previous(g->cfg.state_dir, g->nc.lineage)) {
+		/* The first version: nothing to go back to. */
+		snprintf(g->out_reason + strlen(g->out_reason),
+			 sizeof(g->out_reason) - strlen(g->out_reason),
+			 "; store: no previous version to roll back to");
+	} else if (g->cfg.store) {
+		sg_result r = sg_store_rollback(g->cfg.state_dir, g->nc.lineage,
+						staple_out_path(g));
 
 		if (r.code)
 			sg_gate_note_error(g, "store rollback: %s", r.reason);
+		swapped = !r.code;
 	}
-	if (argv == NULL)
-		return;
-	sg_command_run(argv, g->deadline - sg_now_ms(), &cmd);
-	g->out.rollback_exit_status = cmd.started ? cmd.exit_status : 127;
-	g->out.action = "rolled-back";
-	snprintf(g->out_reason, sizeof(g->out_reason), "%s; rollback: %s", why,
-		 cmd.reason);
+	if (argv == NULL && swapped) {
+		argv = deploy_argv(g);
+		what = "previous version redeployed";
+	}
+	if (argv) {
+		sg_command_run(argv, g->deadline - sg_now_ms(), &cmd);
+		g->out.rollback_exit_status =
+			cmd.started ? cmd.exit_status : 127;
+		g->out.action = "rolled-back";
+		snprintf(g->out_reason + strlen(g->out_reason),
+			 sizeof(g->out_reason) - strlen(g->out_reason),
+			 "; %s: %s", what, cmd.reason);
+	}
+	keep_after_settle_failure(g, why);
 }
 
 /* After the deploy: every target must serve the NEW certificate with a
@@ -102,8 +146,7 @@ static void settle(struct gate *g)
 
 static void deploy(struct gate *g)
 {
-	char **argv =
-		g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
+	char **argv = deploy_argv(g);
 	struct sg_command cmd;
 
 	if (argv == NULL) {
@@ -136,8 +179,7 @@ static void deploy(struct gate *g)
  * runs a failed hook again: `staplegate resume` picks it up. */
 static void hold(struct gate *g)
 {
-	char **argv =
-		g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
+	char **argv = deploy_argv(g);
 	json_t *entry;
 	sg_result r;
 
@@ -163,18 +205,38 @@ static void hold(struct gate *g)
 		 "it once the targets are ready)");
 }
 
-static const char *staple_out_path(const struct gate *g)
+/* A certificate that was deployed and did not settle stays pending, so
+ * it is not lost, but resume waits before trying it again (backoff,
+ * pending.h) instead of redeploying it on every run. */
+static void keep_after_settle_failure(struct gate *g, const char *why)
 {
-	if (g->o->staple_out)
-		return g->o->staple_out;
-	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
-		const struct sg_domain_cfg *d =
-			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
+	json_t *entry;
+	sg_result r;
+	char wait[32];
 
-		if (d && d->staple_out)
-			return d->staple_out;
+	if (!g->gated || g->cfg_failed)
+		return;
+	entry = sg_pending_entry(&g->nc, &g->mat, &g->cert,
+				 g->res->has_report ? &g->res->rep : NULL,
+				 deploy_argv(g), why);
+	r = entry ? sg_pending_save_settle_failure(g->cfg.state_dir,
+						   g->nc.lineage, entry, why)
+		  : sg_err(SG_ENOMEM, "out of memory");
+	sg_duration_format(entry ? (long)(json_integer_value(json_object_get(
+						  entry, "retry_after")) -
+					  time(NULL))
+				 : 0,
+			   wait, sizeof(wait));
+	json_decref(entry);
+	if (r.code) {
+		sg_gate_note_error(g, "pending deployment not saved: %s",
+				   r.reason);
+		return;
 	}
-	return NULL;
+	g->res->pending = true;
+	snprintf(g->out_reason + strlen(g->out_reason),
+		 sizeof(g->out_reason) - strlen(g->out_reason),
+		 "; kept pending, resume tries again in %s", wait);
 }
 
 /* So that resume can refresh the file later, for the certificate that
@@ -203,25 +265,41 @@ static void remember_staple(struct gate *g, const char *staple)
 
 /* Before the reload: the verified staple for the NEW certificate goes
  * where servers that staple from a file read it, and the certificate
- * into the approved store. Failing either stops the deployment. */
-static bool prepare(struct gate *g)
+ * into the approved store (which versions the staple with it). Failing
+ * either stops a gated deployment, which stays pending; a plain
+ * certificate is never gated, not even by the store: its store problem
+ * is reported after the deploy (store_error). */
+static bool prepare(struct gate *g, char *store_error, size_t size)
 {
 	const char *staple = staple_out_path(g);
+	bool have = g->asked && g->resp.ready;
+	struct sg_store_staple st = {staple, have ? g->resp.der : NULL,
+				     have ? g->resp.len : 0};
 	sg_result r = sg_ok();
 
-	if (staple && g->asked && g->resp.ready)
-		r = sg_write_atomic(staple, g->resp.der, g->resp.len, 0644);
-	else if (staple && g->gated)
+	if (staple && !have && g->gated)
 		r = sg_err(SG_EINPUT, "%s: no verified staple to pre-stage",
 			   staple);
-	if (!r.code && g->cfg.store)
-		r = sg_store_fill(g->cfg.state_dir, &g->nc, &g->mat);
-	if (!r.code && staple && g->asked && g->resp.ready)
+	else if (staple && have && !g->cfg.store)
+		r = sg_write_atomic(staple, g->resp.der, g->resp.len, 0644);
+	if (!r.code && g->cfg.store && g->lock_error[0] && !g->gated) {
+		snprintf(store_error, size, "store not filled: %s",
+			 g->lock_error);
+	} else if (!r.code && g->cfg.store) {
+		r = sg_store_fill(g->cfg.state_dir, &g->nc, &g->mat, &st);
+		if (r.code && !g->gated) {
+			snprintf(store_error, size, "store: %s", r.reason);
+			r = sg_ok();
+		}
+	}
+	if (!r.code && have && staple)
 		remember_staple(g, staple);
 	if (r.code) {
 		g->out.action = "deploy-failed";
 		snprintf(g->out_reason, sizeof(g->out_reason),
 			 "deploy command not run: %s", r.reason);
+		sg_gate_refuse(g, "%s", r.reason);
+		hold(g);
 		return false;
 	}
 	return true;
@@ -229,6 +307,8 @@ static bool prepare(struct gate *g)
 
 void sg_gate_act(struct gate *g)
 {
+	char store_error[SG_REASON_MAX + 8] = "";
+
 	g->out = (struct sg_gate_outcome){.action = "refused",
 					  .deploy_exit_status = -1,
 					  .rollback_exit_status = -1};
@@ -251,9 +331,11 @@ void sg_gate_act(struct gate *g)
 			 "dry run: deploy command not run");
 		return;
 	}
-	if (!prepare(g))
+	if (!prepare(g, store_error, sizeof(store_error)))
 		return;
 	deploy(g);
+	if (store_error[0])
+		sg_gate_note_error(g, "%s", store_error);
 	if (strcmp(g->out.action, "deployed") == 0 ||
 	    strcmp(g->out.action, "allowed") == 0)
 		sg_pending_remove(g->cfg.state_dir, g->nc.lineage);

@@ -12,6 +12,7 @@
 #include "../preflight/interrupt.h"
 #include "../preflight/verdict.h"
 #include "gate_internal.h"
+#include "issuer.h"
 #include "targets.h"
 
 void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p)
@@ -109,6 +110,8 @@ static void decide_gated(struct gate *g)
 			       g->res->errors.v[0]);
 	} else if (sg_verdict_cert(&g->cert, time(NULL), why, sizeof(why))) {
 		sg_gate_refuse(g, "%s", why);
+	} else if (g->issuer_error[0]) {
+		sg_gate_refuse(g, "new certificate: %s", g->issuer_error);
 	} else if (g->unconfigured.n) {
 		sg_gate_refuse(
 			g,
@@ -123,30 +126,57 @@ static void decide_gated(struct gate *g)
 	}
 }
 
-void sg_gate_decide(struct gate *g)
+/* A certificate refused for itself takes the gated path, whose refusals
+ * are recorded and kept pending. */
+static bool must_gate(const struct gate *g)
 {
 	char why[512];
+
+	return sg_certinfo_must_staple(&g->cert) ||
+	       sg_verdict_cert(&g->cert, time(NULL), why, sizeof(why));
+}
+
+bool sg_gate_load(struct gate *g)
+{
 	X509 *issuer;
-	sg_result r = sg_material_load(
+	sg_result r;
+
+	if (g->have_cert)
+		return true;
+	r = sg_material_load(
 		g->nc.cert_path, g->nc.chain_path[0] ? g->nc.chain_path : NULL,
 		g->o->cafile ? g->o->cafile : g->cfg.cafile, &g->mat);
-
 	if (!r.code)
 		r = sg_certinfo_read(sg_material_leaf(&g->mat), &g->cert);
 	if (r.code) {
 		/* Whether it is Must-Staple cannot be known: refuse. */
 		sg_gate_refuse(g, "new certificate: %s", r.reason);
 		g->res->status = 2;
-		return;
+		return false;
 	}
+	g->have_cert = true;
+	/* The leaf alone decides whether the issuer may be fetched (AIA):
+	 * a plain certificate's deployment is never delayed for it. */
+	r = sg_issuer_complete(&g->nc, &g->mat, must_gate(g),
+			       g->cfg.timeout_sec * 1000 < sg_gate_left_ms(g)
+				       ? g->cfg.timeout_sec * 1000
+				       : sg_gate_left_ms(g));
+	snprintf(g->issuer_error, sizeof(g->issuer_error), "%s",
+		 r.code ? r.reason : "");
+	/* Then the issuer's TLS Feature binds the leaf too (Firefox). */
 	issuer = sg_material_issuer(&g->mat);
 	sg_certinfo_read_issuer(issuer, &g->cert);
 	X509_free(issuer);
-	g->have_cert = true;
-	/* A certificate refused for itself takes the gated path, whose
-	 * refusals are recorded and kept pending. */
-	g->gated = sg_certinfo_must_staple(&g->cert) ||
-		   sg_verdict_cert(&g->cert, time(NULL), why, sizeof(why));
+	g->gated = must_gate(g);
+	return true;
+}
+
+void sg_gate_decide(struct gate *g)
+{
+	sg_result r;
+
+	if (!sg_gate_load(g))
+		return;
 	r = sg_gate_targets(&g->cfg, &g->cert, &g->nc.domains, g->o->extra,
 			    g->o->nextra, &g->res->targets, &g->res->n,
 			    &g->unconfigured);

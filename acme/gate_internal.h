@@ -33,6 +33,9 @@ struct gate {
 	char reason[1024];
 	struct sg_gate_outcome out;
 	char out_reason[512];
+	char issuer_error[SG_REASON_MAX]; /* no issuer found anywhere */
+	int lock_fd;			  /* the lineage's lock, -1: not held */
+	char lock_error[SG_REASON_MAX];	  /* why it could not be taken */
 };
 
 /* Milliseconds left before the deadline, the reserve kept back. */
@@ -44,7 +47,10 @@ void sg_gate_refuse(struct gate *g, const char *fmt, ...)
 /* The config's probing policy, the timeout cut to the time left. */
 void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p);
 
-/* gate_decide.c: fills allow and reason (and the pre-flight report). */
+/* gate_decide.c: reads the new certificate (once; false when it cannot
+ * be read, which refuses with status 2). */
+bool sg_gate_load(struct gate *g);
+/* Fills allow and reason (and the pre-flight report). */
 void sg_gate_decide(struct gate *g);
 /* --wait: decides again until the gate opens or the wait ends. */
 void sg_gate_wait(struct gate *g);

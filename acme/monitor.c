@@ -194,16 +194,20 @@ static void count_pending(const struct sg_monitor_opts *o, struct sg_monitor *m)
 	json_t *list = NULL, *e;
 	size_t i;
 
-	sg_pending_list(o->config_path, &list);
-	json_array_foreach (list, i, e) {
-		m->pending++;
-		m->pending_urgent += json_is_true(json_object_get(e, "urgent"));
-		if (json_is_true(json_object_get(e, "damaged")) &&
-		    m->pending_damaged++ == 0)
-			snprintf(m->damaged, sizeof(m->damaged), "%s",
-				 json_string_value(
-					 json_object_get(e, "reason")));
-	}
+	if (sg_pending_list(o->config_path, &list).code == SG_OK)
+		json_array_foreach (list, i, e) {
+			m->pending++;
+			m->pending_urgent +=
+				json_is_true(json_object_get(e, "urgent"));
+			m->pending_settle_failed +=
+				json_integer_value(json_object_get(
+					e, "settle_failures")) > 0;
+			if (json_is_true(json_object_get(e, "damaged")) &&
+			    m->pending_damaged++ == 0)
+				snprintf(m->damaged, sizeof(m->damaged), "%s",
+					 json_string_value(
+						 json_object_get(e, "reason")));
+		}
 	json_decref(list);
 }
 
@@ -224,6 +228,11 @@ static void summarize(struct sg_monitor *m)
 		snprintf(m->summary + strlen(m->summary),
 			 sizeof(m->summary) - strlen(m->summary),
 			 ", %zu damaged (%s)", m->pending_damaged, m->damaged);
+	if (m->pending_settle_failed)
+		snprintf(m->summary + strlen(m->summary),
+			 sizeof(m->summary) - strlen(m->summary),
+			 ", %zu after a settle failure (backing off)",
+			 m->pending_settle_failed);
 	for (size_t i = 0; i < m->n; i++)
 		if (m->judged[i].state == m->state &&
 		    m->state != SG_NAGIOS_OK) {

@@ -33,7 +33,8 @@ struct sg_monitor {
 	struct sg_monitor_target *judged;
 	size_t n;
 	size_t pending, pending_urgent, pending_damaged;
-	char damaged[SG_REASON_MAX]; /* the first damaged pending entry */
+	size_t pending_settle_failed; /* deployed, did not settle: backoff */
+	char damaged[SG_REASON_MAX];  /* the first damaged pending entry */
 	char summary[1024];
 	struct sg_strlist errors; /* record, history or metrics not written */
 	struct sg_strlist notes;  /* repairs made while writing them */

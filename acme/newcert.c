@@ -65,6 +65,23 @@ static sg_result from_certbot(struct sg_newcert *nc, const char *lineage)
 	return split_domains(nc, env("RENEWED_DOMAINS"), " ");
 }
 
+/* acme.sh keeps an ECC certificate of a domain apart from its RSA one,
+ * in <domain>_ecc/, and runs the reloadcmd from that directory: the two
+ * are two lineages, or they would overwrite each other in the store. */
+static void acmesh_lineage(struct sg_newcert *nc, const char *domain)
+{
+	char cwd[PATH_MAX], ecc[300];
+	const char *base;
+
+	set(nc->lineage, sizeof(nc->lineage), domain);
+	if (domain == NULL || getcwd(cwd, sizeof(cwd)) == NULL)
+		return;
+	base = strrchr(cwd, '/');
+	snprintf(ecc, sizeof(ecc), "%s_ecc", domain);
+	if (base && strcmp(base + 1, ecc) == 0)
+		set(nc->lineage, sizeof(nc->lineage), ecc);
+}
+
 /* acme.sh exports its own copies' paths to the reloadcmd: CERT_PATH is
  * the leaf, CA_CERT_PATH the chain. */
 static sg_result from_acmesh(struct sg_newcert *nc)
@@ -73,7 +90,7 @@ static sg_result from_acmesh(struct sg_newcert *nc)
 	set(nc->cert_path, sizeof(nc->cert_path), env("CERT_PATH"));
 	set(nc->chain_path, sizeof(nc->chain_path), env("CA_CERT_PATH"));
 	set(nc->key_path, sizeof(nc->key_path), env("CERT_KEY_PATH"));
-	set(nc->lineage, sizeof(nc->lineage), env("Le_Domain"));
+	acmesh_lineage(nc, env("Le_Domain"));
 	return split_domains(nc, env("Le_Domain"), " ");
 }
 
@@ -145,9 +162,21 @@ sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
 		set(nc->chain_path, sizeof(nc->chain_path), chain);
 	if (key)
 		set(nc->key_path, sizeof(nc->key_path), key);
-	if (nc->lineage[0] == '\0')
+	/* --cert alone: named after the certificate, once it is read
+	 * (sg_newcert_name), not after whatever directory holds it. */
+	if (nc->lineage[0] == '\0' && nc->client != SG_CLIENT_MANUAL)
 		lineage_from_path(nc);
 	return r;
+}
+
+void sg_newcert_name(struct sg_newcert *nc, const struct sg_certinfo *cert)
+{
+	if (nc->lineage[0])
+		return;
+	if (cert && cert->dns_names.n)
+		set(nc->lineage, sizeof(nc->lineage), cert->dns_names.v[0]);
+	else
+		lineage_from_path(nc);
 }
 
 void sg_newcert_free(struct sg_newcert *nc)

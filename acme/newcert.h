@@ -31,9 +31,14 @@ const char *sg_client_name(enum sg_client c);
 /* Reads, in this order, certbot (RENEWED_LINEAGE, RENEWED_DOMAINS),
  * acme.sh (CERT_PATH, CA_CERT_PATH, Le_Domain), lego v5 (LEGO_HOOK_*)
  * and lego v4 (LEGO_CERT_PATH, LEGO_ISSUER_CERT_PATH, LEGO_CERT_DOMAIN).
- * cert, chain and key (flags, may be NULL) override the paths found. */
+ * cert, chain and key (flags, may be NULL) override the paths found.
+ * The lineage is left empty for a --cert run (see sg_newcert_name). */
 sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
 			    const char *chain, const char *key);
+/* A run with no client environment and no --lineage: the lineage is the
+ * certificate's first DNS name (cert NULL or without one: the name of
+ * the directory holding it). */
+void sg_newcert_name(struct sg_newcert *nc, const struct sg_certinfo *cert);
 void sg_newcert_free(struct sg_newcert *nc);
 
 #endif

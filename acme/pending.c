@@ -27,7 +27,10 @@ static json_t *pem_json(STACK_OF(X509) *certs, int from, int to)
 	json_t *s;
 
 	len = mem ? BIO_get_mem_data(mem, &data) : 0;
-	s = mem ? json_stringn(data, (size_t)len) : json_null();
+	/* An empty chain (a leaf-only certificate) is "", not a failure. */
+	s = mem == NULL ? NULL
+	    : len > 0	? json_stringn(data, (size_t)len)
+			: json_string("");
 	BIO_free(mem);
 	return s;
 }
@@ -141,9 +144,19 @@ sg_result sg_pending_save(const char *state_dir, const char *lineage,
 		sg_pending_load(state_dir, lineage, &old);
 	if (r.code)
 		return r;
-	/* The same certificate refused again: one entry, its history kept. */
+	/* The same certificate refused again: one entry, its history kept
+	 * (its settle failures and backoff included). */
 	if (old && json_equal(json_object_get(old, "sha256"),
 			      json_object_get(entry, "sha256"))) {
+		static const char *const keep[] = {
+			"settle_failures", "last_settle_failure",
+			"settle_reason", "retry_after"};
+
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+			if (!json_object_get(entry, keep[i]) &&
+			    json_object_get(old, keep[i]))
+				json_object_set(entry, keep[i],
+						json_object_get(old, keep[i]));
 		json_object_set(entry, "first_refused",
 				json_object_get(old, "first_refused"));
 		json_object_set_new(
@@ -159,6 +172,41 @@ sg_result sg_pending_save(const char *state_dir, const char *lineage,
 	r = sg_write_atomic(path, text, strlen(text), 0640);
 	free(text);
 	return r;
+}
+
+long sg_pending_backoff_sec(long failures)
+{
+	long wait = SG_PENDING_BACKOFF_FIRST_SEC;
+
+	for (long i = 1; i < failures && wait < SG_PENDING_BACKOFF_MAX_SEC; i++)
+		wait *= 2;
+	return wait < SG_PENDING_BACKOFF_MAX_SEC ? wait
+						 : SG_PENDING_BACKOFF_MAX_SEC;
+}
+
+sg_result sg_pending_save_settle_failure(const char *state_dir,
+					 const char *lineage, json_t *entry,
+					 const char *why)
+{
+	json_t *old = NULL;
+	json_int_t failures = 1;
+	time_t now = time(NULL);
+
+	sg_pending_load(state_dir, lineage, &old);
+	if (old && json_equal(json_object_get(old, "sha256"),
+			      json_object_get(entry, "sha256")))
+		failures += json_integer_value(
+			json_object_get(old, "settle_failures"));
+	json_decref(old);
+	json_object_set_new(entry, "settle_failures", json_integer(failures));
+	json_object_set_new(entry, "last_settle_failure",
+			    json_integer((json_int_t)now));
+	json_object_set_new(entry, "settle_reason", json_string(why));
+	json_object_set_new(
+		entry, "retry_after",
+		json_integer((json_int_t)now +
+			     sg_pending_backoff_sec((long)failures)));
+	return sg_pending_save(state_dir, lineage, entry);
 }
 
 void sg_pending_remove(const char *state_dir, const char *lineage)

@@ -13,6 +13,11 @@
 
 #define SG_PENDING_VERSION    1
 #define SG_PENDING_URGENT_SEC (7L * 86400) /* served cert expiring soon */
+/* After a settle failure resume waits before deploying the same
+ * certificate again: 30 min, doubled with each further failure, at most
+ * a day. */
+#define SG_PENDING_BACKOFF_FIRST_SEC (30L * 60)
+#define SG_PENDING_BACKOFF_MAX_SEC   86400L
 
 struct sg_material;
 struct sg_report;
@@ -30,6 +35,16 @@ json_t *sg_pending_entry(const struct sg_newcert *nc,
  * an entry for the same certificate (sha256) exists. */
 sg_result sg_pending_save(const char *state_dir, const char *lineage,
 			  json_t *entry);
+/* Saves entry for a certificate that was deployed and did not settle:
+ * "settle_failures" counts them (for the same certificate),
+ * "last_settle_failure", "settle_reason" and "retry_after" (the backoff)
+ * say when and why. */
+sg_result sg_pending_save_settle_failure(const char *state_dir,
+					 const char *lineage, json_t *entry,
+					 const char *why);
+/* The wait after the nth settle failure of a certificate. */
+long sg_pending_backoff_sec(long failures);
+
 /* NULL entry with SG_OK when there is none. */
 sg_result sg_pending_load(const char *state_dir, const char *lineage,
 			  json_t **entry);

@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "../preflight/atomic.h"
 #include "../preflight/check.h"
+#include "../preflight/clock.h"
 #include "../preflight/responder.h"
+#include "lock.h"
 #include "store.h"
 
 #define STAPLE_MAX_BYTES (64L * 1024)
@@ -41,6 +44,31 @@ sg_result sg_prestage_remember(const char *state_dir, const char *lineage,
 	r = text ? sg_write_atomic(path, text, strlen(text), 0640)
 		 : sg_err(SG_ENOMEM, "out of memory");
 	free(text);
+	return r;
+}
+
+sg_result sg_prestage_path(const char *state_dir, const char *lineage,
+			   char *out, size_t size)
+{
+	char name[256], path[PATH_MAX], *text = NULL;
+	size_t len = 0;
+	json_t *rec;
+	const char *v;
+	sg_result r = sg_store_lineage_name(lineage, name, sizeof(name));
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/staples/%s.json", state_dir, name);
+	if (r.code || access(path, F_OK) != 0)
+		return r;
+	r = sg_read_file(path, 65536, &text, &len);
+	rec = r.code ? NULL : json_loadb(text, len, 0, NULL);
+	free(text);
+	v = json_string_value(json_object_get(rec, "path"));
+	if (!r.code && v == NULL)
+		r = sg_err(SG_EINPUT, "%s: no \"path\" in it", path);
+	if (v)
+		snprintf(out, size, "%s", v);
+	json_decref(rec);
 	return r;
 }
 
@@ -74,8 +102,26 @@ static bool still_good(const char *path, X509 *leaf, X509 *issuer,
 }
 
 /* One remembered file: fresh enough, or refreshed, or left alone. */
-static bool refresh_one(json_t *rec, const char *cafile, long timeout_ms,
-			const struct sg_policy *policy, char *msg, size_t size)
+/* A refreshed staple for a certificate in the store also goes into its
+ * live version, so that a rollback to it later restores a fresh one. */
+static void keep_in_store(const char *state_dir, json_t *rec,
+			  const struct sg_responder *resp)
+{
+	const char *lineage =
+		json_string_value(json_object_get(rec, "lineage"));
+	const char *cert = json_string_value(json_object_get(rec, "cert_path"));
+	char live[PATH_MAX];
+
+	if (lineage == NULL || cert == NULL)
+		return;
+	snprintf(live, sizeof(live), "%s/live/", state_dir);
+	if (strncmp(cert, live, strlen(live)) == 0)
+		sg_store_keep_staple(state_dir, lineage, resp->der, resp->len);
+}
+
+static bool refresh_one(const char *state_dir, json_t *rec, const char *cafile,
+			long timeout_ms, const struct sg_policy *policy,
+			char *msg, size_t size)
 {
 	const char *path = json_string_value(json_object_get(rec, "path"));
 	const char *cert = json_string_value(json_object_get(rec, "cert_path"));
@@ -114,6 +160,8 @@ static bool refresh_one(json_t *rec, const char *cafile, long timeout_ms,
 					info.ocsp_urls.n ? resp.reason
 							 : "no OCSP URL");
 		ok = !r.code;
+		if (ok)
+			keep_in_store(state_dir, rec, &resp);
 		snprintf(msg, size, "staple %s (%s): %s", path, why,
 			 ok ? "refreshed" : r.reason);
 		sg_responder_free(&resp);
@@ -121,6 +169,32 @@ static bool refresh_one(json_t *rec, const char *cafile, long timeout_ms,
 	}
 	X509_free(issuer);
 	sg_material_free(&m);
+	return ok;
+}
+
+/* Under the lineage's lock: a hook deploying a new version writes the
+ * same file. */
+static bool refresh_locked(const char *state_dir, json_t *rec,
+			   const char *cafile, long timeout_ms,
+			   const struct sg_policy *policy, char *msg,
+			   size_t size)
+{
+	const char *lineage =
+		json_string_value(json_object_get(rec, "lineage"));
+	bool busy = false, ok;
+	int fd = -1;
+	sg_result r =
+		lineage ? sg_lock_lineage(state_dir, lineage,
+					  sg_now_ms() + timeout_ms, &fd, &busy)
+			: sg_err(SG_EINPUT, "no lineage in it");
+
+	if (r.code) {
+		snprintf(msg, size, "staple record %s: %s",
+			 lineage ? lineage : "?", r.reason);
+		return busy; /* a busy lineage is refreshed next time */
+	}
+	ok = refresh_one(state_dir, rec, cafile, timeout_ms, policy, msg, size);
+	close(fd);
 	return ok;
 }
 
@@ -162,8 +236,8 @@ sg_result sg_prestage_refresh(const char *state_dir, const char *cafile,
 				 "object), left as it is",
 				 path);
 			(*failed)++;
-		} else if (!refresh_one(rec, cafile, timeout_ms, policy, msg,
-					sizeof(msg))) {
+		} else if (!refresh_locked(state_dir, rec, cafile, timeout_ms,
+					   policy, msg, sizeof(msg))) {
 			(*failed)++;
 		}
 		sg_strlist_add(messages, msg);

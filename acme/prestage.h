@@ -15,6 +15,10 @@ sg_result sg_prestage_remember(const char *state_dir, const char *lineage,
 			       const char *staple_path, const char *cert_path,
 			       const char *chain_path);
 
+/* The staple file remembered for lineage, "" when none. */
+sg_result sg_prestage_path(const char *state_dir, const char *lineage,
+			   char *out, size_t size);
+
 /* Checks every remembered file; one line per file in messages. Returns
  * an error only when the state directory cannot be read; *failed counts
  * files that needed a refresh and did not get one. */

@@ -4,11 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <openssl/x509.h>
+
+#include "../preflight/bundle.h"
+#include "../preflight/clock.h"
 #include "../preflight/config.h"
 #include "../preflight/interrupt.h"
 #include "command.h"
 #include "gate.h"
+#include "lock.h"
 #include "pending.h"
 #include "prestage.h"
 #include "store.h"
@@ -46,6 +52,33 @@ static char **entry_argv(json_t *e)
 	return argv;
 }
 
+/* A certificate whose settle failed waits out its backoff. */
+static bool backing_off(json_t *e, struct sg_resume_item *item)
+{
+	time_t retry =
+		(time_t)json_integer_value(json_object_get(e, "retry_after"));
+	struct tm tm;
+	char when[32];
+
+	if (retry <= time(NULL))
+		return false;
+	gmtime_r(&retry, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%MZ", &tm);
+	item->status = 1;
+	snprintf(
+		item->summary, sizeof(item->summary),
+		"backing off %s: settle failed %lld times (%s); next try "
+		"after %s",
+		item->lineage,
+		(long long)json_integer_value(
+			json_object_get(e, "settle_failures")),
+		json_string_value(json_object_get(e, "settle_reason"))
+			? json_string_value(json_object_get(e, "settle_reason"))
+			: "no reason recorded",
+		when);
+	return true;
+}
+
 static void resume_one(const char *config_path, json_t *e,
 		       struct sg_resume_item *item)
 {
@@ -54,6 +87,8 @@ static void resume_one(const char *config_path, json_t *e,
 	struct sg_gate_opts o = {.config_path = config_path, .resume = &nc};
 	struct sg_gate_result res;
 
+	if (backing_off(e, item))
+		return;
 	copy_field(e, "client", client, sizeof(client));
 	nc.client = client_of(client);
 	copy_field(e, "lineage", nc.lineage, sizeof(nc.lineage));
@@ -198,21 +233,89 @@ sg_result sg_pending_list(const char *config_path, json_t **list)
 	return r;
 }
 
-sg_result sg_rollback_run(const char *config_path, const char *lineage)
+/* The rolled-back certificate's names pick the command: a domain's own
+ * rollback_command, else the global one; with none, the deploy command
+ * (the domain's, else the global one) runs again so that the server
+ * re-reads the previous version. */
+static char **rollback_argv(const struct sg_config *cfg, const char *lineage,
+			    bool *redeploy)
+{
+	char name[256], path[PATH_MAX];
+	STACK_OF(X509) *certs = NULL;
+	struct sg_certinfo info;
+	char **argv = NULL, **deploy = NULL;
+
+	*redeploy = false;
+	if (!sg_store_lineage_name(lineage, name, sizeof(name)).code) {
+		snprintf(path, sizeof(path), "%s/live/%s/cert.pem",
+			 cfg->state_dir, name);
+		sg_bundle_load(path, &certs);
+	}
+	if (certs && !sg_certinfo_read(sk_X509_value(certs, 0), &info).code) {
+		for (size_t i = 0; i < info.dns_names.n; i++) {
+			const struct sg_domain_cfg *d =
+				sg_config_match(cfg, info.dns_names.v[i]);
+
+			if (d && d->rollback_argv && argv == NULL)
+				argv = d->rollback_argv;
+			if (d && d->deploy_argv && deploy == NULL)
+				deploy = d->deploy_argv;
+		}
+		sg_certinfo_free(&info);
+	}
+	sk_X509_pop_free(certs, X509_free);
+	argv = argv ? argv : cfg->rollback_argv;
+	deploy = deploy ? deploy : cfg->deploy_argv;
+	if (argv == NULL && deploy) {
+		*redeploy = true;
+		argv = deploy;
+	}
+	return argv;
+}
+
+sg_result sg_rollback_run(const char *config_path, const char *lineage,
+			  char *note, size_t size)
 {
 	struct sg_config cfg;
-	struct sg_command cmd;
+	struct sg_command cmd = {0};
+	char staple[PATH_MAX] = "";
+	char **argv;
+	bool busy, redeploy;
+	int fd = -1;
 	sg_result r = sg_config_load(config_path, &cfg);
 
+	note[0] = '\0';
 	if (!r.code)
-		r = sg_store_rollback(cfg.state_dir, lineage);
-	if (!r.code && cfg.rollback_argv) {
-		sg_command_run(cfg.rollback_argv, cfg.deadline_sec * 1000L,
-			       &cmd);
-		if (!cmd.started || cmd.exit_status != 0)
-			r = sg_err(SG_ESYS, "store rolled back, but %s",
+		r = sg_lock_lineage(cfg.state_dir, lineage,
+				    sg_now_ms() + cfg.deadline_sec * 1000L, &fd,
+				    &busy);
+	if (!r.code)
+		r = sg_prestage_path(cfg.state_dir, lineage, staple,
+				     sizeof(staple));
+	if (!r.code)
+		r = sg_store_rollback(cfg.state_dir, lineage,
+				      staple[0] ? staple : NULL);
+	if (!r.code) {
+		argv = rollback_argv(&cfg, lineage, &redeploy);
+		if (argv == NULL)
+			snprintf(note, size,
+				 "neither a rollback_command nor a "
+				 "deploy_command is configured: reload the "
+				 "server yourself");
+		else
+			sg_command_run(argv, cfg.deadline_sec * 1000L, &cmd);
+		if (argv && cmd.started && cmd.exit_status == 0)
+			snprintf(note, size, "%s", cmd.reason);
+		if (argv && (!cmd.started || cmd.exit_status != 0))
+			r = sg_err(SG_ESYS, "store rolled back, but %s%s",
+				   redeploy ? "the deploy command (run again "
+					      "since no rollback_command is "
+					      "configured): "
+					    : "",
 				   cmd.reason);
 	}
+	if (fd >= 0)
+		close(fd);
 	sg_config_free(&cfg);
 	return r;
 }

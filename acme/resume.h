@@ -32,8 +32,13 @@ sg_result sg_resume_staples(const char *config_path, struct sg_strlist *msgs,
  * copies left out. */
 sg_result sg_pending_list(const char *config_path, json_t **list);
 
-/* Swaps the store back to the previous version and runs the configured
- * rollback command. */
-sg_result sg_rollback_run(const char *config_path, const char *lineage);
+/* Under the lineage's lock: swaps the store back to the previous
+ * version (and its pre-staged staple file), then runs the rollback
+ * command of the certificate's domain, else the global one; with none,
+ * the deploy command again (domain's, else global), so that the server
+ * re-reads the previous version. note says what ran, or that nothing
+ * could. */
+sg_result sg_rollback_run(const char *config_path, const char *lineage,
+			  char *note, size_t size);
 
 #endif

@@ -5,18 +5,43 @@
 #ifndef SG_STORE_H
 #define SG_STORE_H
 
+#include <stdbool.h>
+
 #include "../preflight/check.h"
 #include "newcert.h"
 
-/* Puts the new version in place and swaps live/<lineage> to it, keeping
- * the version it replaces as "previous". certbot lineages get links to
- * certbot's versioned archive files; others get copies (the key copied
- * byte for byte, 0600, never parsed). */
-sg_result sg_store_fill(const char *state_dir, const struct sg_newcert *nc,
-			const struct sg_material *m);
+/* The verified OCSP response pre-staged with a version: kept in the
+ * version (staple.der) and written to path, where servers that staple
+ * from a file read it. */
+struct sg_store_staple {
+	const char *path; /* NULL: no staple file */
+	const unsigned char *der;
+	size_t len; /* der NULL: none for this version */
+};
 
-/* Swaps live/<lineage> back to the previous version. */
-sg_result sg_store_rollback(const char *state_dir, const char *lineage);
+/* Puts the new version in place and swaps live/<lineage> to it, keeping
+ * the version it replaces as "previous" (with the staple file it was
+ * served with). Built from what the gate verified: certbot lineages get
+ * links to certbot's versioned archive files, checked after linking to
+ * be the verified certificate; others get copies (the key copied byte
+ * for byte, 0600, never parsed, and the client's certificate checked
+ * afterwards to still be the verified one). The caller holds the
+ * lineage's lock (lock.h). st may be NULL. */
+sg_result sg_store_fill(const char *state_dir, const struct sg_newcert *nc,
+			const struct sg_material *m,
+			const struct sg_store_staple *st);
+
+/* A refreshed staple for the live version, kept in it (best effort). */
+void sg_store_keep_staple(const char *state_dir, const char *lineage,
+			  const unsigned char *der, size_t len);
+
+/* Whether there is a version to roll back to (not after the first). */
+bool sg_store_has_previous(const char *state_dir, const char *lineage);
+
+/* Swaps live/<lineage> back to the previous version, and its staple back
+ * to staple_path (may be NULL). The caller holds the lineage's lock. */
+sg_result sg_store_rollback(const char *state_dir, const char *lineage,
+			    const char *staple_path);
 
 /* A lineage name safe as one path component: [A-Za-z0-9._-], '*' as '_',
  * not starting with '.'. */

@@ -35,6 +35,7 @@ enum {
 	OPT_OUTAGE,
 	OPT_WATCH,
 	OPT_INTERVAL,
+	OPT_LINEAGE,
 };
 
 static const struct option long_opts[] = {
@@ -66,6 +67,7 @@ static const struct option long_opts[] = {
 	{"outage", required_argument, NULL, OPT_OUTAGE},
 	{"watch", required_argument, NULL, OPT_WATCH},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
+	{"lineage", required_argument, NULL, OPT_LINEAGE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -81,8 +83,16 @@ void sg_cli_usage(const char *command, FILE *out)
 		      "...] [--dry-run] [--deadline DURATION]\n"
 		      "         [--cert CERT.pem] [--chain CHAIN.pem] "
 		      "[--CAfile ROOTS.pem] [--record SCORES.jsonl]\n"
-		      "         [--key KEY.pem] [--staple-out FILE] [--wait "
-		      "DURATION] [-- DEPLOY COMMAND ...]\n",
+		      "         [--key KEY.pem] [--lineage NAME] [--staple-out "
+		      "FILE] [--wait DURATION]\n"
+		      "         [-- DEPLOY COMMAND ...]\n",
+		      out);
+	if (command == NULL || is(command, "adopt"))
+		fputs("usage: staplegate adopt [--config FILE] [--cert "
+		      "CERT.pem "
+		      "--key KEY.pem] [--chain CHAIN.pem]\n"
+		      "         [--CAfile ROOTS.pem] [--lineage NAME] "
+		      "[--staple-out FILE]\n",
 		      out);
 	if (command == NULL || is(command, "resume"))
 		fputs("usage: staplegate resume [--config FILE]\n", out);
@@ -231,6 +241,9 @@ static sg_result apply(struct sg_cli *cli, int opt, const char *arg)
 	case OPT_KEY:
 		cli->gate.key = arg;
 		break;
+	case OPT_LINEAGE:
+		cli->gate.lineage = arg;
+		break;
 	case OPT_WAIT:
 		r = duration_opt("wait", arg, &cli->gate.wait_sec);
 		break;
@@ -282,8 +295,13 @@ static const struct {
 	 BIT(OPT_CONFIG) | BIT(OPT_TARGET) | BIT(OPT_TARGETS_FILE) |
 		 BIT(OPT_DRY_RUN) | BIT(OPT_DEADLINE) | BIT(OPT_CERT) |
 		 BIT(OPT_CHAIN) | BIT(OPT_KEY) | BIT(OPT_CAFILE) |
-		 BIT(OPT_RECORD) | BIT(OPT_STAPLE_OUT) | BIT(OPT_WAIT),
+		 BIT(OPT_RECORD) | BIT(OPT_STAPLE_OUT) | BIT(OPT_WAIT) |
+		 BIT(OPT_LINEAGE),
 	 -1},
+	{"adopt",
+	 BIT(OPT_CONFIG) | BIT(OPT_CERT) | BIT(OPT_CHAIN) | BIT(OPT_KEY) |
+		 BIT(OPT_CAFILE) | BIT(OPT_LINEAGE) | BIT(OPT_STAPLE_OUT),
+	 0},
 	{"resume", BIT(OPT_CONFIG), 0},
 	{"pending", BIT(OPT_CONFIG) | BIT(OPT_JSON), 0},
 	{"rollback", BIT(OPT_CONFIG), 1},
@@ -329,7 +347,7 @@ static sg_result validate(struct sg_cli *cli)
 	if (cli->monitor.crit_sec > cli->monitor.warn_sec)
 		return sg_err(SG_EINPUT, "monitor: --crit must not exceed "
 					 "--warn");
-	if (is(cli->command, "hook")) {
+	if (is(cli->command, "hook") || is(cli->command, "adopt")) {
 		cli->gate.cert = cli->check.cert_path;
 		cli->gate.chain = cli->check.chain_path;
 		cli->gate.cafile = cli->check.cafile;

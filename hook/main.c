@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../acme/adopt.h"
 #include "../acme/resume.h"
 #include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
@@ -106,17 +107,33 @@ static int run_pending(struct sg_cli *cli)
 	return status;
 }
 
+/* adopt: 0 adopted, 1 not (the reason on stderr), 2 usage. */
+static int run_adopt(struct sg_cli *cli)
+{
+	char msg[1024];
+	sg_result r = sg_adopt_run(&cli->gate, msg, sizeof(msg));
+
+	if (r.code) {
+		fprintf(stderr, "staplegate: adopt: %s\n", r.reason);
+		return SG_EXIT_REFUSE;
+	}
+	printf("staplegate: %s\n", msg);
+	return 0;
+}
+
 static int run_rollback(struct sg_cli *cli)
 {
-	sg_result r = sg_rollback_run(cli->gate.config_path, cli->lineage);
+	char note[SG_REASON_MAX];
+	sg_result r = sg_rollback_run(cli->gate.config_path, cli->lineage, note,
+				      sizeof(note));
 
 	if (r.code) {
 		fprintf(stderr, "staplegate: rollback %s: %s\n", cli->lineage,
 			r.reason);
 		return SG_EXIT_REFUSE;
 	}
-	printf("staplegate: rolled back %s to its previous version\n",
-	       cli->lineage);
+	printf("staplegate: rolled back %s to its previous version: %s\n",
+	       cli->lineage, note);
 	return 0;
 }
 
@@ -256,6 +273,8 @@ int main(int argc, char **argv)
 		status = run_resume(&cli);
 	} else if (strcmp(cmd, "pending") == 0) {
 		status = run_pending(&cli);
+	} else if (strcmp(cmd, "adopt") == 0) {
+		status = run_adopt(&cli);
 	} else if (strcmp(cmd, "rollback") == 0) {
 		status = run_rollback(&cli);
 	} else if (strcmp(cmd, "monitor") == 0) {

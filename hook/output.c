@@ -82,6 +82,23 @@ void sg_output_settle(const struct sg_target *targets,
 			settle[i].handshakes, settle[i].reason);
 }
 
+/* A pending certificate that was deployed and did not settle. */
+static void print_backoff(json_t *e, FILE *out)
+{
+	time_t t =
+		(time_t)json_integer_value(json_object_get(e, "retry_after"));
+	struct tm tm;
+	char when[32];
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%MZ", &tm);
+	fprintf(out, "%-24s settle failed %lld times, backing off until %s\n",
+		"",
+		(long long)json_integer_value(
+			json_object_get(e, "settle_failures")),
+		when);
+}
+
 void sg_output_pending(json_t *list, FILE *out)
 {
 	size_t i;
@@ -125,6 +142,8 @@ void sg_output_pending(json_t *list, FILE *out)
 			json_is_true(json_object_get(e, "urgent")) ? " URGENT"
 								   : "      ",
 			json_string_value(json_object_get(e, "reason")));
+		if (json_integer_value(json_object_get(e, "settle_failures")))
+			print_backoff(e, out);
 	}
 }
 

@@ -64,8 +64,13 @@ static void add_extensions(X509 *x, X509 *issuer, const struct fx_cert_opts *o)
 		snprintf(buf, sizeof(buf), "DNS:%s", o->dns);
 		add_ext(x, &v3, NID_subject_alt_name, buf);
 	}
-	if (o->ocsp_url) {
-		snprintf(buf, sizeof(buf), "OCSP;URI:%s", o->ocsp_url);
+	if (o->ocsp_url || o->ca_issuers_url) {
+		snprintf(buf, sizeof(buf), "%s%s%s%s%s",
+			 o->ocsp_url ? "OCSP;URI:" : "",
+			 o->ocsp_url ? o->ocsp_url : "",
+			 o->ocsp_url && o->ca_issuers_url ? "," : "",
+			 o->ca_issuers_url ? "caIssuers;URI:" : "",
+			 o->ca_issuers_url ? o->ca_issuers_url : "");
 		add_ext(x, &v3, NID_info_access, buf);
 	}
 	if (o->ocsp_signing)

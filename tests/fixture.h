@@ -18,6 +18,7 @@ struct fx_cert_opts {
 	const unsigned char *feature_der; /* raw TLS Feature value instead */
 	size_t feature_len;
 	const char *ocsp_url;		    /* AIA OCSP, NULL: none */
+	const char *ca_issuers_url;	    /* AIA caIssuers, NULL: none */
 	bool ocsp_signing;		    /* EKU OCSPSigning */
 	long serial;			    /* 0: a fresh one */
 	long not_before_off, not_after_off; /* seconds from now; 0: -1d, +90d */

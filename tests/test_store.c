@@ -536,10 +536,10 @@ START_TEST(staple_out_never_takes_what_strict_clients_refuse)
 			i == 2 ? T_PKI->resp_key : T_PKI->ca_key, &good, &v[i],
 			&bad_len[i]);
 	}
-	s.resp.mode = TR_FIXED;
+	s.resp.mode = TR_BYTES;
 	for (int i = 0; i < 3; i++) {
-		s.resp.fixed = bad[i];
-		s.resp.fixed_len = bad_len[i];
+		s.resp.body = bad[i];
+		s.resp.body_len = bad_len[i];
 		hook_certbot(&s, &r, hook);
 		ck_assert_msg(r.status == 1, "%s: exit %d %s%s", want[i],
 			      r.status, r.out, r.err);
@@ -557,10 +557,10 @@ START_TEST(staple_out_never_takes_what_strict_clients_refuse)
 	old = fx_staple(s.newcert, T_PKI->ca, T_PKI->ca, T_PKI->ca_key, &aging,
 			&old_len);
 	fx_write_bytes(out, old, old_len);
-	s.resp.mode = TR_FIXED;
+	s.resp.mode = TR_BYTES;
 	for (int i = 0; i < 3; i++) {
-		s.resp.fixed = bad[i];
-		s.resp.fixed_len = bad_len[i];
+		s.resp.body = bad[i];
+		s.resp.body_len = bad_len[i];
 		cli_env(&r, NULL, resume);
 		ck_assert_msg(r.status == 1, "%s: resume exit %d %s%s", want[i],
 			      r.status, r.out, r.err);

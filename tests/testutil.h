@@ -40,5 +40,6 @@ Suite *monitor_suite(void);
 Suite *records_suite(void);
 Suite *contrib_suite(void);
 Suite *gnutls_suite(void);
+Suite *txn_suite(void);
 
 #endif

@@ -160,8 +160,8 @@ static void serve(struct tresponder *t, int fd)
 
 		reply(fd, 200, big, 1 << 20);
 		OPENSSL_free(big);
-	} else if (t->mode == TR_FIXED) {
-		reply(fd, 200, t->fixed, t->fixed_len);
+	} else if (t->mode == TR_BYTES) {
+		reply(fd, 200, t->body, t->body_len);
 	} else if (t->mode == TR_GARBAGE || req == NULL) {
 		reply(fd, 200, junk, sizeof(junk) - 1);
 	} else {

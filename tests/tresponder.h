@@ -15,7 +15,7 @@ enum tr_mode {
 	TR_HTTP500,
 	TR_GET_ONLY, /* answers GET, refuses POST with 405 */
 	TR_HUGE,     /* 200 with a 1 MiB body */
-	TR_FIXED,    /* 200 with the bytes in fixed, whatever was asked */
+	TR_BYTES,    /* 200 with body, whatever is asked */
 };
 
 struct tresponder {
@@ -25,9 +25,9 @@ struct tresponder {
 	long delay_ms;	  /* wait before answering */
 	X509 *ca;
 	EVP_PKEY *ca_key;
-	int want_port;		    /* 0: any free port */
-	const unsigned char *fixed; /* TR_FIXED: not owned */
-	size_t fixed_len;
+	int want_port;		   /* 0: any free port */
+	const unsigned char *body; /* TR_BYTES: not owned */
+	size_t body_len;
 	/* runtime */
 	int fd, port;
 	pthread_t thread;

@@ -1,0 +1,194 @@
+#include "issuer.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "../preflight/bundle.h"
+
+/* <dir>/<name>.crt (or .pem) -> <dir>/<name>.issuer.crt, as lego names
+ * them. */
+static bool beside_path(const char *cert, char *out, size_t size)
+{
+	const char *dot = strrchr(cert, '.'), *slash = strrchr(cert, '/');
+
+	if (dot == NULL || (slash && dot < slash))
+		return false;
+	snprintf(out, size, "%.*s.issuer.crt", (int)(dot - cert), cert);
+	return strcmp(out, cert) != 0;
+}
+
+/* Takes the candidates' signer of the leaf, if any. */
+static bool take_signer(struct sg_material *m, STACK_OF(X509) *cands)
+{
+	X509 *issuer = sg_issuer_find(sg_material_leaf(m), cands, NULL);
+
+	if (issuer == NULL)
+		return false;
+	if (!sk_X509_push(m->issuers, issuer)) {
+		X509_free(issuer);
+		return false;
+	}
+	return true;
+}
+
+static bool from_beside(const struct sg_newcert *nc, struct sg_material *m,
+			char *tried, size_t size)
+{
+	char path[PATH_MAX];
+	STACK_OF(X509) *cands = NULL;
+	bool ok;
+
+	if (!beside_path(nc->cert_path, path, sizeof(path)) ||
+	    access(path, F_OK) != 0)
+		return false;
+	snprintf(tried + strlen(tried), size - strlen(tried), ", %s", path);
+	if (sg_bundle_load(path, &cands).code)
+		return false;
+	ok = take_signer(m, cands);
+	sk_X509_pop_free(cands, X509_free);
+	return ok;
+}
+
+/* The first caIssuers URI of the leaf's AIA, or NULL (OPENSSL_free). */
+static char *ca_issuers_url(X509 *leaf)
+{
+	AUTHORITY_INFO_ACCESS *aia =
+		X509_get_ext_d2i(leaf, NID_info_access, NULL, NULL);
+	char *url = NULL;
+
+	for (int i = 0; aia && !url && i < sk_ACCESS_DESCRIPTION_num(aia);
+	     i++) {
+		ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+
+		if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers &&
+		    ad->location->type == GEN_URI)
+			url = OPENSSL_strndup(
+				(const char *)ASN1_STRING_get0_data(
+					ad->location->d
+						.uniformResourceIdentifier),
+				(size_t)ASN1_STRING_length(
+					ad->location->d
+						.uniformResourceIdentifier));
+	}
+	AUTHORITY_INFO_ACCESS_free(aia);
+	return url;
+}
+
+struct body {
+	unsigned char buf[SG_AIA_MAX_BYTES];
+	size_t len;
+};
+
+static size_t on_data(char *data, size_t size, size_t n, void *arg)
+{
+	struct body *b = arg;
+	size_t add = size * n;
+
+	if (b->len + add > sizeof(b->buf))
+		return 0; /* too big for a certificate: abort */
+	memcpy(b->buf + b->len, data, add);
+	b->len += add;
+	return add;
+}
+
+static bool fetch(const char *url, long timeout_ms, struct body *b)
+{
+	CURL *c = curl_easy_init();
+	long status = 0;
+	CURLcode rc;
+
+	if (c == NULL)
+		return false;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)SG_AIA_MAX_BYTES);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "staplegate");
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK && status == 200;
+}
+
+/* CAs publish DER (RFC 5280 4.2.2.1) or, now and then, PEM. */
+static STACK_OF(X509) *parse_certs(const struct body *b)
+{
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	const unsigned char *p = b->buf;
+	X509 *x = d2i_X509(NULL, &p, (long)b->len);
+	BIO *bio;
+
+	if (x == NULL && (bio = BIO_new_mem_buf(b->buf, (int)b->len))) {
+		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	}
+	if (certs == NULL || x == NULL || !sk_X509_push(certs, x)) {
+		X509_free(x);
+		sk_X509_free(certs);
+		return NULL;
+	}
+	return certs;
+}
+
+static bool from_aia(struct sg_material *m, long timeout_ms, char *tried,
+		     size_t size)
+{
+	char *url = ca_issuers_url(sg_material_leaf(m));
+	struct body *b = url ? calloc(1, sizeof(*b)) : NULL;
+	STACK_OF(X509) *cands = NULL;
+	bool ok = false;
+
+	if (url)
+		snprintf(tried + strlen(tried), size - strlen(tried), ", %s",
+			 url);
+	if (b && fetch(url, timeout_ms, b))
+		cands = parse_certs(b);
+	if (cands)
+		ok = take_signer(m, cands);
+	sk_X509_pop_free(cands, X509_free);
+	free(b);
+	OPENSSL_free(url);
+	return ok;
+}
+
+sg_result sg_issuer_complete(const struct sg_newcert *nc, struct sg_material *m,
+			     bool fetch_aia, long timeout_ms)
+{
+	X509 *issuer = sg_material_issuer(m);
+	char tried[1024] = "the chain, the CA file";
+
+	if (issuer) {
+		/* From the CA file: the store's chain.pem needs it too. */
+		X509 *own =
+			sg_issuer_find(sg_material_leaf(m), m->issuers, NULL);
+
+		if (own == NULL && !sk_X509_push(m->issuers, issuer))
+			X509_free(issuer);
+		else if (own)
+			X509_free(issuer);
+		X509_free(own);
+		return sg_ok();
+	}
+	if (from_beside(nc, m, tried, sizeof(tried)) ||
+	    (fetch_aia && from_aia(m, timeout_ms, tried, sizeof(tried))))
+		return sg_ok();
+	return sg_err(SG_EINPUT,
+		      "the issuer of %s was not found (looked in %s; pass "
+		      "--chain)",
+		      nc->cert_path, tried);
+}
