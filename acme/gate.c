@@ -15,9 +15,40 @@
 
 long sg_gate_left_ms(const struct gate *g)
 {
-	long long left = g->deadline - sg_now_ms() - SG_GATE_RESERVE_MS;
+	long long left = g->deadline - sg_now_ms() - g->reserve_ms;
 
 	return left > 0 ? (long)left : 0;
+}
+
+static const char *const phase_names[] = {
+	[SG_PHASE_CONFIG] = "config",
+	[SG_PHASE_SCORE_LOG] = "score log",
+	[SG_PHASE_RESOLVE] = "name resolution",
+	[SG_PHASE_RESPONDER] = "responder readiness",
+	[SG_PHASE_PREFLIGHT] = "pre-flight",
+	[SG_PHASE_DEPLOY] = "deploy",
+	[SG_PHASE_SETTLE] = "settle",
+	[SG_PHASE_ROLLBACK] = "rollback",
+};
+
+void sg_gate_phase_done(struct gate *g, enum sg_gate_phase phase,
+			long long bound_ms)
+{
+	if (g->ran_out == NULL && sg_now_ms() >= bound_ms)
+		g->ran_out = phase_names[phase];
+}
+
+/* One budget from the start of the run: --wait, then the deadline, of
+ * which the reserve is kept back for rollback and the record. */
+static void set_budget(struct gate *g, long long start)
+{
+	long long total = 1000LL * (g->o->deadline_sec ? g->o->deadline_sec
+						       : g->cfg.deadline_sec);
+
+	g->reserve_ms =
+		total / 4 < SG_GATE_RESERVE_MS ? total / 4 : SG_GATE_RESERVE_MS;
+	/* --wait extends the run explicitly: the deadline starts after it. */
+	g->deadline = start + 1000LL * g->o->wait_sec + total;
 }
 
 void sg_gate_note_error(struct gate *g, const char *fmt, ...)
@@ -129,14 +160,27 @@ static void record_decision(struct gate *g)
 			       r.reason);
 }
 
+/* The outcome says where the budget ran out, if it did. */
+static void note_ran_out(struct gate *g)
+{
+	size_t used = strlen(g->out_reason);
+
+	if (g->ran_out == NULL || strstr(g->out_reason, "deadline reached"))
+		return;
+	snprintf(g->out_reason + used, sizeof(g->out_reason) - used,
+		 "%sdeadline reached during %s", used ? "; " : "", g->ran_out);
+}
+
 static void record_outcome(struct gate *g)
 {
 	struct sg_gate_facts f = facts(g);
 	sg_result r;
 
+	note_ran_out(g);
 	g->out.targets = g->res->targets;
 	g->out.n = g->res->n;
 	g->out.reason = g->out_reason;
+	g->out.ran_out = g->ran_out;
 	if (g->log_fd < 0)
 		return;
 	r = append(g, sg_gate_outcome_json(&f, &g->out));
@@ -166,6 +210,7 @@ static void finish(struct gate *g)
 void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 {
 	struct gate g = {.o = o, .res = res, .log_fd = -1};
+	long long start = sg_now_ms();
 	sg_result r;
 
 	memset(res, 0, sizeof(*res));
@@ -183,11 +228,10 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 		return;
 	}
 	load_config(&g);
-	/* --wait extends the run explicitly: the deadline starts after it. */
-	g.deadline = sg_now_ms() + 1000LL * o->wait_sec +
-		     1000LL * (o->deadline_sec ? o->deadline_sec
-					       : g.cfg.deadline_sec);
+	set_budget(&g, start);
+	sg_gate_phase_done(&g, SG_PHASE_CONFIG, g.deadline - g.reserve_ms);
 	open_log(&g);
+	sg_gate_phase_done(&g, SG_PHASE_SCORE_LOG, g.deadline - g.reserve_ms);
 	sg_gate_decide(&g);
 	if (o->expect_sha256 && g.have_cert &&
 	    strcmp(o->expect_sha256, g.cert.sha256) != 0) {

@@ -10,7 +10,9 @@
 #include "../preflight/settle.h"
 #include "../preflight/target.h"
 
-#define SG_GATE_RESERVE_MS 5000 /* kept back for rollback and the record */
+/* Kept back for rollback and the record: 5 s, or a quarter of a shorter
+ * deadline. */
+#define SG_GATE_RESERVE_MS 5000
 
 struct sg_gate_opts {
 	const char *config_path; /* NULL: the default, which may be absent */
