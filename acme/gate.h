@@ -13,6 +13,9 @@
 /* Kept back for rollback and the record: 5 s, or a quarter of a shorter
  * deadline. */
 #define SG_GATE_RESERVE_MS 5000
+/* Of the reserve, kept for the outcome record after a rollback command:
+ * one killed at the deadline still ends within its 2 s of grace. */
+#define SG_GATE_RECORD_MS 500
 
 struct sg_gate_opts {
 	const char *config_path; /* NULL: the default, which may be absent */

@@ -45,8 +45,10 @@ static void rollback(struct gate *g, const char *why)
 	}
 	if (argv == NULL)
 		return;
-	sg_command_run(argv, g->deadline - sg_now_ms(), &cmd);
-	sg_gate_phase_done(g, SG_PHASE_ROLLBACK, g->deadline);
+	sg_command_run(argv, g->deadline - SG_GATE_RECORD_MS - sg_now_ms(),
+		       &cmd);
+	sg_gate_phase_done(g, SG_PHASE_ROLLBACK,
+			   g->deadline - SG_GATE_RECORD_MS);
 	g->out.rollback_exit_status = cmd.started ? cmd.exit_status : 127;
 	g->out.action = "rolled-back";
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s; rollback: %s", why,
