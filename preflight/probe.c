@@ -211,10 +211,10 @@ static sg_result resolve_all(struct loop *l)
 		/* The port is per target even when the host is shared. */
 		if (s->addr.ss_family == AF_INET6)
 			((struct sockaddr_in6 *)&s->addr)->sin6_port =
-				htons(l->targets[i].port);
+				htons(t->port);
 		else
 			((struct sockaddr_in *)&s->addr)->sin_port =
-				htons(l->targets[i].port);
+				htons(t->port);
 		format_address(&s->addr, l->results[i].address,
 			       sizeof(l->results[i].address));
 	}
@@ -668,7 +668,8 @@ static int poll_timeout(struct loop *l, long long now, long long next)
 
 /* At the deadline, targets still waiting end: one that completed a
  * handshake keeps that attempt's result, one whose turn never came (more
- * targets than the open-file limit allows at once) says so. */
+ * targets than --parallel or the open-file limit allow at once) says
+ * so. */
 static void expire_waiting(struct loop *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -683,8 +684,7 @@ static void expire_waiting(struct loop *l)
 		else
 			finish(l, i,
 			       "not probed: the deadline was reached before "
-			       "its turn (%zu connections at a time)",
-			       l->max_open);
+			       "its turn");
 	}
 }
 
