@@ -2,6 +2,7 @@
 
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,13 @@ bool netns_private(const char *test)
 		return false;
 	}
 	return true;
+}
+
+bool netns_dns_asked(int ms)
+{
+	struct pollfd p = {dns_fd, POLLIN, 0};
+
+	return dns_fd >= 0 && poll(&p, 1, ms) == 1;
 }
 
 bool netns_blackhole_dns(const char *dir, const char *options)

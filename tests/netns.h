@@ -18,4 +18,8 @@ bool netns_private(const char *test);
  * dir holds the private resolv.conf. */
 bool netns_blackhole_dns(const char *dir, const char *options);
 
+/* Waits at most ms for a query to reach that name server: someone is
+ * resolving a name now. */
+bool netns_dns_asked(int ms);
+
 #endif

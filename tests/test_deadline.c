@@ -463,7 +463,7 @@ START_TEST(sigterm_during_name_resolution_is_recorded)
 	config_targets(&s, "\"a.blackhole.test\"", NULL);
 	args[2] = s.config;
 	pid = cli_spawn(certbot_env(&s), args);
-	usleep(1500 * 1000);
+	ck_assert_msg(netns_dns_asked(20000), "no lookup started");
 	kill(pid, SIGTERM);
 	ck_assert_msg(collect_within(&r, pid, 3000),
 		      "still running 3 s after SIGTERM");
