@@ -1,9 +1,11 @@
 #include "gate.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -101,13 +103,51 @@ static void load_config(struct gate *g)
 	}
 }
 
+static void on_timer(int sig)
+{
+	(void)sig;
+}
+
+/* The score log's open and lock can wait on others indefinitely (a
+ * holder of the lock that is stopped or stuck on a dead disk): a timer
+ * signal ends the wait at until_ms (EINTR), at least
+ * SG_GATE_LOG_WAIT_MIN_MS from now. The process-wide timer reaches this
+ * thread: the resolver's workers block every signal. */
+static void bound_wait(long long until_ms)
+{
+	struct sigaction sa = {.sa_handler = on_timer};
+	long long wait = until_ms - sg_now_ms();
+	struct itimerval at = {{0, 0}, {0, 0}};
+
+	if (wait < SG_GATE_LOG_WAIT_MIN_MS)
+		wait = SG_GATE_LOG_WAIT_MIN_MS;
+	sigemptyset(&sa.sa_mask); /* no SA_RESTART: the wait returns */
+	sigaction(SIGALRM, &sa, NULL);
+	at.it_value.tv_sec = wait / 1000;
+	at.it_value.tv_usec = (wait % 1000) * 1000;
+	/* and again, in case the first came just before the wait began */
+	at.it_interval.tv_usec = 100 * 1000;
+	setitimer(ITIMER_REAL, &at, NULL);
+}
+
+static void unbound_wait(void)
+{
+	struct itimerval off = {{0, 0}, {0, 0}};
+
+	setitimer(ITIMER_REAL, &off, NULL);
+}
+
 static void open_log(struct gate *g)
 {
 	sg_result r;
 
 	g->log_path =
 		g->o->record_path ? g->o->record_path : g->cfg.record_path;
+	/* as the checks: half of what is left, the rest for the deploy */
+	bound_wait(sg_now_ms() +
+		   (g->deadline - g->reserve_ms - sg_now_ms()) / 2);
 	r = sg_scorelog_open(g->log_path, &g->log_fd);
+	unbound_wait();
 	if (r.code)
 		sg_gate_note_error(g, "%s", r.reason);
 }
@@ -128,16 +168,20 @@ static struct sg_gate_facts facts(const struct gate *g)
 	return f;
 }
 
-static sg_result append(struct gate *g, json_t *rec)
+/* Appends rec, waiting for the log's lock until until_ms at most. */
+static sg_result append(struct gate *g, json_t *rec, long long until_ms)
 {
 	sg_result r;
 
-	if (g->log_fd < 0)
+	if (g->log_fd < 0) {
 		r = sg_err(SG_ESYS, "score log %s is not open", g->log_path);
-	else if (rec == NULL)
+	} else if (rec == NULL) {
 		r = sg_err(SG_ENOMEM, "cannot build the record");
-	else
+	} else {
+		bound_wait(until_ms);
 		r = sg_scorelog_append(g->log_fd, g->log_path, rec);
+		unbound_wait();
+	}
 	json_decref(rec);
 	return r;
 }
@@ -151,7 +195,9 @@ static void record_decision(struct gate *g)
 
 	if (g->log_fd < 0)
 		return; /* already noted, and refused when gated */
-	r = append(g, sg_gate_decision_json(&f));
+	/* part of the checks: the deploy keeps its half of the budget */
+	r = append(g, sg_gate_decision_json(&f), g->checks_end);
+	sg_gate_phase_done(g, SG_PHASE_SCORE_LOG, g->checks_end);
 	if (!r.code)
 		return;
 	sg_gate_note_error(g, "%s", r.reason);
@@ -183,7 +229,9 @@ static void record_outcome(struct gate *g)
 	g->out.ran_out = g->ran_out;
 	if (g->log_fd < 0)
 		return;
-	r = append(g, sg_gate_outcome_json(&f, &g->out));
+	/* the last step: what is left of the 2 s beyond the deadline */
+	r = append(g, sg_gate_outcome_json(&f, &g->out),
+		   g->deadline + SG_GATE_RECORD_MS);
 	if (r.code)
 		sg_gate_note_error(g, "%s", r.reason);
 }

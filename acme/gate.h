@@ -16,6 +16,9 @@
 /* Of the reserve, kept for the outcome record after a rollback command:
  * one killed at the deadline still ends within its 2 s of grace. */
 #define SG_GATE_RECORD_MS 500
+/* The least a record may wait for the score log's lock, even past the
+ * deadline: an uncontended lock is taken at once. */
+#define SG_GATE_LOG_WAIT_MIN_MS 200
 
 struct sg_gate_opts {
 	const char *config_path; /* NULL: the default, which may be absent */

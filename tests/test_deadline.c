@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -501,6 +502,38 @@ START_TEST(config_fifo_does_not_block)
 }
 END_TEST
 
+/* Another process holds the score log's lock and never lets go (stopped,
+ * or stuck on a dead disk): the records' wait for it ends with the
+ * budget; a plain certificate is still deployed, the log error reported
+ * (exit 2). */
+START_TEST(score_log_lock_held_forever_does_not_hold_the_run)
+{
+	struct scene s;
+	struct cli_run r;
+	char state[700];
+	const char *args[] = {"hook", "--config", NULL, "--deadline",
+			      "5s",   "--",	  NULL, NULL};
+	int fd;
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	snprintf(state, sizeof(state), "%s/state", s.dir);
+	mkdir(state, 0750);
+	fd = open(s.record, O_WRONLY | O_CREAT | O_APPEND, 0640);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	args[2] = s.config;
+	args[6] = s.deploy_sh;
+	ck_assert_msg(collect_within(&r, cli_spawn(certbot_env(&s), args),
+				     5000 + GRACE_MS),
+		      "the hook waited for the lock past its deadline");
+	ck_assert_int_eq(r.status, 2);
+	ck_assert(exists(s.deployed));
+	close(fd);
+	scene_end(&s);
+}
+END_TEST
+
 /* One case per scenario, so that each can be run and timed alone
  * (CK_RUN_CASE). */
 static void add(Suite *s, const char *name, const TTest *test)
@@ -530,5 +563,6 @@ Suite *deadline_suite(void)
 	add(s, "daemon_stdout", daemon_holding_stdout_does_not_hold_the_run);
 	add(s, "sigterm_resolving", sigterm_during_name_resolution_is_recorded);
 	add(s, "config_fifo", config_fifo_does_not_block);
+	add(s, "log_lock", score_log_lock_held_forever_does_not_hold_the_run);
 	return s;
 }
