@@ -134,6 +134,39 @@ START_TEST(unresolvable_target_names_share_the_budget)
 }
 END_TEST
 
+/* The same names for a certificate without Must-Staple: the budget runs
+ * out while they are scored, and the certificate is deployed all the
+ * same, in time, the outcome naming the phase. */
+START_TEST(plain_certificate_deploys_when_names_never_resolve)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *tail[] = {"--", NULL, NULL};
+	json_t *log, *out;
+	long long took;
+
+	if (!netns_private(__func__))
+		return;
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	ck_assert(netns_blackhole_dns(s.dir, "timeout:5 attempts:2"));
+	config_targets(&s,
+		       "\"a.blackhole.test\", \"b.blackhole.test\", "
+		       "\"c.blackhole.test\", \"d.blackhole.test\"",
+		       NULL);
+	tail[1] = s.deploy_sh;
+	took = timed_hook(&s, &r, "7s", tail);
+	ck_assert_msg(took <= 7000 + GRACE_MS, "took %lld ms", took);
+	ck_assert_msg(r.status == 0, "exit %d %s", r.status, r.err);
+	ck_assert(exists(s.deployed));
+	log = log_lines(s.record);
+	out = json_array_get(log, 1);
+	ck_assert_str_eq(field(out, "action"), "deployed");
+	ck_assert_str_eq(field(out, "deadline_phase"), "name resolution");
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
 /* The OCSP URL names a host nobody answers for: libcurl never looks it
  * up (the address comes from the bounded resolver), so its cleanup
  * cannot wait for a lookup that never ends. */
@@ -550,6 +583,8 @@ Suite *deadline_suite(void)
 	Suite *s = suite_create("deadline");
 
 	add(s, "names", unresolvable_target_names_share_the_budget);
+	add(s, "plain_names",
+	    plain_certificate_deploys_when_names_never_resolve);
 	add(s, "responder_name", unresolvable_responder_host_is_bounded);
 	add(s, "responder_500",
 	    late_responder_500_post_and_get_share_the_budget);
