@@ -512,6 +512,39 @@ START_TEST(sigterm_during_name_resolution_is_recorded)
 }
 END_TEST
 
+/* SIGTERM while the OCSP responder takes its time: the request is given
+ * up at once, and the outcome line is still written. */
+START_TEST(sigterm_while_asking_the_responder_is_recorded)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, NULL};
+	json_t *log;
+	pid_t pid;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	s.resp.delay_ms = 6000;
+	scene_start_server(&s);
+	scene_config(&s, "\"timeout\": \"10s\"");
+	args[2] = s.config;
+	pid = cli_spawn(certbot_env(&s), args);
+	for (int i = 0; i < 1000 && s.resp.requests == 0; i++)
+		usleep(20 * 1000);
+	ck_assert_int_ge(s.resp.requests, 1);
+	kill(pid, SIGTERM);
+	ck_assert_msg(collect_within(&r, pid, 3000),
+		      "still running 3 s after SIGTERM");
+	ck_assert_int_eq(r.status, 1);
+	log = log_lines(s.record);
+	ck_assert_int_eq(json_array_size(log), 2);
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "refused");
+	assert_contains(field(json_array_get(log, 1), "reason"),
+			"interrupted by signal 15");
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
 /* A FIFO where the config should be: refused as not a file at once,
  * instead of an open that waits for a writer forever. */
 START_TEST(config_fifo_does_not_block)
@@ -597,6 +630,8 @@ Suite *deadline_suite(void)
 	add(s, "sighup", sighup_during_deploy_ends_it_and_is_recorded);
 	add(s, "daemon_stdout", daemon_holding_stdout_does_not_hold_the_run);
 	add(s, "sigterm_resolving", sigterm_during_name_resolution_is_recorded);
+	add(s, "sigterm_responder",
+	    sigterm_while_asking_the_responder_is_recorded);
 	add(s, "config_fifo", config_fifo_does_not_block);
 	add(s, "log_lock", score_log_lock_held_forever_does_not_hold_the_run);
 	return s;
