@@ -1,5 +1,9 @@
 /* Runs deploy and rollback commands: execvp, no shell, inherited
- * environment and stdio, bounded by a deadline. */
+ * environment, bounded by a deadline. The command runs in a process
+ * group of its own, and at the deadline the whole group is ended (SIGTERM,
+ * then SIGKILL). Its stdout and stderr reach ours through pipes that we
+ * close once it has exited: a daemon it leaves behind holding them cannot
+ * keep the ACME client, which waits for our output to end, waiting. */
 #ifndef SG_COMMAND_H
 #define SG_COMMAND_H
 
@@ -9,6 +13,7 @@
 #include "../preflight/result.h"
 
 #define SG_COMMAND_KILL_GRACE_MS 2000 /* SIGTERM, then SIGKILL */
+#define SG_COMMAND_DRAIN_MS	 500  /* output still read after the exit */
 
 struct sg_command {
 	bool started;
@@ -20,8 +25,10 @@ struct sg_command {
 };
 
 /* argv[0] is looked up in PATH. Success means exit status 0. A SIGTERM
- * or SIGINT received meanwhile (sg_interrupt_install) is forwarded to the
- * command, which is then waited for as at the deadline. */
+ * or SIGINT received meanwhile (sg_interrupt_install) is passed on to the
+ * command's process group (SIGHUP as SIGTERM), which is then waited for
+ * as at the deadline. Returns within timeout_ms + SG_COMMAND_KILL_GRACE_MS
+ * (+ SG_COMMAND_DRAIN_MS when the command exits on its own just before). */
 void sg_command_run(char *const *argv, long timeout_ms, struct sg_command *out);
 
 /* "systemctl reload nginx", arguments with spaces quoted, for messages. */

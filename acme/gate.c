@@ -1,9 +1,11 @@
 #include "gate.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -17,9 +19,40 @@
 
 long sg_gate_left_ms(const struct gate *g)
 {
-	long long left = g->deadline - sg_now_ms() - SG_GATE_RESERVE_MS;
+	long long left = g->deadline - sg_now_ms() - g->reserve_ms;
 
 	return left > 0 ? (long)left : 0;
+}
+
+static const char *const phase_names[] = {
+	[SG_PHASE_CONFIG] = "config",
+	[SG_PHASE_SCORE_LOG] = "score log",
+	[SG_PHASE_RESOLVE] = "name resolution",
+	[SG_PHASE_RESPONDER] = "responder readiness",
+	[SG_PHASE_PREFLIGHT] = "pre-flight",
+	[SG_PHASE_DEPLOY] = "deploy",
+	[SG_PHASE_SETTLE] = "settle",
+	[SG_PHASE_ROLLBACK] = "rollback",
+};
+
+void sg_gate_phase_done(struct gate *g, enum sg_gate_phase phase,
+			long long bound_ms)
+{
+	if (g->ran_out == NULL && sg_now_ms() >= bound_ms)
+		g->ran_out = phase_names[phase];
+}
+
+/* One budget from the start of the run: --wait, then the deadline, of
+ * which the reserve is kept back for rollback and the record. */
+static void set_budget(struct gate *g, long long start)
+{
+	long long total = 1000LL * (g->o->deadline_sec ? g->o->deadline_sec
+						       : g->cfg.deadline_sec);
+
+	g->reserve_ms =
+		total / 4 < SG_GATE_RESERVE_MS ? total / 4 : SG_GATE_RESERVE_MS;
+	/* --wait extends the run explicitly: the deadline starts after it. */
+	g->deadline = start + 1000LL * g->o->wait_sec + total;
 }
 
 void sg_gate_note_error(struct gate *g, const char *fmt, ...)
@@ -72,13 +105,51 @@ static void load_config(struct gate *g)
 	}
 }
 
+static void on_timer(int sig)
+{
+	(void)sig;
+}
+
+/* The score log's open and lock can wait on others indefinitely (a
+ * holder of the lock that is stopped or stuck on a dead disk): a timer
+ * signal ends the wait at until_ms (EINTR), at least
+ * SG_GATE_LOG_WAIT_MIN_MS from now. The process-wide timer reaches this
+ * thread: the resolver's workers block every signal. */
+static void bound_wait(long long until_ms)
+{
+	struct sigaction sa = {.sa_handler = on_timer};
+	long long wait = until_ms - sg_now_ms();
+	struct itimerval at = {{0, 0}, {0, 0}};
+
+	if (wait < SG_GATE_LOG_WAIT_MIN_MS)
+		wait = SG_GATE_LOG_WAIT_MIN_MS;
+	sigemptyset(&sa.sa_mask); /* no SA_RESTART: the wait returns */
+	sigaction(SIGALRM, &sa, NULL);
+	at.it_value.tv_sec = wait / 1000;
+	at.it_value.tv_usec = (wait % 1000) * 1000;
+	/* and again, in case the first came just before the wait began */
+	at.it_interval.tv_usec = 100 * 1000;
+	setitimer(ITIMER_REAL, &at, NULL);
+}
+
+static void unbound_wait(void)
+{
+	struct itimerval off = {{0, 0}, {0, 0}};
+
+	setitimer(ITIMER_REAL, &off, NULL);
+}
+
 static void open_log(struct gate *g)
 {
 	sg_result r;
 
 	g->log_path =
 		g->o->record_path ? g->o->record_path : g->cfg.record_path;
+	/* as the checks: half of what is left, the rest for the deploy */
+	bound_wait(sg_now_ms() +
+		   (g->deadline - g->reserve_ms - sg_now_ms()) / 2);
 	r = sg_scorelog_open(g->log_path, &g->log_fd);
+	unbound_wait();
 	if (r.code)
 		sg_gate_note_error(g, "%s", r.reason);
 }
@@ -99,17 +170,21 @@ static struct sg_gate_facts facts(const struct gate *g)
 	return f;
 }
 
-static sg_result append(struct gate *g, json_t *rec)
+/* Appends rec, waiting for the log's lock until until_ms at most. */
+static sg_result append(struct gate *g, json_t *rec, long long until_ms)
 {
 	sg_result r;
 
-	if (g->log_fd < 0)
+	if (g->log_fd < 0) {
 		r = sg_err(SG_ESYS, "score log %s is not open", g->log_path);
-	else if (rec == NULL)
+	} else if (rec == NULL) {
 		r = sg_err(SG_ENOMEM, "cannot build the record");
-	else
+	} else {
+		bound_wait(until_ms);
 		r = sg_scorelog_append(g->log_fd, g->log_path, rec,
 				       &g->res->notes);
+		unbound_wait();
+	}
 	json_decref(rec);
 	return r;
 }
@@ -123,7 +198,9 @@ static void record_decision(struct gate *g)
 
 	if (g->log_fd < 0)
 		return; /* already noted, and refused when gated */
-	r = append(g, sg_gate_decision_json(&f));
+	/* part of the checks: the deploy keeps its half of the budget */
+	r = append(g, sg_gate_decision_json(&f), g->checks_end);
+	sg_gate_phase_done(g, SG_PHASE_SCORE_LOG, g->checks_end);
 	if (!r.code)
 		return;
 	sg_gate_note_error(g, "%s", r.reason);
@@ -132,17 +209,32 @@ static void record_decision(struct gate *g)
 			       r.reason);
 }
 
+/* The outcome says where the budget ran out, if it did. */
+static void note_ran_out(struct gate *g)
+{
+	size_t used = strlen(g->out_reason);
+
+	if (g->ran_out == NULL || strstr(g->out_reason, "deadline reached"))
+		return;
+	snprintf(g->out_reason + used, sizeof(g->out_reason) - used,
+		 "%sdeadline reached during %s", used ? "; " : "", g->ran_out);
+}
+
 static void record_outcome(struct gate *g)
 {
 	struct sg_gate_facts f = facts(g);
 	sg_result r;
 
+	note_ran_out(g);
 	g->out.targets = g->res->targets;
 	g->out.n = g->res->n;
 	g->out.reason = g->out_reason;
+	g->out.ran_out = g->ran_out;
 	if (g->log_fd < 0)
 		return;
-	r = append(g, sg_gate_outcome_json(&f, &g->out));
+	/* the last step: what is left of the 2 s beyond the deadline */
+	r = append(g, sg_gate_outcome_json(&f, &g->out),
+		   g->deadline + SG_GATE_RECORD_MS);
 	if (r.code)
 		sg_gate_note_error(g, "%s", r.reason);
 }
@@ -174,7 +266,7 @@ static void finish(struct gate *g)
 static bool lock(struct gate *g)
 {
 	bool busy = false, plain = !g->gated && !g->o->resume;
-	long long until = g->deadline - SG_GATE_RESERVE_MS;
+	long long until = g->deadline - g->reserve_ms;
 	sg_result r;
 
 	if (g->cfg_failed || (!g->cfg.store && plain))
@@ -234,6 +326,7 @@ static bool still_pending(struct gate *g)
 void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 {
 	struct gate g = {.o = o, .res = res, .log_fd = -1, .lock_fd = -1};
+	long long start = sg_now_ms();
 	sg_result r;
 
 	memset(res, 0, sizeof(*res));
@@ -254,11 +347,10 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 		return;
 	}
 	load_config(&g);
-	/* --wait extends the run explicitly: the deadline starts after it. */
-	g.deadline = sg_now_ms() + 1000LL * o->wait_sec +
-		     1000LL * (o->deadline_sec ? o->deadline_sec
-					       : g.cfg.deadline_sec);
+	set_budget(&g, start);
+	sg_gate_phase_done(&g, SG_PHASE_CONFIG, g.deadline - g.reserve_ms);
 	open_log(&g);
+	sg_gate_phase_done(&g, SG_PHASE_SCORE_LOG, g.deadline - g.reserve_ms);
 	sg_newcert_name(&g.nc, sg_gate_load(&g) ? &g.cert : NULL);
 	if (!lock(&g) || !still_pending(&g))
 		goto out;

@@ -10,7 +10,15 @@
 #include "../preflight/settle.h"
 #include "../preflight/target.h"
 
-#define SG_GATE_RESERVE_MS 5000 /* kept back for rollback and the record */
+/* Kept back for rollback and the record: 5 s, or a quarter of a shorter
+ * deadline. */
+#define SG_GATE_RESERVE_MS 5000
+/* Of the reserve, kept for the outcome record after a rollback command:
+ * one killed at the deadline still ends within its 2 s of grace. */
+#define SG_GATE_RECORD_MS 500
+/* The least a record may wait for the score log's lock, even past the
+ * deadline: an uncontended lock is taken at once. */
+#define SG_GATE_LOG_WAIT_MIN_MS 200
 
 struct sg_gate_opts {
 	const char *config_path; /* NULL: the default, which may be absent */

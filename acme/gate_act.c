@@ -85,7 +85,11 @@ static void rollback(struct gate *g, const char *why)
 		what = "previous version redeployed";
 	}
 	if (argv) {
-		sg_command_run(argv, g->deadline - sg_now_ms(), &cmd);
+		sg_command_run(argv,
+			       g->deadline - SG_GATE_RECORD_MS - sg_now_ms(),
+			       &cmd);
+		sg_gate_phase_done(g, SG_PHASE_ROLLBACK,
+				   g->deadline - SG_GATE_RECORD_MS);
 		g->out.rollback_exit_status =
 			cmd.started ? cmd.exit_status : 127;
 		g->out.action = "rolled-back";
@@ -112,7 +116,7 @@ static void settle(struct gate *g)
 		rollback(g, "out of memory during settle");
 		return;
 	}
-	sg_gate_probe_policy(g, &p);
+	sg_gate_probe_policy(g, &p, g->deadline - g->reserve_ms);
 	p.issuers = g->mat.issuers;
 	p.store = g->mat.store;
 	p.sigalgs = sg_sigalgs_for_key(g->cert.key_type);
@@ -120,6 +124,7 @@ static void settle(struct gate *g)
 			  (int)g->cfg.settle_handshakes, budget, res->settle,
 			  &g->out.settle_ms);
 	g->out.settle = res->settle;
+	sg_gate_phase_done(g, SG_PHASE_SETTLE, g->deadline - g->reserve_ms);
 	if (r.code) {
 		rollback(g, r.reason);
 	} else if (sg_interrupted()) {
@@ -156,6 +161,7 @@ static void deploy(struct gate *g)
 		return;
 	}
 	sg_command_run(argv, sg_gate_left_ms(g), &cmd);
+	sg_gate_phase_done(g, SG_PHASE_DEPLOY, g->deadline - g->reserve_ms);
 	g->out.deploy_exit_status = cmd.started ? cmd.exit_status : 127;
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", cmd.reason);
 	if (cmd.interrupted) {

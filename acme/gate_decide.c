@@ -15,12 +15,16 @@
 #include "issuer.h"
 #include "targets.h"
 
-void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p)
+void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p,
+			  long long bound_ms)
 {
+	long long left = bound_ms - sg_now_ms();
+
 	sg_probe_opts_init(p);
 	p->timeout_ms = g->cfg.timeout_sec * 1000;
-	if (p->timeout_ms > sg_gate_left_ms(g))
-		p->timeout_ms = sg_gate_left_ms(g) > 0 ? sg_gate_left_ms(g) : 1;
+	if (p->timeout_ms > left)
+		p->timeout_ms = left > 0 ? (long)left : 1;
+	p->deadline_ms = bound_ms;
 	p->attempts = (int)g->cfg.attempts;
 	p->retry_delay_ms = g->cfg.retry_delay_sec * 1000;
 	p->policy.skew_sec = g->cfg.skew_sec;
@@ -28,14 +32,31 @@ void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p)
 	p->policy.max_age_sec = g->cfg.max_age_sec;
 }
 
+/* Every target's name at once, bounded by the per-target timeout and
+ * the checks' share of the budget; a name that does not resolve in time
+ * fails its target, not the run. */
+static sg_result resolve_targets(struct gate *g)
+{
+	long long until = sg_now_ms() + g->cfg.timeout_sec * 1000;
+	sg_result r;
+
+	if (until > g->checks_end)
+		until = g->checks_end;
+	r = sg_targets_resolve(g->res->targets, g->res->n, until);
+	sg_gate_phase_done(g, SG_PHASE_RESOLVE, g->checks_end);
+	return r;
+}
+
 static bool preflight(struct gate *g)
 {
 	struct sg_probe_opts p;
-	sg_result r;
+	sg_result r = resolve_targets(g);
 
-	sg_gate_probe_policy(g, &p);
-	r = sg_check_material(&g->mat, g->res->targets, g->res->n, &p,
-			      &g->res->rep);
+	sg_gate_probe_policy(g, &p, g->checks_end);
+	if (!r.code)
+		r = sg_check_material(&g->mat, g->res->targets, g->res->n, &p,
+				      &g->res->rep);
+	sg_gate_phase_done(g, SG_PHASE_PREFLIGHT, g->checks_end);
 	if (r.code) {
 		sg_gate_refuse(g, "pre-flight check failed: %s", r.reason);
 		return false;
@@ -51,11 +72,12 @@ static bool responder_ready(struct gate *g)
 	struct sg_probe_opts p;
 	X509 *issuer = sg_material_issuer(&g->mat);
 
-	sg_gate_probe_policy(g, &p);
+	sg_gate_probe_policy(g, &p, g->checks_end);
 	sg_responder_check(sg_material_leaf(&g->mat), issuer,
 			   g->cert.ocsp_urls.v[0], p.timeout_ms, &p.policy,
 			   &g->resp);
 	X509_free(issuer);
+	sg_gate_phase_done(g, SG_PHASE_RESPONDER, g->checks_end);
 	g->asked = true;
 	if (!g->resp.ready)
 		sg_gate_refuse(g, "responder not ready: %s", g->resp.reason);
@@ -173,8 +195,13 @@ bool sg_gate_load(struct gate *g)
 
 void sg_gate_decide(struct gate *g)
 {
+	/* The checks before the decision take at most half of what is
+	 * left, so that a deployment allowed at their end still has time
+	 * to run and settle. */
+	long long now = sg_now_ms();
 	sg_result r;
 
+	g->checks_end = now + (g->deadline - g->reserve_ms - now) / 2;
 	if (!sg_gate_load(g))
 		return;
 	r = sg_gate_targets(&g->cfg, &g->cert, &g->nc.domains, g->o->extra,

@@ -12,10 +12,25 @@
 #include "gate_record.h"
 #include "newcert.h"
 
+/* The phases of a run, in order, each taking its time from one budget. */
+enum sg_gate_phase {
+	SG_PHASE_CONFIG,
+	SG_PHASE_SCORE_LOG,
+	SG_PHASE_RESOLVE,
+	SG_PHASE_RESPONDER,
+	SG_PHASE_PREFLIGHT,
+	SG_PHASE_DEPLOY,
+	SG_PHASE_SETTLE,
+	SG_PHASE_ROLLBACK,
+};
+
 struct gate {
 	const struct sg_gate_opts *o;
 	struct sg_gate_result *res;
-	long long deadline;
+	long long deadline;   /* the whole run, sg_now_ms clock */
+	long long reserve_ms; /* kept back for rollback and the record */
+	long long checks_end; /* the checks before the decision end here */
+	const char *ran_out;  /* the phase the budget ran out in, or NULL */
 	char run_id[33];
 	struct sg_newcert nc;
 	struct sg_config cfg;
@@ -40,12 +55,18 @@ struct gate {
 
 /* Milliseconds left before the deadline, the reserve kept back. */
 long sg_gate_left_ms(const struct gate *g);
+/* A phase given time until bound_ms has ended: when that time is up, it
+ * is the phase the budget ran out in (the first one counts). */
+void sg_gate_phase_done(struct gate *g, enum sg_gate_phase phase,
+			long long bound_ms);
 void sg_gate_note_error(struct gate *g, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sg_gate_refuse(struct gate *g, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* The config's probing policy, the timeout cut to the time left. */
-void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p);
+/* The config's probing policy, bounded by bound_ms (sg_now_ms clock):
+ * the timeout cut to the time left, no attempt past it. */
+void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p,
+			  long long bound_ms);
 
 /* gate_decide.c: reads the new certificate (once; false when it cannot
  * be read, which refuses with status 2). */

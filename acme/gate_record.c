@@ -111,5 +111,7 @@ json_t *sg_gate_outcome_json(const struct sg_gate_facts *f,
 				      : json_null());
 	json_object_set_new(rec, "settle", settle_json(o));
 	json_object_set_new(rec, "reason", json_string(o->reason));
+	json_object_set_new(rec, "deadline_phase",
+			    o->ran_out ? json_string(o->ran_out) : json_null());
 	return rec;
 }

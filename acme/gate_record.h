@@ -34,6 +34,8 @@ struct sg_gate_outcome {
 	const struct sg_settle_target *settle; /* NULL: no settle */
 	size_t n;
 	const char *reason;
+	const char *ran_out; /* the phase the deadline was reached in, or
+				NULL */
 };
 
 json_t *sg_gate_decision_json(const struct sg_gate_facts *f);

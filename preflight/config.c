@@ -1,9 +1,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -372,20 +375,45 @@ sg_result sg_config_parse(const char *text, size_t len, const char *name,
 	return r;
 }
 
+/* Opened without blocking: a FIFO or a device in the config's place
+ * would hold the run past its deadline before the deadline is even
+ * known. NULL with errno (EINVAL: not a regular file). */
+static FILE *open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	fcntl(fd, F_SETFL, 0);
+	f = fdopen(fd, "r");
+	if (f == NULL)
+		close(fd);
+	return f;
+}
+
 sg_result sg_config_load(const char *path, struct sg_config *cfg)
 {
 	FILE *f;
 
 	if (path == NULL)
 		path = SG_DEFAULT_CONFIG;
-	f = fopen(path, "r");
+	f = open_regular(path);
 	char *text;
 	size_t n;
 	sg_result r;
 
 	sg_config_defaults(cfg);
 	if (f == NULL)
-		return sg_err(SG_EINPUT, "%s: %s", path, strerror(errno));
+		return sg_err(SG_EINPUT, "%s: %s", path,
+			      errno == EINVAL ? "not a regular file"
+					      : strerror(errno));
 	text = malloc(CONFIG_MAX_BYTES);
 	n = text ? fread(text, 1, CONFIG_MAX_BYTES, f) : 0;
 	if (text == NULL)

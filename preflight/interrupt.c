@@ -19,6 +19,9 @@ void sg_interrupt_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* A closed terminal or a stopped session (SIGHUP) must not kill us
+	 * mid-run either: same clean wind-down. */
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 int sg_interrupted(void)

@@ -1,4 +1,4 @@
-/* SIGTERM and SIGINT as a flag: long phases (probing, settle, a deploy
+/* SIGTERM, SIGINT and SIGHUP as a flag: long phases (probing, settle, a deploy
  * command) check it and wind down cleanly, so the record can still say
  * what happened instead of the process dying mid-write. */
 #ifndef SG_INTERRUPT_H

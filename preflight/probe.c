@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -21,8 +20,9 @@
 
 #include "bundle.h"
 #include "clock.h"
-#include "interrupt.h"
 #include "duration.h"
+#include "interrupt.h"
+#include "resolve.h"
 #include "vcache.h"
 
 /* SLOT_PING*: the liveness probe that runs for every target at once when
@@ -156,46 +156,58 @@ static void format_address(const struct sockaddr_storage *ss, char *buf,
 	}
 }
 
-/* Resolves each distinct host once; later targets naming the same host
- * reuse the first one's address. */
-static void resolve_all(struct loop *l)
+/* The time the run may not pass: the deadline, or never (-1). */
+static long long run_deadline(const struct loop *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
+	return l->opts->deadline_ms > 0 ? l->opts->deadline_ms : -1;
+}
+
+static bool past_deadline(const struct loop *l, long long now)
+{
+	return run_deadline(l) >= 0 && now >= run_deadline(l);
+}
+
+/* Every name at once (sg_resolve), each costing at most one timeout and
+ * never past the deadline, instead of one resolver timeout per name in
+ * sequence. */
+static sg_result resolve_all(struct loop *l)
+{
+	const char **hosts = calloc(l->n, sizeof(*hosts));
+	struct sg_resolved *got = calloc(l->n, sizeof(*got));
+	long long until = sg_now_ms() + l->opts->timeout_ms;
+	size_t k = 0;
+	sg_result r = sg_ok();
+
+	if (hosts == NULL || got == NULL) {
+		free(hosts);
+		free(got);
+		return sg_err(SG_ENOMEM, "out of memory");
+	}
+	if (run_deadline(l) >= 0 && run_deadline(l) < until)
+		until = run_deadline(l);
+	/* only the hosts not resolved before (sg_targets_resolve) */
+	for (size_t i = 0; i < l->n; i++)
+		if (!l->targets[i].addrlen && !l->targets[i].unresolved[0])
+			hosts[k++] = l->targets[i].host;
+	if (k)
+		r = sg_resolve(hosts, k, until, got);
+	k = 0;
+	for (size_t i = 0; !r.code && i < l->n; i++) {
 		const struct sg_target *t = &l->targets[i];
 		struct slot *s = &l->slots[i];
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-					 .ai_flags = AI_NUMERICSERV},
-				*ai = NULL;
-		char port[8];
-		int rc;
+		const struct sg_resolved *g =
+			t->addrlen || t->unresolved[0] ? NULL : &got[k++];
+		const char *why = g ? g->error : t->unresolved;
 
-		for (size_t j = 0; j < i; j++) {
-			if (l->slots[j].addrlen &&
-			    strcmp(l->targets[j].host, t->host) == 0) {
-				memcpy(&s->addr, &l->slots[j].addr,
-				       sizeof(s->addr));
-				s->addrlen = l->slots[j].addrlen;
-				break;
-			}
+		if (g ? g->addrlen == 0 : t->addrlen == 0) {
+			snprintf(l->results[i].error,
+				 sizeof(l->results[i].error), "%s", why);
+			s->state = SLOT_DONE;
+			l->done++;
+			continue;
 		}
-		if (s->addrlen == 0) {
-			if (t->host_is_ip)
-				hints.ai_flags |= AI_NUMERICHOST;
-			snprintf(port, sizeof(port), "%u", t->port);
-			rc = getaddrinfo(t->host, port, &hints, &ai);
-			if (rc != 0 || ai == NULL) {
-				snprintf(l->results[i].error,
-					 sizeof(l->results[i].error),
-					 "cannot resolve %s: %s", t->host,
-					 gai_strerror(rc));
-				s->state = SLOT_DONE;
-				l->done++;
-				continue;
-			}
-			memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
-			s->addrlen = ai->ai_addrlen;
-			freeaddrinfo(ai);
-		}
+		s->addr = g ? g->addr : t->addr;
+		s->addrlen = g ? g->addrlen : t->addrlen;
 		/* The port is per target even when the host is shared. */
 		if (s->addr.ss_family == AF_INET6)
 			((struct sockaddr_in6 *)&s->addr)->sin6_port =
@@ -206,6 +218,9 @@ static void resolve_all(struct loop *l)
 		format_address(&s->addr, l->results[i].address,
 			       sizeof(l->results[i].address));
 	}
+	free(hosts);
+	free(got);
+	return r;
 }
 
 static void close_slot(struct loop *l, struct slot *s)
@@ -253,6 +268,8 @@ static int open_socket(struct loop *l, size_t i, long long now)
 	struct slot *s = &l->slots[i];
 
 	s->deadline_ms = now + l->opts->timeout_ms;
+	if (run_deadline(l) >= 0 && run_deadline(l) < s->deadline_ms)
+		s->deadline_ms = run_deadline(l);
 	s->fd = socket(s->addr.ss_family,
 		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
@@ -578,8 +595,14 @@ static void advance(struct loop *l, size_t i, short revents, long long now)
 				   sizeof(d));
 		if (l->results[i].attempts == 0)
 			l->results[i].attempts = 1;
-		finish(l, i, "timed out after %s during %s", d,
-		       connecting ? "connect" : "the TLS handshake");
+		if (past_deadline(l, now) && l->results[i].handshake_ok)
+			finish(l, i, NULL); /* an earlier attempt's result */
+		else if (past_deadline(l, now))
+			finish(l, i, "deadline reached during %s",
+			       connecting ? "connect" : "the TLS handshake");
+		else
+			finish(l, i, "timed out after %s during %s", d,
+			       connecting ? "connect" : "the TLS handshake");
 	} else if (revents && s->state == SLOT_PING_CONNECT) {
 		ping_connected(l, i);
 	} else if (revents && s->state == SLOT_PING_WAIT) {
@@ -630,6 +653,9 @@ static int poll_timeout(struct loop *l, long long now, long long next)
 {
 	long long wake = next;
 
+	if (run_deadline(l) >= 0 && (wake < 0 || run_deadline(l) < wake))
+		wake = run_deadline(l);
+
 	for (size_t i = 0; i < l->n; i++) {
 		const struct slot *s = &l->slots[i];
 
@@ -641,7 +667,30 @@ static int poll_timeout(struct loop *l, long long now, long long next)
 	return wake <= now ? 0 : (int)(wake - now);
 }
 
-/* On SIGTERM/SIGINT every unfinished target ends with that reason. */
+/* At the deadline, targets still waiting end: one that completed a
+ * handshake keeps that attempt's result, one whose turn never came (more
+ * targets than --parallel or the open-file limit allow at once) says
+ * so. */
+static void expire_waiting(struct loop *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		enum slot_state st = l->slots[i].state;
+
+		if (st != SLOT_PING && st != SLOT_WAIT)
+			continue;
+		if (l->slots[i].first_ms == 0)
+			l->slots[i].first_ms = sg_now_ms();
+		if (l->results[i].handshake_ok)
+			finish(l, i, NULL);
+		else
+			finish(l, i,
+			       "not probed: the deadline was reached before "
+			       "its turn");
+	}
+}
+
+/* On SIGTERM/SIGINT/SIGHUP every unfinished target ends with that
+ * reason. */
 static void abandon_all(struct loop *l, int sig)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -660,9 +709,14 @@ static sg_result run_loop(struct loop *l)
 		return sg_err(SG_ENOMEM, "out of memory");
 	}
 	while (l->done < l->n) {
-		long long now = sg_now_ms(), next = start_due(l, now);
+		long long now = sg_now_ms(), next;
 		nfds_t np = 0;
-		int timeout = poll_timeout(l, now, next);
+		int timeout;
+
+		if (past_deadline(l, now))
+			expire_waiting(l);
+		next = start_due(l, now);
+		timeout = poll_timeout(l, now, next);
 
 		for (size_t i = 0; i < l->n; i++) {
 			struct slot *s = &l->slots[i];
@@ -758,8 +812,9 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		snprintf(results[i].servername, sizeof(results[i].servername),
 			 "%s", l.slots[i].sni ? l.slots[i].sni : "");
 	}
-	resolve_all(&l);
-	r = run_loop(&l);
+	r = resolve_all(&l);
+	if (!r.code)
+		r = run_loop(&l);
 	for (size_t i = 0; i < n; i++)
 		close_slot(&l, &l.slots[i]);
 	free(l.slots);

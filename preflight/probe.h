@@ -21,6 +21,10 @@ struct sg_probe_opts {
 	int attempts;		   /* full handshakes before "not stapling" */
 	long retry_delay_ms;	   /* between attempts */
 	int parallel;		   /* simultaneous connections */
+	long long deadline_ms;	   /* sg_now_ms clock, 0: none. Bounds name
+				      resolution and every attempt; a
+				      target whose turn has not come by
+				      then is not probed */
 	const char *sigalgs;	   /* offered signature algorithms, NULL: all */
 	const char *servername;	   /* SNI for every target, NULL: see below */
 	const char *ip_servername; /* SNI for IP targets, NULL: none */

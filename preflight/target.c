@@ -3,9 +3,12 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "resolve.h"
 
 #define DEFAULT_PORT 443
 
@@ -140,5 +143,35 @@ sg_result sg_targets_file(const char *path, struct sg_target **v, size_t *n)
 			(*n)++;
 	}
 	fclose(f);
+	return r;
+}
+
+sg_result sg_targets_resolve(struct sg_target *t, size_t n,
+			     long long deadline_ms)
+{
+	const char **hosts = calloc(n ? n : 1, sizeof(*hosts));
+	struct sg_resolved *got = calloc(n ? n : 1, sizeof(*got));
+	sg_result r = sg_ok();
+
+	if (hosts == NULL || got == NULL)
+		r = sg_err(SG_ENOMEM, "out of memory");
+	for (size_t i = 0; !r.code && i < n; i++)
+		hosts[i] = t[i].host;
+	if (!r.code)
+		r = sg_resolve(hosts, n, deadline_ms, got);
+	for (size_t i = 0; !r.code && i < n; i++) {
+		t[i].addr = got[i].addr;
+		t[i].addrlen = got[i].addrlen;
+		snprintf(t[i].unresolved, sizeof(t[i].unresolved), "%s",
+			 got[i].error);
+		if (t[i].addr.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&t[i].addr)->sin6_port =
+				htons(t[i].port);
+		else if (t[i].addrlen)
+			((struct sockaddr_in *)&t[i].addr)->sin_port =
+				htons(t[i].port);
+	}
+	free(hosts);
+	free(got);
 	return r;
 }

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <sys/socket.h>
+
 #include "result.h"
 
 #define SG_HOST_MAX 254 /* 253 octets of a DNS name, and the NUL */
@@ -16,6 +18,11 @@ struct sg_target {
 	unsigned short port;
 	bool host_is_ip;
 	char servername[SG_HOST_MAX]; /* SNI for this target, "" default */
+	/* Set by sg_targets_resolve: the address with the port, or why
+	 * there is none. Both empty: the probe resolves the host itself. */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char unresolved[SG_REASON_MAX];
 };
 
 sg_result sg_target_parse(const char *text, struct sg_target *t);
@@ -24,5 +31,11 @@ sg_result sg_target_parse(const char *text, struct sg_target *t);
  * comment, blank lines ignored) to *v (realloc'd, *n entries). Errors
  * name the file and line. */
 sg_result sg_targets_file(const char *path, struct sg_target **v, size_t *n);
+
+/* Resolves every target's host at once (sg_resolve), waiting until
+ * deadline_ms at most (sg_now_ms clock), so that the probes after it
+ * need no lookup of their own. */
+sg_result sg_targets_resolve(struct sg_target *t, size_t n,
+			     long long deadline_ms);
 
 #endif

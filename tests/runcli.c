@@ -84,6 +84,33 @@ pid_t cli_spawn(const char *const *env, const char *const *args)
 	return pid;
 }
 
+pid_t cli_spawn_piped(const char *const *env, const char *const *args, int *out)
+{
+	const char *argv[64];
+	char bin[512];
+	int n = 0, p[2];
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/staplegate", T_BUILD);
+	argv[n++] = bin;
+	for (int i = 0; args[i] && n < 63; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		child_env(env);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	*out = p[0];
+	return pid;
+}
+
 void cli_collect(struct cli_run *r, pid_t pid)
 {
 	char out[600], err[600];

@@ -20,6 +20,11 @@ void cli_env(struct cli_run *r, const char *const *env,
 pid_t cli_spawn(const char *const *env, const char *const *argv);
 void cli_collect(struct cli_run *r, pid_t pid);
 
+/* Starts the binary with stdout and stderr into one pipe, as ACME clients
+ * capture a hook's output; *out is its read end. Reap with waitpid. */
+pid_t cli_spawn_piped(const char *const *env, const char *const *argv,
+		      int *out);
+
 /* cli(&r, "check", "--cert", path, NULL) */
 void cli(struct cli_run *r, ...);
 

@@ -41,5 +41,6 @@ Suite *records_suite(void);
 Suite *contrib_suite(void);
 Suite *gnutls_suite(void);
 Suite *txn_suite(void);
+Suite *deadline_suite(void);
 
 #endif

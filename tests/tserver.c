@@ -70,7 +70,12 @@ static bool stopping(struct tserver *t, int ms)
 
 static void serve_tls(struct tserver *t, SSL_CTX *ctx, int fd)
 {
-	SSL *ssl = SSL_new(ctx);
+	SSL *ssl;
+
+	for (long waited = 0; waited < t->delay_ms; waited += 100)
+		if (stopping(t, 100))
+			return;
+	ssl = SSL_new(ctx);
 
 	SSL_set_fd(ssl, fd);
 	if (t->swap_file && access(t->swap_file, F_OK) == 0) {

@@ -29,6 +29,7 @@ struct tserver {
 	size_t staple_len;
 	int staple_from; /* first handshake (1-based) carrying the staple */
 	int max_version; /* e.g. TLS1_2_VERSION, 0: any */
+	long delay_ms;	 /* TS_TLS: wait this long before each handshake */
 	/* Once swap_file exists (a deploy command touched it), serve cert2
 	 * (same key) and staple2 from its staple2_from-th handshake on:
 	 * a reload, with nginx's lazy stapling when staple2_from > 1. */
