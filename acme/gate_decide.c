@@ -20,6 +20,7 @@ void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p)
 	if (p->timeout_ms > sg_gate_left_ms(g))
 		p->timeout_ms = sg_gate_left_ms(g) > 0 ? sg_gate_left_ms(g) : 1;
 	p->attempts = (int)g->cfg.attempts;
+	p->confirm = (int)g->cfg.confirm;
 	p->retry_delay_ms = g->cfg.retry_delay_sec * 1000;
 	p->policy.skew_sec = g->cfg.skew_sec;
 	p->policy.min_remaining_sec = g->cfg.min_remaining_sec;

@@ -37,6 +37,12 @@ struct tserver {
 	const unsigned char *staple2;
 	size_t staple2_len;
 	int staple2_from;
+	/* A pool of two behind one address: when pool_b is set, every
+	 * second connection (the 2nd, 4th, ...) reaches member B, which
+	 * staples staple_b (NULL: nothing). */
+	bool pool_b;
+	const unsigned char *staple_b;
+	size_t staple_b_len;
 	/* runtime */
 	volatile int swapped; /* handshakes since the swap, 0: not yet */
 	int fd, port;
