@@ -6,6 +6,7 @@
  * fetching live, openssl s_server holding only an RSA certificate. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/ocsp.h>
@@ -221,23 +222,31 @@ START_TEST(nginx_four_workers_live_fetching_passes_within_budget)
 	struct nginx n = {.workers = 4};
 	struct cli_run r;
 	char text[256];
+	struct timespec t_start, t_end;
 	json_t *doc, *t0;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	snprintf(text, sizeof(text),
 		 "ssl_stapling_responder http://127.0.0.1:%d/;", s.resp.port);
 	nginx_start(&n, &s, text);
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	doc = check_json(&r, n.port, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t_end);
 	nginx_stop(&n);
 	t0 = target0(doc);
 	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.out);
-	ck_assert_int_eq(int_of(t0, "handshakes_stapled"), 3);
-	/* nginx had nothing to staple on the first handshake. */
-	ck_assert_int_ge(int_of(t0, "handshakes"), 4);
+	/* Each worker had nothing to staple on its first handshake: at
+	 * least one went without, and the run ended with three good ones
+	 * (more stapled ones when an unprimed worker broke a run). */
+	ck_assert_int_ge(int_of(t0, "handshakes_stapled"), 3);
+	ck_assert_int_ge(
+		int_of(t0, "handshakes") - int_of(t0, "handshakes_stapled"), 1);
 	ck_assert_int_le(int_of(t0, "handshakes"), 12);
 	printf("nginx, 4 workers, live fetching: %lld handshakes, %lld "
-	       "stapled\n",
-	       int_of(t0, "handshakes"), int_of(t0, "handshakes_stapled"));
+	       "stapled, %.2f s\n",
+	       int_of(t0, "handshakes"), int_of(t0, "handshakes_stapled"),
+	       (double)(t_end.tv_sec - t_start.tv_sec) +
+		       (t_end.tv_nsec - t_start.tv_nsec) / 1e9);
 	json_decref(doc);
 	scene_end(&s);
 }
