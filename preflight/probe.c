@@ -65,11 +65,11 @@ struct slot {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	const char *sni;
-	bool tls; /* the open socket is a real attempt, not a ping */
-	int streak;	/* good handshakes in a row */
-	int unstapled;	/* handshakes without a staple */
-	bool any_key; /* the server cannot negotiate the new key type: every
-			 signature algorithm is offered from now on */
+	bool tls;      /* the open socket is a real attempt, not a ping */
+	int streak;    /* good handshakes in a row */
+	int unstapled; /* handshakes without a staple */
+	bool any_key;  /* the server cannot negotiate the new key type: every
+			  signature algorithm is offered from now on */
 };
 
 struct loop {
@@ -80,7 +80,7 @@ struct loop {
 	size_t max_open; /* sockets the open-file limit leaves us */
 	const struct sg_probe_opts *opts;
 	SSL_CTX *ctx;
-	SSL_CTX *ctx_any; /* no sigalgs restriction, when ctx has one */
+	SSL_CTX *ctx_any;	/* no sigalgs restriction, when ctx has one */
 	struct sg_vcache cache; /* signature verdicts shared by all targets */
 };
 
