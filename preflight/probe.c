@@ -556,12 +556,14 @@ static bool retry_any_key(struct loop *l, size_t i)
 }
 
 /* Fills the key-type note once the fallback handshake has shown what the
- * server serves. */
+ * server serves: another key type than the new certificate's (else the
+ * refusal had another cause, and the handshakes speak for themselves). */
 static void note_key_type(struct loop *l, size_t i)
 {
 	struct sg_probe *r = &l->results[i];
 
-	if (!l->slots[i].any_key || r->key_note[0] || !r->handshake_ok)
+	if (!l->slots[i].any_key || r->key_note[0] || !r->handshake_ok ||
+	    r->served.key_type == l->opts->key_type)
 		return;
 	snprintf(r->key_note, sizeof(r->key_note),
 		 "key-type note: the server cannot negotiate the new "

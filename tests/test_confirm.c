@@ -12,6 +12,7 @@
 #include <openssl/ocsp.h>
 
 #include "../preflight/certinfo.h"
+#include "../preflight/check.h"
 #include "../preflight/config.h"
 #include "runcli.h"
 #include "scene.h"
@@ -252,6 +253,42 @@ START_TEST(nginx_four_workers_live_fetching_passes_within_budget)
 }
 END_TEST
 
+/* Priming stops at its time budget whatever --attempts allows, and
+ * backs off: with a 1 s budget and a 1 s retry delay the pauses are
+ * 250 ms and 500 ms, and the next one (1 s) would end past the budget. */
+START_TEST(priming_time_budget_and_backoff)
+{
+	struct tserver t = tserver_ms(NULL, 0);
+	struct sg_target target;
+	struct sg_check_opts o;
+	struct sg_report rep;
+	char spec[32];
+	sg_result r;
+
+	ck_assert_int_eq(ts_start(&t), 0);
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", t.port);
+	ck_assert_int_eq(sg_target_parse(spec, &target).code, SG_OK);
+	sg_check_opts_init(&o);
+	o.cert_path = tpath("fullchain-ms.pem");
+	o.cafile = tpath("root.pem");
+	o.targets = &target;
+	o.n = 1;
+	o.probe.attempts = 100;
+	o.probe.retry_delay_ms = 1000;
+	o.probe.priming_ms = 1000;
+	r = sg_check_run(&o, &rep);
+	ts_stop(&t);
+	ck_assert_msg(r.code == SG_OK, "%s", r.reason);
+	ck_assert(!rep.allow);
+	ck_assert_int_eq(t.connections, 3);
+	ck_assert_int_eq(rep.probes[0].attempts, 3);
+	ck_assert_int_eq(rep.probes[0].stapled, 0);
+	assert_contains(rep.scores[0].reason, "no staple");
+	ck_assert_int_lt(rep.probes[0].elapsed_ms, 1500);
+	sg_report_free(&rep);
+}
+END_TEST
+
 /* A new ECDSA certificate, a server holding only an RSA one (stapling
  * it): offering only ECDSA algorithms, the handshake fails. The server is
  * probed with what it serves, and the reason says so; no refusal. */
@@ -305,6 +342,7 @@ Suite *confirm_suite(void)
 	tcase_add_test(tc, config_confirm_parsed_and_bad_values_rejected);
 	tcase_add_test(tc,
 		       nginx_four_workers_live_fetching_passes_within_budget);
+	tcase_add_test(tc, priming_time_budget_and_backoff);
 	tcase_add_loop_test(tc, key_type_mismatch_is_a_note_not_a_refusal, 0,
 			    2);
 	suite_add_tcase(s, tc);
