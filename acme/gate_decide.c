@@ -21,6 +21,9 @@ void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p)
 		p->timeout_ms = sg_gate_left_ms(g) > 0 ? sg_gate_left_ms(g) : 1;
 	p->attempts = (int)g->cfg.attempts;
 	p->confirm = (int)g->cfg.confirm;
+	/* priming retries stop where the hook's own deadline would */
+	if (p->priming_ms > sg_gate_left_ms(g))
+		p->priming_ms = sg_gate_left_ms(g) > 0 ? sg_gate_left_ms(g) : 0;
 	p->retry_delay_ms = g->cfg.retry_delay_sec * 1000;
 	p->policy.skew_sec = g->cfg.skew_sec;
 	p->policy.min_remaining_sec = g->cfg.min_remaining_sec;
