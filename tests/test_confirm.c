@@ -182,6 +182,7 @@ START_TEST(config_confirm_parsed_and_bad_values_rejected)
 	struct scene s;
 	struct cli_run run;
 	const char *args[] = {"hook", "--dry-run", "--config", NULL, NULL};
+	json_t *log, *decision;
 
 	snprintf(text, sizeof(text), "{\"defaults\": {\"confirm\": 4}}");
 	r = sg_config_parse(text, strlen(text), "c.json", &cfg);
@@ -209,6 +210,15 @@ START_TEST(config_confirm_parsed_and_bad_values_rejected)
 	ck_assert_msg(run.status == 0, "exit %d\n%s%s", run.status, run.out,
 		      run.err);
 	ck_assert_int_eq(s.srv.connections, 4);
+	/* The score log's decision line carries the same counts. */
+	log = read_log(s.record);
+	decision = json_array_get(log, 0);
+	ck_assert_int_eq(int_of(decision, "confirm"), 4);
+	ck_assert_int_eq(int_of(target0(decision), "handshakes"), 4);
+	ck_assert_int_eq(int_of(target0(decision), "handshakes_stapled"), 4);
+	ck_assert(json_is_null(
+		json_object_get(target0(decision), "key_type_note")));
+	json_decref(log);
 	scene_end(&s);
 }
 END_TEST
