@@ -1,5 +1,6 @@
-/* TLS probing: one strict "openssl s_client -status" per target, all
- * targets at once on non-blocking sockets driven by poll(2). */
+/* TLS probing: a strict "openssl s_client -status", repeated per target
+ * until it is confirmed or refused, all targets at once on non-blocking
+ * sockets driven by poll(2). */
 #ifndef SG_PROBE_H
 #define SG_PROBE_H
 
