@@ -299,38 +299,56 @@ START_TEST(priming_time_budget_and_backoff)
 }
 END_TEST
 
-/* A new ECDSA certificate, a server holding only an RSA one (stapling
- * it): offering only ECDSA algorithms, the handshake fails. The server is
- * probed with what it serves, and the reason says so; no refusal. */
+/* A new ECDSA certificate and a server holding only an RSA one, or the
+ * reverse (each stapling what it holds): offering only the new key
+ * type's algorithms, the handshake fails. The server is probed with what
+ * it serves, and the reason says so; no refusal. _i: bit 0 the protocol,
+ * bit 1 the direction. */
 START_TEST(key_type_mismatch_is_a_note_not_a_refusal)
 {
 	static const char *const protos[] = {"-tls1_2", "-tls1_3"};
+	bool reverse = _i / 2;
+	X509 *served = reverse ? T_PKI->leaf_ms : T_PKI->leaf_rsa_ms;
 	struct fx_staple_opts o = fx_staple_good();
-	const char *staple = tstaple_file("c-rsa.der", T_PKI->leaf_rsa_ms, &o);
-	const char *args[] = {"-cert",	      tpath("leaf-rsa-ms.pem"),
-			      "-key",	      tpath("rsa.key"),
-			      "-cert_chain",  tpath("ca.pem"),
-			      "-status_file", staple,
-			      protos[_i],     NULL};
-	char rsa_sha[65];
+	const char *staple = tstaple_file("c-kt.der", served, &o);
+	const char *args[] = {
+		"-cert",
+		reverse ? tpath("leaf-ms.pem") : tpath("leaf-rsa-ms.pem"),
+		"-key",
+		reverse ? tpath("leaf.key") : tpath("rsa.key"),
+		"-cert_chain",
+		tpath("ca.pem"),
+		"-status_file",
+		staple,
+		protos[_i % 2],
+		NULL};
+	const char *opt[] = {"--retry-delay", "0", "--cert", NULL, NULL};
+	char sha[65], bundle[600];
 	struct srv s;
 	struct cli_run r;
 	json_t *doc, *t0;
 	const char *note;
 
-	sg_cert_sha256(T_PKI->leaf_rsa_ms, rsa_sha);
+	/* the new certificate; an RSA one as a bundle with its issuer
+	 * (own buffer: tpath's ring holds the server's paths) */
+	snprintf(bundle, sizeof(bundle), "%s/%s", T_PKI->dir,
+		 reverse ? "c-bundle-rsa.pem" : "fullchain-ms.pem");
+	if (reverse)
+		fx_write_pem(bundle, T_PKI->leaf_rsa_ms, T_PKI->ca, NULL);
+	opt[3] = bundle;
+	sg_cert_sha256(served, sha);
 	ck_assert_int_eq(srv_start_openssl(&s, "127.0.0.1", args), 0);
-	doc = check_json(&r, s.port, fast);
+	doc = check_json(&r, s.port, opt);
 	srv_stop(&s);
 	t0 = target0(doc);
 	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.out);
 	ck_assert_str_eq(
-		json_string_value(json_object_get(t0, "served_sha256")),
-		rsa_sha);
+		json_string_value(json_object_get(t0, "served_sha256")), sha);
 	note = json_string_value(json_object_get(t0, "key_type_note"));
 	ck_assert_ptr_nonnull(note);
-	assert_contains(note, "key type (ECDSA)");
-	assert_contains(note, "the RSA certificate it serves");
+	assert_contains(note, reverse ? "key type (RSA)" : "key type (ECDSA)");
+	assert_contains(note, reverse ? "the ECDSA certificate it serves"
+				      : "the RSA certificate it serves");
 	assert_contains(json_string_value(json_object_get(t0, "reason")),
 			"key-type note");
 	ck_assert_int_eq(int_of(t0, "handshakes_stapled"), 3);
@@ -354,7 +372,7 @@ Suite *confirm_suite(void)
 		       nginx_four_workers_live_fetching_passes_within_budget);
 	tcase_add_test(tc, priming_time_budget_and_backoff);
 	tcase_add_loop_test(tc, key_type_mismatch_is_a_note_not_a_refusal, 0,
-			    2);
+			    4);
 	suite_add_tcase(s, tc);
 	return s;
 }
