@@ -82,6 +82,7 @@ M="python3 $HERE/measure.py"
 	$M "raw floor" 1000 -- "$BUILD/bench/floor" "$DIR/t1000"
 	$M "s_client xargs -P16" 1000 -- sh -c "xargs -P 16 -I{} sh -c 'openssl s_client -connect {} -status </dev/null >/dev/null 2>&1' <$DIR/t1000"
 	$M "staplegate, 5% black-holed, --timeout 2s" 1000 $K -- $SG --targets-file "$DIR/t1000bh" --timeout 2s
+	$M "staplegate --confirm 1, 5% black-holed, --timeout 2s" 1000 -- $SG --targets-file "$DIR/t1000bh" --timeout 2s --confirm 1
 	$M "raw floor, 5% black-holed (no timeout: killed at 10s)" 1000 -- timeout 10 "$BUILD/bench/floor" "$DIR/t1000bh"
 	$M "s_client xargs -P16, 5% black-holed, timeout 2s each" 1000 -- sh -c "xargs -P 16 -I{} sh -c 'timeout 2 openssl s_client -connect {} -status </dev/null >/dev/null 2>&1' <$DIR/t1000bh"
 } >"$DIR/results.jsonl"
