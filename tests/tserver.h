@@ -1,6 +1,7 @@
 /* An in-process TLS server (OpenSSL, one thread) that can misbehave on
- * purpose: staple only from the Nth handshake, speak something else than
- * TLS, reset, drip, or stay silent. Test code only. */
+ * purpose: staple only from the Nth handshake, act as a pool of two
+ * members stapling differently, speak something else than TLS, reset,
+ * drip, or stay silent. Test code only. */
 #ifndef SG_TSERVER_H
 #define SG_TSERVER_H
 
