@@ -81,6 +81,7 @@ sg_result sg_drill_run(const struct sg_drill_opts *o, struct sg_drill *d)
 		return r;
 	/* one handshake per target and round: a client gets one too */
 	cfg.attempts = 1;
+	cfg.confirm = 1;
 	r = sg_config_targets(&cfg, &d->targets, &d->n);
 	if (!r.code && d->n == 0)
 		r = sg_err(SG_EINPUT, "no targets configured");

@@ -120,6 +120,7 @@ static void settle(struct gate *g)
 	p.issuers = g->mat.issuers;
 	p.store = g->mat.store;
 	p.sigalgs = sg_sigalgs_for_key(g->cert.key_type);
+	p.key_type = g->cert.key_type;
 	r = sg_settle_run(res->targets, res->n, &p, g->cert.sha256,
 			  (int)g->cfg.settle_handshakes, budget, res->settle,
 			  &g->out.settle_ms);

@@ -26,6 +26,10 @@ void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p,
 		p->timeout_ms = left > 0 ? (long)left : 1;
 	p->deadline_ms = bound_ms;
 	p->attempts = (int)g->cfg.attempts;
+	p->confirm = (int)g->cfg.confirm;
+	/* priming retries stop where this phase's time does */
+	if (p->priming_ms > left)
+		p->priming_ms = left > 0 ? (long)left : 0;
 	p->retry_delay_ms = g->cfg.retry_delay_sec * 1000;
 	p->policy.skew_sec = g->cfg.skew_sec;
 	p->policy.min_remaining_sec = g->cfg.min_remaining_sec;

@@ -323,6 +323,7 @@ sg_result sg_config_probe(const struct sg_config *cfg,
 	sg_probe_opts_init(&p);
 	p.timeout_ms = cfg->timeout_sec * 1000;
 	p.attempts = (int)cfg->attempts;
+	p.confirm = (int)cfg->confirm;
 	p.retry_delay_ms = cfg->retry_delay_sec * 1000;
 	p.policy = (struct sg_policy){cfg->skew_sec, cfg->min_remaining_sec,
 				      cfg->max_age_sec};

@@ -36,6 +36,7 @@ enum {
 	OPT_WATCH,
 	OPT_INTERVAL,
 	OPT_LINEAGE,
+	OPT_CONFIRM,
 };
 
 static const struct option long_opts[] = {
@@ -68,6 +69,7 @@ static const struct option long_opts[] = {
 	{"watch", required_argument, NULL, OPT_WATCH},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
 	{"lineage", required_argument, NULL, OPT_LINEAGE},
+	{"confirm", required_argument, NULL, OPT_CONFIRM},
 	{NULL, 0, NULL, 0},
 };
 
@@ -118,13 +120,14 @@ void sg_cli_usage(const char *command, FILE *out)
 		      "         [--min-remaining DURATION] [--skew DURATION] "
 		      "[--max-age DURATION]\n"
 		      "         [--timeout DURATION] [--attempts N] "
-		      "[--retry-delay DURATION] [--parallel N] [--json]\n",
+		      "[--retry-delay DURATION] [--confirm N]\n"
+		      "         [--parallel N] [--json]\n",
 		      out);
 	if (command == NULL || is(command, "probe"))
 		fputs("usage: staplegate probe TARGET [--servername NAME] "
 		      "[--CAfile ROOTS.pem] [--chain CHAIN.pem]\n"
 		      "         [--timeout DURATION] [--attempts N] "
-		      "[--retry-delay DURATION] [--json]\n",
+		      "[--retry-delay DURATION] [--confirm N] [--json]\n",
 		      out);
 	if (command == NULL)
 		fputs("       staplegate --version | --help\n"
@@ -213,6 +216,8 @@ static sg_result apply(struct sg_cli *cli, int opt, const char *arg)
 		break;
 	case OPT_ATTEMPTS:
 		return count_opt("attempts", arg, 100, &p->attempts);
+	case OPT_CONFIRM:
+		return count_opt("confirm", arg, SG_CONFIRM_MAX, &p->confirm);
 	case OPT_PARALLEL:
 		return count_opt("parallel", arg, 65536, &p->parallel);
 	case OPT_JSON:
@@ -283,13 +288,13 @@ static const struct {
 		 BIT(OPT_TARGETS_FILE) | BIT(OPT_SERVERNAME) |
 		 BIT(OPT_MIN_REMAINING) | BIT(OPT_SKEW) | BIT(OPT_MAX_AGE) |
 		 BIT(OPT_TIMEOUT) | BIT(OPT_ATTEMPTS) | BIT(OPT_RETRY_DELAY) |
-		 BIT(OPT_PARALLEL) | BIT(OPT_JSON),
+		 BIT(OPT_CONFIRM) | BIT(OPT_PARALLEL) | BIT(OPT_JSON),
 	 0},
 	{"probe",
 	 BIT(OPT_CHAIN) | BIT(OPT_CAFILE) | BIT(OPT_SERVERNAME) |
 		 BIT(OPT_MIN_REMAINING) | BIT(OPT_SKEW) | BIT(OPT_MAX_AGE) |
 		 BIT(OPT_TIMEOUT) | BIT(OPT_ATTEMPTS) | BIT(OPT_RETRY_DELAY) |
-		 BIT(OPT_JSON),
+		 BIT(OPT_CONFIRM) | BIT(OPT_JSON),
 	 1},
 	{"hook",
 	 BIT(OPT_CONFIG) | BIT(OPT_TARGET) | BIT(OPT_TARGETS_FILE) |

@@ -46,7 +46,8 @@ static void print_target(const struct sg_report *rep, size_t i, FILE *out)
 		p->servername[0] ? p->servername : "(no SNI)", s->webq96,
 		s->stapled ? "yes" : "no", left, s->reason);
 	if (p->attempts > 1)
-		fprintf(out, " (%d handshakes)", p->attempts);
+		fprintf(out, " (%d handshakes, %d stapled)", p->attempts,
+			p->stapled);
 	fputc('\n', out);
 }
 

@@ -132,6 +132,8 @@ sg_result sg_check_material(const struct sg_material *m,
 		/* Offer only the new key's algorithms, so a server with an
 		 * RSA and an ECDSA cert shows the one being replaced. */
 		probe->sigalgs = sg_sigalgs_for_key(rep->cert.key_type);
+		probe->key_type = rep->cert.key_type;
+		rep->confirm = probe->confirm;
 		r = sg_probe_run(targets, n, probe, rep->probes);
 		probe->issuers = NULL;
 		probe->store = NULL;
@@ -175,6 +177,7 @@ sg_result sg_probe_one(struct sg_check_opts *o, struct sg_report *rep)
 	if (!r.code) {
 		o->probe.issuers = issuers;
 		o->probe.store = store;
+		rep->confirm = o->probe.confirm;
 		r = sg_probe_run(o->targets, 1, &o->probe, rep->probes);
 		o->probe.issuers = NULL;
 		o->probe.store = NULL;

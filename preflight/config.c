@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "duration.h"
-#include "staple.h"
+#include "probe.h" /* and staple.h: the probing defaults */
 
 #define CONFIG_MAX_BYTES (16L * 1024 * 1024) /* long target lists fit */
 
@@ -39,6 +39,8 @@ static const struct key {
 	{"deadline", K_DURATION, offsetof(struct sg_config, deadline_sec), 5,
 	 86400},
 	{"attempts", K_COUNT, offsetof(struct sg_config, attempts), 1, 100},
+	{"confirm", K_COUNT, offsetof(struct sg_config, confirm), 1,
+	 SG_CONFIRM_MAX},
 	{"settle_handshakes", K_COUNT,
 	 offsetof(struct sg_config, settle_handshakes), 1, 100},
 	{"store", K_BOOL, offsetof(struct sg_config, store), 0, 1},
@@ -328,8 +330,9 @@ void sg_config_defaults(struct sg_config *cfg)
 	cfg->min_remaining_sec = 24L * 3600;
 	cfg->skew_sec = 5L * 60;
 	cfg->max_age_sec = SG_DEFAULT_MAX_AGE_SEC;
-	cfg->retry_delay_sec = 1;
-	cfg->attempts = 3;
+	cfg->retry_delay_sec = SG_DEFAULT_RETRY_DELAY_SEC;
+	cfg->attempts = SG_DEFAULT_ATTEMPTS;
+	cfg->confirm = SG_DEFAULT_CONFIRM;
 	cfg->settle_timeout_sec = SG_DEFAULT_SETTLE_TIMEOUT_SEC;
 	cfg->settle_handshakes = SG_DEFAULT_SETTLE_HANDSHAKES;
 	cfg->deadline_sec = SG_DEFAULT_DEADLINE_SEC;

@@ -29,7 +29,7 @@ struct sg_domain_cfg {
 struct sg_config {
 	long timeout_sec, min_remaining_sec, skew_sec, max_age_sec;
 	long retry_delay_sec, settle_timeout_sec, deadline_sec;
-	long attempts, settle_handshakes;
+	long attempts, confirm, settle_handshakes;
 	long store; /* 1: fill the approved-certificate store */
 	long require_history, history_max_gap; /* "prove stapling first" */
 	char *record_path, *state_dir, *cafile;

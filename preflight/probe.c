@@ -65,7 +65,11 @@ struct slot {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	const char *sni;
-	bool tls; /* the open socket is a real attempt, not a ping */
+	bool tls;      /* the open socket is a real attempt, not a ping */
+	int streak;    /* good handshakes in a row */
+	int unstapled; /* handshakes without a staple */
+	bool any_key;  /* the server cannot negotiate the new key type: every
+			  signature algorithm is offered from now on */
 };
 
 struct loop {
@@ -76,6 +80,7 @@ struct loop {
 	size_t max_open; /* sockets the open-file limit leaves us */
 	const struct sg_probe_opts *opts;
 	SSL_CTX *ctx;
+	SSL_CTX *ctx_any;	/* no sigalgs restriction, when ctx has one */
 	struct sg_vcache cache; /* signature verdicts shared by all targets */
 };
 
@@ -85,6 +90,8 @@ void sg_probe_opts_init(struct sg_probe_opts *o)
 	o->timeout_ms = SG_DEFAULT_TIMEOUT_SEC * 1000L;
 	o->attempts = SG_DEFAULT_ATTEMPTS;
 	o->retry_delay_ms = SG_DEFAULT_RETRY_DELAY_SEC * 1000L;
+	o->priming_ms = SG_DEFAULT_PRIMING_MS;
+	o->confirm = SG_DEFAULT_CONFIRM;
 	o->parallel = SG_DEFAULT_PARALLEL;
 	o->policy.skew_sec = SG_DEFAULT_SKEW_SEC;
 	o->policy.min_remaining_sec = SG_DEFAULT_MIN_REMAINING_SEC;
@@ -116,7 +123,7 @@ static int status_cb(SSL *ssl, void *arg)
 	return 1;
 }
 
-static SSL_CTX *make_ctx(const struct sg_probe_opts *opts)
+static SSL_CTX *make_ctx(const char *sigalgs)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
@@ -131,7 +138,7 @@ static SSL_CTX *make_ctx(const struct sg_probe_opts *opts)
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_tlsext_status_type(ctx, TLSEXT_STATUSTYPE_ocsp);
 	SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
-	if (opts->sigalgs && !SSL_CTX_set1_sigalgs_list(ctx, opts->sigalgs)) {
+	if (sigalgs && !SSL_CTX_set1_sigalgs_list(ctx, sigalgs)) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -242,17 +249,38 @@ static void close_slot(struct loop *l, struct slot *s)
 static void finish(struct loop *l, size_t i, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+static int confirm_of(const struct sg_probe_opts *o)
+{
+	return o->confirm > 0 ? o->confirm : 1;
+}
+
+/* The most handshakes one target may take: its priming attempts, then
+ * the confirming ones. */
+static int handshake_budget(const struct sg_probe_opts *o)
+{
+	return (o->attempts > 0 ? o->attempts : 1) + confirm_of(o) - 1;
+}
+
 static void finish(struct loop *l, size_t i, const char *fmt, ...)
 {
 	struct slot *s = &l->slots[i];
 	struct sg_probe *r = &l->results[i];
 
 	if (fmt) {
+		char why[SG_REASON_MAX];
 		va_list ap;
 
 		va_start(ap, fmt);
-		vsnprintf(r->error, sizeof(r->error), fmt, ap);
+		vsnprintf(why, sizeof(why), fmt, ap);
 		va_end(ap);
+		/* After good handshakes, a failing one is a pool member or
+		 * worker of its own: say which handshake it was. */
+		if (r->attempts > 1)
+			snprintf(r->error, sizeof(r->error),
+				 "handshake %d of %d: %s", r->attempts,
+				 handshake_budget(l->opts), why);
+		else
+			snprintf(r->error, sizeof(r->error), "%s", why);
 		r->handshake_ok = false;
 	}
 	close_slot(l, s);
@@ -512,24 +540,139 @@ static void harvest(struct loop *l, size_t i)
 	X509_free(issuer);
 }
 
-/* Only a completed handshake without a fresh valid staple is retried:
- * servers fetch staples lazily. Timeouts and refusals are final. */
+static const char *key_type_name(int type)
+{
+	switch (type) {
+	case EVP_PKEY_RSA:
+		return "RSA";
+	case EVP_PKEY_EC:
+		return "ECDSA";
+	case EVP_PKEY_ED25519:
+		return "Ed25519";
+	default:
+		return "other";
+	}
+}
+
+/* A TLS-level refusal while only the new key type's signature algorithms
+ * were offered (RSA served, ECDSA coming, or the reverse): the server
+ * has no certificate of that type yet. What it serves is probed instead,
+ * with every algorithm offered, and the report says so: a key-type
+ * change alone refuses nothing. Returns whether a new attempt started. */
+static bool retry_any_key(struct loop *l, size_t i)
+{
+	struct slot *s = &l->slots[i];
+
+	if (l->ctx_any == NULL || s->any_key || ERR_peek_error() == 0)
+		return false;
+	ERR_clear_error();
+	s->any_key = true;
+	close_slot(l, s);
+	l->results[i].attempts--; /* this one is started again */
+	start_attempt(l, i);
+	return true;
+}
+
+/* Fills the key-type note once the fallback handshake has shown what the
+ * server serves: another key type than the new certificate's (else the
+ * refusal had another cause, and the handshakes speak for themselves). */
+static void note_key_type(struct loop *l, size_t i)
+{
+	struct sg_probe *r = &l->results[i];
+
+	if (!l->slots[i].any_key || r->key_note[0] || !r->handshake_ok ||
+	    r->served.key_type == l->opts->key_type)
+		return;
+	snprintf(r->key_note, sizeof(r->key_note),
+		 "key-type note: the server cannot negotiate the new "
+		 "certificate's key type (%s); probed the %s certificate it "
+		 "serves",
+		 key_type_name(l->opts->key_type),
+		 key_type_name(r->served.key_type));
+}
+
+/* The pause after the k-th handshake without a staple: from
+ * SG_FIRST_RETRY_DELAY_MS, doubling, up to the retry delay (which
+ * alone when it is shorter). */
+static long retry_pause_ms(const struct sg_probe_opts *o, int k)
+{
+	long cap = o->retry_delay_ms, d = SG_FIRST_RETRY_DELAY_MS;
+
+	if (cap <= d)
+		return cap > 0 ? cap : 0;
+	for (int j = 1; j < k && d < cap; j++)
+		d *= 2;
+	return d < cap ? d : cap;
+}
+
+static void schedule(struct slot *s, long long at)
+{
+	s->state = SLOT_WAIT;
+	s->start_at_ms = at;
+}
+
+/* A handshake without a staple: priming before the first good one, a
+ * break in the run after it. Retried with backoff while a pass is still
+ * possible within the handshake and time budgets. */
+static void unstapled(struct loop *l, size_t i)
+{
+	struct slot *s = &l->slots[i];
+	struct sg_probe *r = &l->results[i];
+	const struct sg_probe_opts *o = l->opts;
+	long long at;
+
+	s->unstapled++;
+	s->streak = 0;
+	at = sg_now_ms() + retry_pause_ms(o, s->unstapled);
+	if (r->attempts + confirm_of(o) <= handshake_budget(o) &&
+	    at - s->first_ms <= o->priming_ms) {
+		schedule(s, at);
+		return;
+	}
+	/* Stapled sometimes, not always: members of a pool behind one
+	 * address, or workers, that do not all staple. */
+	if (r->stapled > 0)
+		snprintf(r->staple.reason, sizeof(r->staple.reason),
+			 "inconsistent: %d of %d handshakes stapled, the last "
+			 "one had no staple: a pool member or worker that "
+			 "does not staple",
+			 r->stapled, r->attempts);
+	finish(l, i, NULL);
+}
+
+/* One completed handshake, judged in the target's sequence: a present
+ * staple that is not good ends it at once, naming the handshake; a good
+ * one counts towards confirm in a row. Timeouts and refusals are final
+ * (see finish). */
 static void handshake_done(struct loop *l, size_t i)
 {
 	struct slot *s = &l->slots[i];
 	struct sg_probe *r = &l->results[i];
+	char why[SG_REASON_MAX];
 
 	harvest(l, i);
 	if (s->state == SLOT_DONE)
 		return;
+	note_key_type(l, i);
 	SSL_shutdown(s->ssl); /* best effort close_notify, never waited on */
 	close_slot(l, s);
-	if (r->staple.fresh || r->attempts >= l->opts->attempts) {
+	if (r->staple.fresh) {
+		r->stapled++;
+		if (++s->streak >= confirm_of(l->opts))
+			finish(l, i, NULL);
+		else /* confirming handshakes follow at once */
+			schedule(s, sg_now_ms());
+	} else if (r->staple.present) {
+		if (r->attempts > 1) {
+			snprintf(why, sizeof(why), "%s", r->staple.reason);
+			snprintf(r->staple.reason, sizeof(r->staple.reason),
+				 "handshake %d of %d: %s", r->attempts,
+				 handshake_budget(l->opts), why);
+		}
 		finish(l, i, NULL);
-		return;
+	} else {
+		unstapled(l, i);
 	}
-	s->state = SLOT_WAIT;
-	s->start_at_ms = sg_now_ms() + l->opts->retry_delay_ms;
 }
 
 static void drive_handshake(struct loop *l, size_t i)
@@ -552,7 +695,8 @@ static void drive_handshake(struct loop *l, size_t i)
 		s->events = POLLOUT;
 		break;
 	default:
-		finish(l, i, "%s", handshake_error(s->ssl, rc));
+		if (!retry_any_key(l, i))
+			finish(l, i, "%s", handshake_error(s->ssl, rc));
 	}
 }
 
@@ -570,7 +714,7 @@ static void connected(struct loop *l, size_t i)
 	}
 	r->connected = true;
 	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	s->ssl = SSL_new(l->ctx);
+	s->ssl = SSL_new(s->any_key ? l->ctx_any : l->ctx);
 	if (s->ssl == NULL || !SSL_set_fd(s->ssl, s->fd) ||
 	    (s->sni && !SSL_set_tlsext_host_name(s->ssl, s->sni))) {
 		finish(l, i, "cannot set up TLS for this target");
@@ -795,10 +939,14 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 	capped.parallel =
 		connection_cap(opts->parallel > 0 ? opts->parallel : 1);
 	l.slots = calloc(n, sizeof(*l.slots));
-	l.ctx = make_ctx(opts);
-	if (l.slots == NULL || l.ctx == NULL) {
+	l.ctx = make_ctx(opts->sigalgs);
+	if (opts->sigalgs)
+		l.ctx_any = make_ctx(NULL);
+	if (l.slots == NULL || l.ctx == NULL ||
+	    (opts->sigalgs && l.ctx_any == NULL)) {
 		free(l.slots);
 		SSL_CTX_free(l.ctx);
+		SSL_CTX_free(l.ctx_any);
 		ERR_clear_error();
 		return sg_err(SG_ENOMEM, "cannot set up the TLS client");
 	}
@@ -819,6 +967,7 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		close_slot(&l, &l.slots[i]);
 	free(l.slots);
 	SSL_CTX_free(l.ctx);
+	SSL_CTX_free(l.ctx_any);
 	sg_vcache_free(&l.cache);
 	return r;
 }

@@ -78,6 +78,10 @@ static json_t *target_json(const struct sg_report *rep, size_t i)
 			    st->next_update ? json_integer(st->seconds_left)
 					    : json_null());
 	json_object_set_new(t, "attempts", json_integer(p->attempts));
+	json_object_set_new(t, "handshakes", json_integer(p->attempts));
+	json_object_set_new(t, "handshakes_stapled", json_integer(p->stapled));
+	json_object_set_new(t, "key_type_note",
+			    nullable_string(p->key_note[0], p->key_note));
 	json_object_set_new(t, "chain_valid",
 			    hs ? json_boolean(p->chain_valid) : json_null());
 	json_object_set_new(t, "webq91", json_boolean(s->stapled));
@@ -100,5 +104,7 @@ json_t *sg_record_build(const struct sg_report *rep)
 			targets, "verdict", "allow", rep->allow, "reason",
 			rep->reason, "hint",
 			nullable_string(rep->hint[0], rep->hint));
+	if (rec)
+		json_object_set_new(rec, "confirm", json_integer(rep->confirm));
 	return rec;
 }

@@ -25,6 +25,7 @@ struct sg_report {
 	const struct sg_target *targets; /* not owned */
 	struct sg_probe *probes;
 	struct sg_target_score *scores;
+	int confirm; /* good handshakes in a row each target needed */
 	bool allow;
 	char reason[512];
 	char hint[256];

@@ -19,7 +19,7 @@ struct sg_settle_target {
 	char reason[SG_REASON_MAX];
 };
 
-/* probe: as for check (attempts is forced to 1 per round). Fills
+/* probe: as for check (attempts and confirm are forced to 1 per round). Fills
  * out[0..n). Returns the seconds spent in *elapsed_ms. Only setup
  * failures are errors. */
 sg_result sg_settle_run(const struct sg_target *targets, size_t n,

@@ -17,6 +17,12 @@ static void score_target(const struct sg_probe *p, bool must_staple,
 			 p->error[0] ? p->error : "no TLS handshake");
 	else
 		snprintf(s->reason, sizeof(s->reason), "%s", p->staple.reason);
+	if (p->key_note[0]) {
+		size_t used = strlen(s->reason);
+
+		snprintf(s->reason + used, sizeof(s->reason) - used, "; %s",
+			 p->key_note);
+	}
 }
 
 /* Appends "addr (reason)" of not-ready targets, as many as fit. */

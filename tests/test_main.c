@@ -75,6 +75,7 @@ int main(void)
 	sr = srunner_create(unit_suite());
 	srunner_add_suite(sr, staple_suite());
 	srunner_add_suite(sr, probe_suite());
+	srunner_add_suite(sr, confirm_suite());
 	srunner_add_suite(sr, cli_suite());
 	srunner_add_suite(sr, hook_suite());
 	srunner_add_suite(sr, faults_suite());

@@ -42,5 +42,6 @@ Suite *contrib_suite(void);
 Suite *gnutls_suite(void);
 Suite *txn_suite(void);
 Suite *deadline_suite(void);
+Suite *confirm_suite(void);
 
 #endif

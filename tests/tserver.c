@@ -23,6 +23,11 @@ static int status_cb(SSL *ssl, void *arg)
 	int count = t->swapped ? t->swapped : t->connections;
 	int from = t->swapped ? t->staple2_from : t->staple_from;
 
+	if (t->pool_b && t->connections % 2 == 0) {
+		staple = t->staple_b;
+		len = t->staple_b_len;
+		from = count;
+	}
 	if (staple == NULL || count < from)
 		return SSL_TLSEXT_ERR_NOACK;
 	copy = OPENSSL_memdup(staple, len);

@@ -1,6 +1,7 @@
 /* An in-process TLS server (OpenSSL, one thread) that can misbehave on
- * purpose: staple only from the Nth handshake, speak something else than
- * TLS, reset, drip, or stay silent. Test code only. */
+ * purpose: staple only from the Nth handshake, act as a pool of two
+ * members stapling differently, speak something else than TLS, reset,
+ * drip, or stay silent. Test code only. */
 #ifndef SG_TSERVER_H
 #define SG_TSERVER_H
 
@@ -38,6 +39,12 @@ struct tserver {
 	const unsigned char *staple2;
 	size_t staple2_len;
 	int staple2_from;
+	/* A pool of two behind one address: when pool_b is set, every
+	 * second connection (the 2nd, 4th, ...) reaches member B, which
+	 * staples staple_b (NULL: nothing). */
+	bool pool_b;
+	const unsigned char *staple_b;
+	size_t staple_b_len;
 	/* runtime */
 	volatile int swapped; /* handshakes since the swap, 0: not yet */
 	int fd, port;

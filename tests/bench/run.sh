@@ -61,19 +61,28 @@ sleep 0.3
 awk -v p="$SINKPORT" 'NR % 20 == 0 { printf "127.0.9.%d:%s\n", NR / 20, p; next } { print }' \
 	"$DIR/t1000" >"$DIR/t1000bh"
 
+# Every target staples from its first handshake (ssl_stapling_file): no
+# priming, so a target costs staplegate exactly --confirm handshakes (3 by
+# default), one after the other. The raw floor makes as many per target.
 SG="$BUILD/staplegate check --cert $DIR/pki/fullchain-ms.pem --CAfile $DIR/pki/root.pem --attempts 1"
+K=3
 M="python3 $HERE/measure.py"
 {
-	$M "staplegate" 100 -- $SG --targets-file "$DIR/t100"
-	$M "staplegate --parallel 1" 100 -- $SG --targets-file "$DIR/t100" --parallel 1
+	$M "staplegate" 100 $K -- $SG --targets-file "$DIR/t100"
+	$M "staplegate --parallel 1" 100 $K -- $SG --targets-file "$DIR/t100" --parallel 1
+	$M "raw floor, $K handshakes per target" 100 $K -- "$BUILD/bench/floor" "$DIR/t100" 256 $K
+	$M "staplegate --confirm 1" 100 -- $SG --targets-file "$DIR/t100" --confirm 1
 	$M "raw floor" 100 -- "$BUILD/bench/floor" "$DIR/t100"
 	$M "s_client xargs -P16" 100 -- sh -c "xargs -P 16 -I{} sh -c 'openssl s_client -connect {} -status </dev/null >/dev/null 2>&1' <$DIR/t100"
 	$M "s_client sequential" 100 -- sh -c "while read t; do openssl s_client -connect \$t -status </dev/null >/dev/null 2>&1; done <$DIR/t100"
-	$M "staplegate" 1000 -- $SG --targets-file "$DIR/t1000"
-	$M "staplegate --parallel 1" 1000 -- $SG --targets-file "$DIR/t1000" --parallel 1
+	$M "staplegate" 1000 $K -- $SG --targets-file "$DIR/t1000"
+	$M "staplegate --parallel 1" 1000 $K -- $SG --targets-file "$DIR/t1000" --parallel 1
+	$M "raw floor, $K handshakes per target" 1000 $K -- "$BUILD/bench/floor" "$DIR/t1000" 256 $K
+	$M "staplegate --confirm 1" 1000 -- $SG --targets-file "$DIR/t1000" --confirm 1
 	$M "raw floor" 1000 -- "$BUILD/bench/floor" "$DIR/t1000"
 	$M "s_client xargs -P16" 1000 -- sh -c "xargs -P 16 -I{} sh -c 'openssl s_client -connect {} -status </dev/null >/dev/null 2>&1' <$DIR/t1000"
-	$M "staplegate, 5% black-holed, --timeout 2s" 1000 -- $SG --targets-file "$DIR/t1000bh" --timeout 2s
+	$M "staplegate, 5% black-holed, --timeout 2s" 1000 $K -- $SG --targets-file "$DIR/t1000bh" --timeout 2s
+	$M "staplegate --confirm 1, 5% black-holed, --timeout 2s" 1000 -- $SG --targets-file "$DIR/t1000bh" --timeout 2s --confirm 1
 	$M "raw floor, 5% black-holed (no timeout: killed at 10s)" 1000 -- timeout 10 "$BUILD/bench/floor" "$DIR/t1000bh"
 	$M "s_client xargs -P16, 5% black-holed, timeout 2s each" 1000 -- sh -c "xargs -P 16 -I{} sh -c 'timeout 2 openssl s_client -connect {} -status </dev/null >/dev/null 2>&1' <$DIR/t1000bh"
 } >"$DIR/results.jsonl"
