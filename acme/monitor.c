@@ -68,6 +68,17 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 			 p->error);
 		return SG_NAGIOS_CRITICAL;
 	}
+	/* Stapling is impossible, not missing: no server can fetch a
+	 * response for a certificate that names no responder. */
+	if (!stapled && p->served.ocsp_urls.n == 0) {
+		j->no_ocsp_url = true;
+		snprintf(j->reason, sizeof(j->reason), "%s%s",
+			 ms ? "Must-Staple certificate that can never be "
+			      "stapled: "
+			    : "",
+			 SG_NO_OCSP_URL ", WEBQ-96 0 is the most it can score");
+		return ms ? SG_NAGIOS_CRITICAL : SG_NAGIOS_OK;
+	}
 	if (ms && !stapled) {
 		snprintf(j->reason, sizeof(j->reason),
 			 "Must-Staple certificate without a valid staple: %s",
@@ -94,12 +105,13 @@ static json_t *record_json(const struct sg_monitor *m)
 		json_array_append_new(
 			targets,
 			json_pack(
-				"{s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:i, s:s, "
-				"s:s}",
+				"{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:I, s:i, "
+				"s:s, s:s}",
 				"target", m->targets[i].spec, "servername",
 				m->targets[i].servername, "address", p->address,
 				"probe_success", p->handshake_ok, "must_staple",
-				p->served.features.must_staple, "stapled",
+				p->served.features.must_staple, "ocsp_url",
+				p->served.ocsp_urls.n > 0, "stapled",
 				p->staple.valid, "seconds_left",
 				(json_int_t)p->staple.seconds_left, "webq96",
 				m->judged[i].webq96, "state",
@@ -124,10 +136,13 @@ static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
 			   : which == 1 ? pr->staple.valid
 			   : which == 2 ? pr->served.features.must_staple
 			   : which == 3 ? m->judged[i].webq96
-					: pr->handshake_ok;
+			   : which == 4 ? pr->handshake_ok
+					: pr->served.ocsp_urls.n > 0;
 
 		if (which == 0 && !pr->staple.valid)
 			continue; /* no staple, no remaining time */
+		if (which == 5 && !pr->handshake_ok)
+			continue; /* no certificate seen */
 		sg_prom_sample(p, name, m->targets[i].spec,
 			       m->targets[i].servername, v);
 	}
@@ -151,6 +166,10 @@ static sg_result write_metrics(const struct sg_monitor *m, const char *path)
 			  "WEBQ-96 score of the target (0, 30, 60 or 100).", 3);
 	add_metric_family(p, m, "staplegate_probe_success",
 			  "1 when the TLS handshake completed.", 4);
+	add_metric_family(p, m, "staplegate_ocsp_url",
+			  "1 when the served certificate names an OCSP "
+			  "responder (0: nothing to staple).",
+			  5);
 	sg_prom_family(p, "staplegate_pending_deployments",
 		       "Refused certificates waiting for staplegate resume.");
 	sg_prom_sample(p, "staplegate_pending_deployments", NULL, NULL,
@@ -184,6 +203,22 @@ static void count_pending(const struct sg_monitor_opts *o, struct sg_monitor *m)
 	json_decref(list);
 }
 
+/* Not stapling is no fault for these, but the operator should see why
+ * they score 0 without reading the record. */
+static void summarize_no_ocsp(struct sg_monitor *m)
+{
+	size_t k = 0, first = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->judged[i].no_ocsp_url && k++ == 0)
+			first = i;
+	if (k)
+		snprintf(m->summary + strlen(m->summary),
+			 sizeof(m->summary) - strlen(m->summary),
+			 "; %zu with %s (%s%s)", k, SG_NO_OCSP_URL,
+			 m->targets[first].spec, k > 1 ? ", ..." : "");
+}
+
 static void summarize(struct sg_monitor *m)
 {
 	size_t counts[4] = {0};
@@ -201,6 +236,7 @@ static void summarize(struct sg_monitor *m)
 		snprintf(m->summary + strlen(m->summary),
 			 sizeof(m->summary) - strlen(m->summary),
 			 ", %zu damaged (%s)", m->pending_damaged, m->damaged);
+	summarize_no_ocsp(m);
 	for (size_t i = 0; i < m->n; i++)
 		if (m->judged[i].state == m->state &&
 		    m->state != SG_NAGIOS_OK) {

@@ -23,6 +23,7 @@ enum sg_nagios {
 struct sg_monitor_target {
 	enum sg_nagios state;
 	int webq96;
+	bool no_ocsp_url; /* the served certificate names no responder */
 	char reason[SG_REASON_MAX];
 };
 

@@ -5,6 +5,14 @@
 
 #include "score.h"
 
+/* A served certificate (known by its fingerprint) that names no OCSP
+ * responder: no server can staple it. */
+static bool served_without_ocsp_url(const struct sg_probe *p)
+{
+	return p->handshake_ok && p->served.sha256[0] &&
+	       p->served.ocsp_urls.n == 0;
+}
+
 static void score_target(const struct sg_probe *p, bool must_staple,
 			 struct sg_target_score *s)
 {
@@ -14,6 +22,8 @@ static void score_target(const struct sg_probe *p, bool must_staple,
 	if (!p->handshake_ok)
 		snprintf(s->reason, sizeof(s->reason), "%s",
 			 p->error[0] ? p->error : "no TLS handshake");
+	else if (!s->stapled && served_without_ocsp_url(p))
+		snprintf(s->reason, sizeof(s->reason), SG_NO_OCSP_URL);
 	else
 		snprintf(s->reason, sizeof(s->reason), "%s", p->staple.reason);
 }
@@ -66,7 +76,13 @@ void sg_verdict_check(struct sg_report *rep)
 		snprintf(rep->reason, sizeof(rep->reason),
 			 "new certificate is not Must-Staple: never gated, "
 			 "only scored");
-		if (count_ready(rep, true) < rep->n)
+		if (c->ocsp_urls.n == 0)
+			snprintf(rep->hint, sizeof(rep->hint),
+				 "the new certificate names no OCSP "
+				 "responder: nothing to staple, so WEBQ-96 "
+				 "0 is the most it can score and stapling "
+				 "cannot raise it");
+		else if (count_ready(rep, true) < rep->n)
 			snprintf(rep->hint, sizeof(rep->hint),
 				 "%zu of %zu targets do not staple a valid "
 				 "OCSP response: enable stapling for 30 "
@@ -110,8 +126,12 @@ void sg_verdict_probe(struct sg_report *rep)
 			 "served certificate: %s",
 			 p->served.feature_error.reason);
 	else
-		snprintf(rep->reason, sizeof(rep->reason), "%s, %s",
+		snprintf(rep->reason, sizeof(rep->reason), "%s, %s%s",
 			 rep->must_staple ? "Must-Staple certificate"
 					  : "certificate without Must-Staple",
-			 s->stapled ? "stapled" : "not stapled");
+			 s->stapled ? "stapled" : "not stapled",
+			 !s->stapled && served_without_ocsp_url(p)
+				 ? " (" SG_NO_OCSP_URL
+				   ": WEBQ-96 0 is the most it can score)"
+				 : "");
 }

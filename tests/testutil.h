@@ -37,5 +37,6 @@ Suite *store_suite(void);
 Suite *monitor_suite(void);
 Suite *records_suite(void);
 Suite *contrib_suite(void);
+Suite *operator_suite(void);
 
 #endif

@@ -1,0 +1,139 @@
+/* What an operator of an OCSP-stapling PKI needs to see: certificates
+ * that name no OCSP responder, a renewal leaving Must-Staple, and
+ * staples pushed into a running HAProxy without a reload. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ocsp.h>
+
+#include "scene.h"
+#include "testutil.h"
+#include "tserver.h"
+
+/* A monitor config for shop.example with the given targets, in dir. */
+static void monitor_config(const char *dir, const char *targets, char *config,
+			   size_t size)
+{
+	char text[2048];
+
+	snprintf(config, size, "%s/monitor.json", dir);
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"record\": \"%s/scores.jsonl\", "
+		 "\"state_dir\": \"%s/state\", \"cafile\": \"%s\", "
+		 "\"attempts\": 1}, \"domains\": "
+		 "{\"shop.example\": {\"targets\": [%s]}}}",
+		 dir, dir, tpath("root.pem"), targets);
+	write_text(config, text, 0644);
+}
+
+static void test_dir(const char *name, char *dir, size_t size)
+{
+	snprintf(dir, size, "%s/%s-%d", T_PKI->dir, name, getpid());
+	mkdir(dir, 0700);
+}
+
+static void read_text(const char *file, char *buf, size_t size)
+{
+	FILE *f = fopen(file, "r");
+
+	ck_assert_msg(f != NULL, "cannot read %s", file);
+	buf[fread(buf, 1, size - 1, f)] = '\0';
+	fclose(f);
+}
+
+/* A plain certificate without an AIA OCSP URL, as CAs that left OCSP
+ * issue them: nothing can staple it, so not stapling is no warning. */
+static X509 *plain_without_ocsp_url(void)
+{
+	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example"};
+
+	return fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
+}
+
+START_TEST(monitor_does_not_warn_for_a_certificate_without_ocsp_url)
+{
+	X509 *cert = plain_without_ocsp_url();
+	struct tserver srv = {.mode = TS_TLS,
+			      .cert = cert,
+			      .key = T_PKI->leaf_key,
+			      .chain = T_PKI->ca};
+	struct cli_run r;
+	char dir[600], config[700], targets[64], prom[700], rec[700];
+	char text[8192];
+
+	ck_assert_int_eq(ts_start(&srv), 0);
+	test_dir("noocsp", dir, sizeof(dir));
+	snprintf(targets, sizeof(targets), "\"127.0.0.1:%d\"", srv.port);
+	monitor_config(dir, targets, config, sizeof(config));
+	snprintf(prom, sizeof(prom), "%s/staplegate.prom", dir);
+	cli(&r, "monitor", "--config", config, "--prom", prom, NULL);
+	ts_stop(&srv);
+	X509_free(cert);
+	ck_assert_msg(r.status == 0, "%d %s", r.status, r.out);
+	assert_contains(r.out, "STAPLEGATE OK - 1 targets: 1 ok, 0 warning");
+	ck_assert_msg(strstr(r.out, "not stapling") == NULL, "%s", r.out);
+	assert_contains(r.out, "; 1 with no OCSP URL: nothing to staple (");
+	/* the record gives the reason with the score it explains */
+	snprintf(rec, sizeof(rec), "%s/scores.jsonl", dir);
+	read_text(rec, text, sizeof(text));
+	assert_contains(text, "\"ocsp_url\":false");
+	assert_contains(text, "\"webq96\":0,\"state\":\"OK\",\"reason\":"
+			      "\"no OCSP URL: nothing to staple, WEBQ-96 0 "
+			      "is the most it can score\"");
+	read_text(prom, text, sizeof(text));
+	assert_contains(text, "staplegate_ocsp_url{target=\"127.0.0.1:");
+	assert_contains(text, "\"} 0\n");
+}
+END_TEST
+
+/* probe and check say why the score is 0: enabling stapling would not
+ * raise it, there is nothing to staple. */
+START_TEST(probe_and_check_explain_the_score_without_ocsp_url)
+{
+	X509 *cert = plain_without_ocsp_url();
+	struct tserver srv = {.mode = TS_TLS,
+			      .cert = cert,
+			      .key = T_PKI->leaf_key,
+			      .chain = T_PKI->ca};
+	struct cli_run r;
+	char target[64], certfile[600];
+
+	ck_assert_int_eq(ts_start(&srv), 0);
+	snprintf(target, sizeof(target), "127.0.0.1:%d", srv.port);
+	snprintf(certfile, sizeof(certfile), "%s/noocsp-plain-%d.pem",
+		 T_PKI->dir, getpid());
+	fx_write_pem(certfile, cert, T_PKI->ca, NULL);
+	cli(&r, "probe", target, "--servername", "shop.example", "--CAfile",
+	    tpath("root.pem"), NULL);
+	ck_assert_msg(r.status == 1, "%d %s", r.status, r.out);
+	assert_contains(r.out, "no OCSP URL: nothing to staple");
+	cli(&r, "probe", target, "--servername", "shop.example", "--json",
+	    NULL);
+	assert_contains(r.out, "no OCSP URL: nothing to staple");
+	cli(&r, "check", "--cert", certfile, "--target", target, "--attempts",
+	    "1", NULL);
+	ck_assert_msg(r.status == 0, "%d %s", r.status, r.out);
+	assert_contains(r.out, "hint: the new certificate names no OCSP "
+			       "responder: nothing to staple");
+	ck_assert_msg(strstr(r.out, "enable stapling") == NULL, "%s", r.out);
+	ts_stop(&srv);
+	X509_free(cert);
+}
+END_TEST
+
+Suite *operator_suite(void)
+{
+	Suite *s = suite_create("operator");
+	TCase *tc = tcase_create("noocsp");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(
+		tc, monitor_does_not_warn_for_a_certificate_without_ocsp_url);
+	tcase_add_test(tc, probe_and_check_explain_the_score_without_ocsp_url);
+	suite_add_tcase(s, tc);
+	return s;
+}
