@@ -93,6 +93,7 @@ static struct sg_gate_facts facts(const struct gate *g)
 		.reason = g->reason,
 		.dry_run = g->o->dry_run,
 		.errors = &g->res->errors,
+		.leaving = &g->leaving,
 	};
 	return f;
 }

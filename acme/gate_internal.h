@@ -10,6 +10,7 @@
 #include "../preflight/responder.h"
 #include "gate.h"
 #include "gate_record.h"
+#include "leaving.h"
 #include "newcert.h"
 
 struct gate {
@@ -31,6 +32,7 @@ struct gate {
 	bool asked;
 	bool allow;
 	char reason[1024];
+	struct sg_leaving leaving; /* a plain renewal of a Must-Staple one */
 	struct sg_gate_outcome out;
 	char out_reason[512];
 };

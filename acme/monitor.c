@@ -16,6 +16,7 @@
 #include "../preflight/record.h"
 #include "../preflight/score.h"
 #include "../preflight/scorelog.h"
+#include "leaving.h"
 #include "prestage.h"
 #include "resume.h"
 
@@ -98,7 +99,12 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 
 static json_t *record_json(const struct sg_monitor *m)
 {
-	json_t *targets = json_array();
+	json_t *targets = json_array(), *ms_targets = json_array();
+
+	for (size_t i = 0; i < m->n; i++)
+		if (sg_leaving_served_ms(&m->probes[i]))
+			json_array_append_new(ms_targets,
+					      json_string(m->targets[i].spec));
 	for (size_t i = 0; i < m->n; i++) {
 		const struct sg_probe *p = &m->probes[i];
 
@@ -118,12 +124,12 @@ static json_t *record_json(const struct sg_monitor *m)
 				sg_nagios_name(m->judged[i].state), "reason",
 				m->judged[i].reason));
 	}
-	return json_pack("{s:i, s:s, s:o, s:s, s:o, s:I, s:s}", "version",
+	return json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:I, s:s}", "version",
 			 SG_RECORD_VERSION, "kind", "monitor", "generated_at",
 			 sg_record_time(time(NULL)), "state",
 			 sg_nagios_name(m->state), "targets", targets,
-			 "pending", (json_int_t)m->pending, "summary",
-			 m->summary);
+			 "must_staple_targets", ms_targets, "pending",
+			 (json_int_t)m->pending, "summary", m->summary);
 }
 
 static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
@@ -219,6 +225,42 @@ static void summarize_no_ocsp(struct sg_monitor *m)
 			 m->targets[first].spec, k > 1 ? ", ..." : "");
 }
 
+/* Leaving Must-Staple: stapling may be turned off only once no target
+ * serves a Must-Staple certificate, so they are named: the first
+ * MONITOR_MS_NAMES on the plugin line, every one in the record and the
+ * staplegate_must_staple metric. */
+#define MONITOR_MS_NAMES 16
+
+static void summarize_must_staple(struct sg_monitor *m)
+{
+	size_t size = sizeof(m->summary), used = strlen(m->summary), named = 0;
+	const char *sep = ": ";
+
+	for (size_t i = 0; i < m->n; i++)
+		m->must_staple += sg_leaving_served_ms(&m->probes[i]);
+	if (m->must_staple == 0) {
+		snprintf(m->summary + used, size - used,
+			 "; no target serves a Must-Staple certificate");
+		return;
+	}
+	used += snprintf(m->summary + used, size - used,
+			 "; Must-Staple served by %zu of %zu targets",
+			 m->must_staple, m->n);
+	for (size_t i = 0; i < m->n && used < size; i++) {
+		if (!sg_leaving_served_ms(&m->probes[i]))
+			continue;
+		if (named++ == MONITOR_MS_NAMES) {
+			snprintf(m->summary + used, size - used,
+				 ", and %zu more (see the record)",
+				 m->must_staple - MONITOR_MS_NAMES);
+			break;
+		}
+		used += snprintf(m->summary + used, size - used, "%s%s", sep,
+				 m->targets[i].spec);
+		sep = ", ";
+	}
+}
+
 static void summarize(struct sg_monitor *m)
 {
 	size_t counts[4] = {0};
@@ -246,6 +288,7 @@ static void summarize(struct sg_monitor *m)
 				 m->judged[i].reason);
 			break;
 		}
+	summarize_must_staple(m);
 }
 
 /* Pre-staged staple files are refreshed here too, at half their

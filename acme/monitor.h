@@ -34,6 +34,7 @@ struct sg_monitor {
 	struct sg_monitor_target *judged;
 	size_t n;
 	size_t pending, pending_urgent, pending_damaged;
+	size_t must_staple; /* targets serving a Must-Staple certificate */
 	char damaged[SG_REASON_MAX]; /* the first damaged pending entry */
 	char summary[1024];
 	struct sg_strlist errors; /* record, history or metrics not written */

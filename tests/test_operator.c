@@ -125,6 +125,157 @@ START_TEST(probe_and_check_explain_the_score_without_ocsp_url)
 }
 END_TEST
 
+static void run_hook(struct scene *s, struct cli_run *r)
+{
+	const char *args[] = {"hook", "--config",   s->config,
+			      "--",   s->deploy_sh, NULL};
+
+	hook_certbot(s, r, args);
+}
+
+/* The decision line of the score log's run that starts at line `at`. */
+static json_t *decision(json_t *log, size_t at)
+{
+	json_t *rec = json_array_get(log, at);
+
+	ck_assert_str_eq(field(rec, "kind"), "decision");
+	return rec;
+}
+
+/* The renewal drops Must-Staple while the target still serves the old
+ * Must-Staple certificate: the hook deploys (a plain certificate is never
+ * gated), says so, and records where Must-Staple is still served. */
+START_TEST(hook_says_when_a_renewal_leaves_must_staple)
+{
+	struct scene s;
+	struct cli_run r;
+	char spec[64];
+	json_t *log, *prev;
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", s.srv.port);
+	run_hook(&s, &r);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert(exists(s.deployed));
+	assert_contains(r.err, "staplegate: leaving Must-Staple: shop.example");
+	assert_contains(r.err, spec);
+	assert_contains(r.err, "staplegate monitor");
+	log = read_log(s.record);
+	ck_assert(json_is_true(
+		json_object_get(decision(log, 0), "leaving_must_staple")));
+	prev = json_object_get(decision(log, 0), "previous_must_staple");
+	ck_assert(json_is_false(json_object_get(prev, "store")));
+	ck_assert_str_eq(json_string_value(json_array_get(
+				 json_object_get(prev, "targets"), 0)),
+			 spec);
+	json_decref(log);
+	/* the next renewal, plain again, finds the plain one served: not
+	 * leaving any more */
+	run_hook(&s, &r);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert_msg(strstr(r.err, "leaving Must-Staple") == NULL, "%s",
+		      r.err);
+	log = read_log(s.record);
+	ck_assert(json_is_false(
+		json_object_get(decision(log, 2), "leaving_must_staple")));
+	ck_assert(json_is_null(
+		json_object_get(decision(log, 2), "previous_must_staple")));
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
+/* The store's live version is what servers load: a Must-Staple one
+ * there is the previous certificate even when no target answers. */
+START_TEST(hook_finds_the_previous_must_staple_in_the_store)
+{
+	struct scene s;
+	struct cli_run r;
+	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example"};
+	X509 *plain;
+	json_t *log, *prev;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, "\"store\": true");
+	run_hook(&s, &r);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert_msg(strstr(r.err, "leaving Must-Staple") == NULL, "%s",
+		      r.err);
+	plain = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
+	scene_renew(&s, plain, 2);
+	ts_stop(&s.srv); /* nothing answers: only the store knows */
+	run_hook(&s, &r);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	assert_contains(r.err, "leaving Must-Staple: shop.example");
+	assert_contains(r.err, "the store's live version");
+	log = read_log(s.record);
+	ck_assert(json_is_false(
+		json_object_get(decision(log, 0), "leaving_must_staple")));
+	ck_assert(json_is_true(
+		json_object_get(decision(log, 2), "leaving_must_staple")));
+	prev = json_object_get(decision(log, 2), "previous_must_staple");
+	ck_assert(json_is_true(json_object_get(prev, "store")));
+	ck_assert_int_eq(json_array_size(json_object_get(prev, "targets")), 0);
+	json_decref(log);
+	X509_free(plain);
+	scene_end(&s);
+}
+END_TEST
+
+/* Stapling may be turned off only once no target serves a Must-Staple
+ * certificate: monitor names each one that still does. */
+START_TEST(monitor_names_every_target_still_serving_must_staple)
+{
+	size_t len, plen;
+	unsigned char *der = tstaple_good(&len);
+	struct fx_staple_opts good = fx_staple_good();
+	unsigned char *pder = fx_staple(T_PKI->leaf_plain, T_PKI->ca, T_PKI->ca,
+					T_PKI->ca_key, &good, &plen);
+	struct tserver srv[3] = {tserver_ms(der, len), tserver_ms(der, len),
+				 tserver_ms(pder, plen)};
+	struct cli_run r;
+	char dir[600], config[700], targets[256], want[256], rec[700];
+	char text[16384];
+
+	srv[2].cert = T_PKI->leaf_plain;
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ts_start(&srv[i]), 0);
+	test_dir("leaving", dir, sizeof(dir));
+	snprintf(targets, sizeof(targets),
+		 "\"127.0.0.1:%d\", \"127.0.0.1:%d\", \"127.0.0.1:%d\"",
+		 srv[0].port, srv[1].port, srv[2].port);
+	monitor_config(dir, targets, config, sizeof(config));
+	cli(&r, "monitor", "--config", config, NULL);
+	ck_assert_msg(r.status == 0, "%d %s", r.status, r.out);
+	snprintf(want, sizeof(want),
+		 "Must-Staple served by 2 of 3 targets: 127.0.0.1:%d, "
+		 "127.0.0.1:%d",
+		 srv[0].port, srv[1].port);
+	assert_contains(r.out, want);
+	assert_contains(r.out, "'must_staple_targets'=2;;;0;3");
+	snprintf(rec, sizeof(rec), "%s/scores.jsonl", dir);
+	read_text(rec, text, sizeof(text));
+	snprintf(want, sizeof(want),
+		 "\"must_staple_targets\":[\"127.0.0.1:%d\",\"127.0.0.1:%d\"]",
+		 srv[0].port, srv[1].port);
+	assert_contains(text, want);
+	/* the plain certificate everywhere: stapling may be turned off */
+	snprintf(targets, sizeof(targets), "\"127.0.0.1:%d\"", srv[2].port);
+	monitor_config(dir, targets, config, sizeof(config));
+	cli(&r, "monitor", "--config", config, NULL);
+	ck_assert_msg(r.status == 0, "%d %s", r.status, r.out);
+	assert_contains(r.out, "no target serves a Must-Staple certificate");
+	assert_contains(r.out, "'must_staple_targets'=0;;;0;1");
+	for (int i = 0; i < 3; i++)
+		ts_stop(&srv[i]);
+	OPENSSL_free(der);
+	OPENSSL_free(pder);
+}
+END_TEST
+
 Suite *operator_suite(void)
 {
 	Suite *s = suite_create("operator");
@@ -134,6 +285,13 @@ Suite *operator_suite(void)
 	tcase_add_test(
 		tc, monitor_does_not_warn_for_a_certificate_without_ocsp_url);
 	tcase_add_test(tc, probe_and_check_explain_the_score_without_ocsp_url);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("leaving");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, hook_says_when_a_renewal_leaves_must_staple);
+	tcase_add_test(tc, hook_finds_the_previous_must_staple_in_the_store);
+	tcase_add_test(tc,
+		       monitor_names_every_target_still_serving_must_staple);
 	suite_add_tcase(s, tc);
 	return s;
 }
