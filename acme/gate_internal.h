@@ -54,4 +54,8 @@ void sg_gate_wait(struct gate *g);
 /* gate_act.c: deploys, settles, rolls back, or holds back; fills out. */
 void sg_gate_act(struct gate *g);
 
+/* gate_haproxy.c: after the deploy command, the verified staple into a
+ * running HAProxy (haproxy_socket), read back; failures noted. */
+void sg_gate_haproxy(struct gate *g);
+
 #endif

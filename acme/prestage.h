@@ -11,9 +11,12 @@
 #include "../preflight/certinfo.h"
 #include "../preflight/staple.h"
 
+/* haproxy_socket (NULL: none): the HAProxy stats socket that gets each
+ * refreshed response too. */
 sg_result sg_prestage_remember(const char *state_dir, const char *lineage,
 			       const char *staple_path, const char *cert_path,
-			       const char *chain_path);
+			       const char *chain_path,
+			       const char *haproxy_socket);
 
 /* Checks every remembered file; one line per file in messages. Returns
  * an error only when the state directory cannot be read; *failed counts

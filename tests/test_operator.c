@@ -10,8 +10,10 @@
 
 #include <openssl/ocsp.h>
 
+#include "../acme/haproxy.h"
 #include "scene.h"
 #include "testutil.h"
+#include "thaproxy.h"
 #include "tserver.h"
 
 /* A monitor config for shop.example with the given targets, in dir. */
@@ -276,6 +278,167 @@ START_TEST(monitor_names_every_target_still_serving_must_staple)
 }
 END_TEST
 
+/* HAProxy as the only target of shop.example, with its stats socket for
+ * staples and its .ocsp file as the pre-staged staple. */
+static void haproxy_config(struct scene *s, const struct haproxy *h)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"record\": \"%s\", \"cafile\": \"%s\", "
+		 "\"retry_delay\": \"0s\", \"state_dir\": \"%s\"},\n"
+		 " \"domains\": {\"shop.example\": {\"targets\": "
+		 "[\"127.0.0.1:%d\"], \"haproxy_socket\": \"%s\", "
+		 "\"staple_out\": \"%s\"}}}\n",
+		 s->record, tpath("root.pem"), s->state, h->port, h->sock,
+		 h->ocsp);
+	write_text(s->config, text, 0644);
+}
+
+/* What HAProxy staples now, seen by a TLS client: seconds left. */
+static long haproxy_staple_left(const struct haproxy *h)
+{
+	struct cli_run r;
+	char target[64];
+	json_t *doc, *t;
+	long left;
+
+	snprintf(target, sizeof(target), "127.0.0.1:%d", h->port);
+	cli(&r, "probe", target, "--servername", "shop.example", "--CAfile",
+	    tpath("root.pem"), "--attempts", "1", "--json", NULL);
+	doc = json_loads(r.out, 0, NULL);
+	t = json_array_get(json_object_get(doc, "targets"), 0);
+	ck_assert_msg(json_is_true(json_object_get(t, "staple_valid")), "%s",
+		      r.out);
+	left = (long)json_integer_value(json_object_get(t, "seconds_left"));
+	json_decref(doc);
+	return left;
+}
+
+/* A staple for the scene's new certificate, valid from this_off to
+ * next_off (seconds from now), signed by the CA. */
+static unsigned char *scene_staple(struct scene *s, long this_off,
+				   long next_off, size_t *len)
+{
+	struct fx_staple_opts o = fx_staple_good();
+
+	o.this_off = this_off;
+	o.next_off = next_off;
+	return fx_staple(s->newcert, T_PKI->ca, T_PKI->ca, T_PKI->ca_key, &o,
+			 len);
+}
+
+/* HAProxy 2.6 serves the certificate with an older staple it loaded at
+ * start; the deploy command reloads nothing. The hook pushes the
+ * responder's verified answer over the stats socket, reads it back, and
+ * clients get it at once. */
+START_TEST(hook_pushes_the_verified_staple_into_haproxy)
+{
+	struct scene s;
+	struct haproxy h;
+	struct cli_run r;
+	size_t len;
+	unsigned char *der;
+	char dir[700];
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	der = scene_staple(&s, -2 * 86400, 3 * 86400, &len);
+	snprintf(dir, sizeof(dir), "%s/haproxy", s.dir);
+	haproxy_start(&h, dir, s.newcert, der, len);
+	ck_assert_int_lt(haproxy_staple_left(&h), 3 * 86400 + 60);
+	haproxy_config(&s, &h);
+	run_hook(&s, &r);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	assert_contains(r.out, "staple pushed to HAProxy");
+	assert_contains(r.out, h.sock);
+	ck_assert_int_gt(haproxy_staple_left(&h), 6 * 86400);
+	haproxy_stop(&h);
+	OPENSSL_free(der);
+	scene_end(&s);
+}
+END_TEST
+
+static void remember_for_refresh(struct scene *s, const struct haproxy *h)
+{
+	char dir[700], file[800], text[4096];
+
+	snprintf(dir, sizeof(dir), "%s/staples", s->state);
+	mkdir(s->state, 0750);
+	mkdir(dir, 0750);
+	snprintf(file, sizeof(file), "%s/shop.example.json", dir);
+	snprintf(text, sizeof(text),
+		 "{\"lineage\": \"shop.example\", \"path\": \"%s\", "
+		 "\"cert_path\": \"%s/cert.pem\", "
+		 "\"chain_path\": \"%s/chain.pem\", "
+		 "\"haproxy_socket\": \"%s\"}\n",
+		 h->ocsp, s->lineage, s->lineage, h->sock);
+	write_text(file, text, 0640);
+}
+
+/* monitor refreshes the staple file at half its window and pushes the
+ * new response into HAProxy; a revoked answer replaces nothing and is
+ * never pushed. */
+START_TEST(monitor_refresh_pushes_only_verified_staples_into_haproxy)
+{
+	struct scene s;
+	struct haproxy h;
+	struct cli_run r;
+	size_t len;
+	unsigned char *der;
+	char dir[700];
+
+	struct sg_policy policy = {SG_DEFAULT_SKEW_SEC, 0,
+				   SG_DEFAULT_MAX_AGE_SEC};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_REVOKED);
+	der = scene_staple(&s, -6 * 86400, 86400, &len);
+	snprintf(dir, sizeof(dir), "%s/haproxy", s.dir);
+	haproxy_start(&h, dir, s.newcert, der, len);
+	haproxy_config(&s, &h);
+	remember_for_refresh(&s, &h);
+	cli(&r, "monitor", "--config", s.config, NULL);
+	assert_contains(r.err, "revoked");
+	ck_assert_int_lt(haproxy_staple_left(&h), 86400 + 60);
+	s.resp.cert_status = V_OCSP_CERTSTATUS_GOOD;
+	cli(&r, "monitor", "--config", s.config, NULL);
+	ck_assert_msg(strstr(r.err, h.sock) == NULL, "%s", r.err);
+	ck_assert_int_gt(haproxy_staple_left(&h), 6 * 86400);
+	/* HAProxy lost it (an operator pushed the old one back): the next
+	 * run sees that its copy differs from the fresh file and pushes */
+	ck_assert_int_eq(sg_haproxy_push(h.sock, der, len, s.newcert, T_PKI->ca,
+					 &policy, 5000)
+				 .code,
+			 SG_OK);
+	ck_assert_int_lt(haproxy_staple_left(&h), 86400 + 60);
+	cli(&r, "monitor", "--config", s.config, NULL);
+	ck_assert_msg(strstr(r.err, h.sock) == NULL, "%s", r.err);
+	ck_assert_int_gt(haproxy_staple_left(&h), 6 * 86400);
+	/* what does not verify never reaches the socket */
+	{
+		struct fx_staple_opts o = fx_staple_good();
+		unsigned char *bad;
+		size_t blen;
+		sg_result res;
+
+		o.cert_status = V_OCSP_CERTSTATUS_REVOKED;
+		bad = fx_staple(s.newcert, T_PKI->ca, T_PKI->ca, T_PKI->ca_key,
+				&o, &blen);
+		res = sg_haproxy_push(h.sock, bad, blen, s.newcert, T_PKI->ca,
+				      &policy, 5000);
+		assert_contains(res.reason,
+				"staple not pushed: certificate revoked");
+		res = sg_haproxy_push(h.sock, bad + 1, blen - 1, s.newcert,
+				      T_PKI->ca, &policy, 5000);
+		assert_contains(res.reason, "staple not pushed");
+		OPENSSL_free(bad);
+	}
+	ck_assert_int_gt(haproxy_staple_left(&h), 6 * 86400);
+	haproxy_stop(&h);
+	OPENSSL_free(der);
+	scene_end(&s);
+}
+END_TEST
+
 Suite *operator_suite(void)
 {
 	Suite *s = suite_create("operator");
@@ -292,6 +455,12 @@ Suite *operator_suite(void)
 	tcase_add_test(tc, hook_finds_the_previous_must_staple_in_the_store);
 	tcase_add_test(tc,
 		       monitor_names_every_target_still_serving_must_staple);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("haproxy");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, hook_pushes_the_verified_staple_into_haproxy);
+	tcase_add_test(
+		tc, monitor_refresh_pushes_only_verified_staples_into_haproxy);
 	suite_add_tcase(s, tc);
 	return s;
 }
