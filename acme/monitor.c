@@ -73,11 +73,11 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 	 * response for a certificate that names no responder. */
 	if (!stapled && p->served.ocsp_urls.n == 0) {
 		j->no_ocsp_url = true;
-		snprintf(j->reason, sizeof(j->reason), "%s%s",
+		snprintf(j->reason, sizeof(j->reason), "%s",
 			 ms ? "Must-Staple certificate that can never be "
-			      "stapled: "
-			    : "",
-			 SG_NO_OCSP_URL ", WEBQ-96 0 is the most it can score");
+			      "stapled: " SG_NO_OCSP_URL
+			    : SG_NO_OCSP_URL ", WEBQ-96 0 is the most it can "
+					     "score");
 		return ms ? SG_NAGIOS_CRITICAL : SG_NAGIOS_OK;
 	}
 	if (ms && !stapled) {

@@ -89,6 +89,17 @@ START_TEST(monitor_does_not_warn_for_a_certificate_without_ocsp_url)
 	read_text(prom, text, sizeof(text));
 	assert_contains(text, "staplegate_ocsp_url{target=\"127.0.0.1:");
 	assert_contains(text, "\"} 0\n");
+	/* with Must-Staple the same impossibility is an outage */
+	srv = tserver_ms(NULL, 0);
+	srv.cert = T_PKI->leaf_noocsp_ms;
+	ck_assert_int_eq(ts_start(&srv), 0);
+	snprintf(targets, sizeof(targets), "\"127.0.0.1:%d\"", srv.port);
+	monitor_config(dir, targets, config, sizeof(config));
+	cli(&r, "monitor", "--config", config, NULL);
+	ts_stop(&srv);
+	ck_assert_msg(r.status == 2, "%d %s", r.status, r.out);
+	assert_contains(r.out, "Must-Staple certificate that can never be "
+			       "stapled: no OCSP URL: nothing to staple");
 }
 END_TEST
 
