@@ -288,11 +288,26 @@ static void summarize(struct sg_monitor *m)
 				 m->judged[i].reason);
 			break;
 		}
+	if (m->refresh_failed)
+		snprintf(m->summary + strlen(m->summary),
+			 sizeof(m->summary) - strlen(m->summary),
+			 "; staple refresh failed: %s", m->refresh_reason);
 	summarize_must_staple(m);
 }
 
+/* On stderr with the other notes, and the first one in the summary. */
+static void refresh_failed(struct sg_monitor *m, const char *why)
+{
+	if (m->refresh_failed++ == 0)
+		snprintf(m->refresh_reason, sizeof(m->refresh_reason), "%s",
+			 why);
+	sg_strlist_add(&m->notes, why);
+}
+
 /* Pre-staged staple files are refreshed here too, at half their
- * validity; only the ones that needed it and did not get it are news. */
+ * validity (and pushed into HAProxy where configured); only the ones
+ * that needed it and did not get it are news, and a WARNING: the server
+ * staples from that file, so its staple ages from now on. */
 static void refresh_staples(const struct sg_config *cfg, struct sg_monitor *m)
 {
 	struct sg_policy policy = {cfg->skew_sec, cfg->min_remaining_sec,
@@ -304,12 +319,14 @@ static void refresh_staples(const struct sg_config *cfg, struct sg_monitor *m)
 					  &msgs, &failed);
 
 	if (r.code)
-		sg_strlist_add(&m->errors, r.reason);
+		refresh_failed(m, r.reason);
 	for (size_t i = 0; failed && i < msgs.n; i++)
 		if (!strstr(msgs.v[i], "still fresh") &&
 		    !strstr(msgs.v[i], "refreshed"))
-			sg_strlist_add(&m->errors, msgs.v[i]);
+			refresh_failed(m, msgs.v[i]);
 	sg_strlist_free(&msgs);
+	if (m->refresh_failed && m->state < SG_NAGIOS_WARNING)
+		m->state = SG_NAGIOS_WARNING;
 }
 
 /* The score log record, the history and the metrics file: each failure
@@ -412,10 +429,10 @@ sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
 			m->state = SG_NAGIOS_WARNING;
 		if (m->pending_urgent)
 			m->state = SG_NAGIOS_CRITICAL;
+		refresh_staples(&cfg, m);
 		summarize(m);
 		persist(&cfg, o, m);
 		report_unwritten(m);
-		refresh_staples(&cfg, m);
 	}
 	sg_config_free(&cfg);
 	return r;

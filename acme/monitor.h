@@ -34,7 +34,9 @@ struct sg_monitor {
 	struct sg_monitor_target *judged;
 	size_t n;
 	size_t pending, pending_urgent, pending_damaged;
-	size_t must_staple; /* targets serving a Must-Staple certificate */
+	size_t must_staple;    /* targets serving a Must-Staple certificate */
+	size_t refresh_failed; /* pre-staged staples not refreshed or pushed */
+	char refresh_reason[SG_REASON_MAX * 2]; /* the first of them */
 	char damaged[SG_REASON_MAX]; /* the first damaged pending entry */
 	char summary[1024];
 	struct sg_strlist errors; /* record, history or metrics not written */

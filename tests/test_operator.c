@@ -409,6 +409,7 @@ START_TEST(monitor_refresh_pushes_only_verified_staples_into_haproxy)
 	remember_for_refresh(&s, &h);
 	cli(&r, "monitor", "--config", s.config, NULL);
 	assert_contains(r.err, "revoked");
+	assert_contains(r.out, "; staple refresh failed: staple ");
 	ck_assert_int_lt(haproxy_staple_left(&h), 86400 + 60);
 	s.resp.cert_status = V_OCSP_CERTSTATUS_GOOD;
 	cli(&r, "monitor", "--config", s.config, NULL);
