@@ -10,6 +10,7 @@
 #include "../preflight/clock.h"
 #include "../preflight/config.h"
 #include "../preflight/responder.h"
+#include "haproxy.h"
 #include "issuer.h"
 #include "lock.h"
 #include "newcert.h"
@@ -110,8 +111,9 @@ static sg_result fill(struct adopt *a, char *msg, size_t size)
 	snprintf(cert, sizeof(cert), "%s/cert.pem", live);
 	snprintf(chain, sizeof(chain), "%s/chain.pem", live);
 	if (!r.code && a->staple)
-		r = sg_prestage_remember(a->cfg.state_dir, a->nc.lineage,
-					 a->staple, cert, chain);
+		r = sg_prestage_remember(
+			a->cfg.state_dir, a->nc.lineage, a->staple, cert, chain,
+			sg_haproxy_socket_for(&a->cfg, &a->cert));
 	if (!r.code)
 		snprintf(msg, size, "adopted %s (sha256 %.16s...) as %s%s%s",
 			 name, a->cert.sha256, live,

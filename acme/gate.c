@@ -35,10 +35,14 @@ static const char *const phase_names[] = {
 	[SG_PHASE_ROLLBACK] = "rollback",
 };
 
+/* A phase that ends this close to its bound was stopped by it: libcurl's
+ * and poll's timers round to milliseconds and may fire just before. */
+#define PHASE_SLACK_MS 20
+
 void sg_gate_phase_done(struct gate *g, enum sg_gate_phase phase,
 			long long bound_ms)
 {
-	if (g->ran_out == NULL && sg_now_ms() >= bound_ms)
+	if (g->ran_out == NULL && sg_now_ms() + PHASE_SLACK_MS >= bound_ms)
 		g->ran_out = phase_names[phase];
 }
 
@@ -166,6 +170,7 @@ static struct sg_gate_facts facts(const struct gate *g)
 		.reason = g->reason,
 		.dry_run = g->o->dry_run,
 		.errors = &g->res->errors,
+		.leaving = &g->leaving,
 	};
 	return f;
 }

@@ -50,7 +50,7 @@ struct sg_gate_result {
 	size_t n;
 	struct sg_settle_target *settle; /* NULL: no settle ran */
 	struct sg_strlist errors;	 /* config and score-log problems */
-	struct sg_strlist notes;	 /* repairs, e.g. of a cut log line */
+	struct sg_strlist notes;	 /* repairs; leaving Must-Staple */
 	bool pending;			 /* left as a pending deployment */
 	bool superseded;		 /* resume: a newer certificate */
 	bool busy; /* another run held the lineage's lock: nothing done */

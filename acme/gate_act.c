@@ -13,6 +13,7 @@
 #include "../preflight/settle.h"
 #include "command.h"
 #include "gate_internal.h"
+#include "haproxy.h"
 #include "pending.h"
 #include "prestage.h"
 #include "store.h"
@@ -178,6 +179,7 @@ static void deploy(struct gate *g)
 		return;
 	}
 	g->out.action = "deployed";
+	sg_gate_haproxy(g);
 	if (g->gated && g->res->n)
 		settle(g);
 }
@@ -263,7 +265,8 @@ static void remember_staple(struct gate *g, const char *staple)
 			 g->cfg.state_dir, name);
 	}
 	r = sg_prestage_remember(g->cfg.state_dir, g->nc.lineage, staple, cert,
-				 chain);
+				 chain,
+				 sg_haproxy_socket_for(&g->cfg, &g->cert));
 	if (r.code)
 		sg_gate_note_error(g,
 				   "staple file not remembered for refresh: %s",

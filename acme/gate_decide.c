@@ -152,6 +152,17 @@ static void decide_gated(struct gate *g)
 	}
 }
 
+/* A plain certificate replacing a Must-Staple one is never gated, but
+ * the way out has an order (README, "Leaving Must-Staple"): say so. */
+static void note_leaving(struct gate *g)
+{
+	sg_leaving_detect(g->cfg.store ? g->cfg.state_dir : NULL, g->nc.lineage,
+			  &g->cert, g->res->has_report ? &g->res->rep : NULL,
+			  &g->leaving);
+	if (g->leaving.leaving)
+		sg_strlist_add(&g->res->notes, g->leaving.message);
+}
+
 /* A certificate refused for itself takes the gated path, whose refusals
  * are recorded and kept pending. */
 static bool must_gate(const struct gate *g)
@@ -221,6 +232,7 @@ void sg_gate_decide(struct gate *g)
 	}
 	if (g->res->n)
 		preflight(g); /* only scored: the outcome cannot refuse */
+	note_leaving(g);
 	g->allow = true;
 	snprintf(g->reason, sizeof(g->reason),
 		 "not Must-Staple: never gated, only scored");

@@ -10,6 +10,7 @@
 #include "../preflight/responder.h"
 #include "gate.h"
 #include "gate_record.h"
+#include "leaving.h"
 #include "newcert.h"
 
 /* The phases of a run, in order, each taking its time from one budget. */
@@ -46,6 +47,7 @@ struct gate {
 	bool asked;
 	bool allow;
 	char reason[1024];
+	struct sg_leaving leaving; /* a plain renewal of a Must-Staple one */
 	struct sg_gate_outcome out;
 	char out_reason[512];
 	char issuer_error[SG_REASON_MAX]; /* no issuer found anywhere */
@@ -78,5 +80,9 @@ void sg_gate_wait(struct gate *g);
 
 /* gate_act.c: deploys, settles, rolls back, or holds back; fills out. */
 void sg_gate_act(struct gate *g);
+
+/* gate_haproxy.c: after the deploy command, the verified staple into a
+ * running HAProxy (haproxy_socket), read back; failures noted. */
+void sg_gate_haproxy(struct gate *g);
 
 #endif

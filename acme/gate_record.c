@@ -25,6 +25,23 @@ static json_t *responder_json(const struct sg_responder *r)
 				 : json_null());
 }
 
+/* Where the previous, Must-Staple, certificate was seen; null when the
+ * renewal does not leave Must-Staple. */
+static json_t *previous_ms_json(const struct sg_gate_facts *f)
+{
+	json_t *targets;
+
+	if (f->leaving == NULL || !f->leaving->leaving)
+		return json_null();
+	targets = json_array();
+	for (size_t i = 0; f->rep && targets && i < f->rep->n; i++)
+		if (sg_leaving_served_ms(&f->rep->probes[i]))
+			json_array_append_new(
+				targets, json_string(f->rep->targets[i].spec));
+	return json_pack("{s:b, s:o}", "store", f->leaving->in_store, "targets",
+			 targets);
+}
+
 /* The fields both lines carry. */
 static void add_common(json_t *rec, const struct sg_gate_facts *f,
 		       const char *kind)
@@ -59,6 +76,9 @@ json_t *sg_gate_decision_json(const struct sg_gate_facts *f)
 	json_object_set_new(rec, "dry_run", json_boolean(f->dry_run));
 	json_object_set_new(rec, "responder", responder_json(f->responder));
 	json_object_set_new(rec, "errors", strings(f->errors));
+	json_object_set_new(rec, "leaving_must_staple",
+			    json_boolean(f->leaving && f->leaving->leaving));
+	json_object_set_new(rec, "previous_must_staple", previous_ms_json(f));
 	/* The gate's reason is the verdict, whatever the engine said. */
 	json_object_set_new(rec, "verdict",
 			    json_pack("{s:b, s:s}", "allow", f->allow, "reason",

@@ -9,6 +9,7 @@
 #include "../preflight/report.h"
 #include "../preflight/responder.h"
 #include "../preflight/settle.h"
+#include "leaving.h"
 #include "newcert.h"
 
 struct sg_gate_facts {
@@ -21,6 +22,7 @@ struct sg_gate_facts {
 	const char *reason;
 	bool dry_run;
 	const struct sg_strlist *errors; /* config or log problems */
+	const struct sg_leaving *leaving;
 };
 
 struct sg_gate_outcome {

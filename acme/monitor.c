@@ -16,6 +16,7 @@
 #include "../preflight/record.h"
 #include "../preflight/score.h"
 #include "../preflight/scorelog.h"
+#include "leaving.h"
 #include "prestage.h"
 #include "resume.h"
 
@@ -89,6 +90,17 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 			 p->error);
 		return SG_NAGIOS_CRITICAL;
 	}
+	/* Stapling is impossible, not missing: no server can fetch a
+	 * response for a certificate that names no responder. */
+	if (!stapled && p->served.ocsp_urls.n == 0) {
+		j->no_ocsp_url = true;
+		snprintf(j->reason, sizeof(j->reason), "%s",
+			 ms ? "Must-Staple certificate that can never be "
+			      "stapled: " SG_NO_OCSP_URL
+			    : SG_NO_OCSP_URL ", WEBQ-96 0 is the most it can "
+					     "score");
+		return ms ? SG_NAGIOS_CRITICAL : SG_NAGIOS_OK;
+	}
 	if (ms && !stapled) {
 		snprintf(j->reason, sizeof(j->reason),
 			 "Must-Staple certificate without a valid staple: %s",
@@ -110,31 +122,37 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 
 static json_t *record_json(const struct sg_monitor *m)
 {
-	json_t *targets = json_array();
+	json_t *targets = json_array(), *ms_targets = json_array();
+
+	for (size_t i = 0; i < m->n; i++)
+		if (sg_leaving_served_ms(&m->probes[i]))
+			json_array_append_new(ms_targets,
+					      json_string(m->targets[i].spec));
 	for (size_t i = 0; i < m->n; i++) {
 		const struct sg_probe *p = &m->probes[i];
 
 		json_array_append_new(
 			targets,
 			json_pack(
-				"{s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:i, s:s, "
-				"s:s}",
+				"{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:I, s:i, "
+				"s:s, s:s}",
 				"target", m->targets[i].spec, "servername",
 				m->targets[i].servername, "address", p->address,
 				"probe_success", p->handshake_ok, "must_staple",
-				sg_certinfo_must_staple(&p->served), "stapled",
+				sg_certinfo_must_staple(&p->served), "ocsp_url",
+				p->served.ocsp_urls.n > 0, "stapled",
 				p->staple.valid, "seconds_left",
 				(json_int_t)p->staple.seconds_left, "webq96",
 				m->judged[i].webq96, "state",
 				sg_nagios_name(m->judged[i].state), "reason",
 				m->judged[i].reason));
 	}
-	return json_pack("{s:i, s:s, s:o, s:s, s:o, s:I, s:s}", "version",
+	return json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:I, s:s}", "version",
 			 SG_RECORD_VERSION, "kind", "monitor", "generated_at",
 			 sg_record_time(time(NULL)), "state",
 			 sg_nagios_name(m->state), "targets", targets,
-			 "pending", (json_int_t)m->pending, "summary",
-			 m->summary);
+			 "must_staple_targets", ms_targets, "pending",
+			 (json_int_t)m->pending, "summary", m->summary);
 }
 
 static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
@@ -147,10 +165,13 @@ static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
 			   : which == 1 ? pr->staple.valid
 			   : which == 2 ? sg_certinfo_must_staple(&pr->served)
 			   : which == 3 ? m->judged[i].webq96
-					: pr->handshake_ok;
+			   : which == 4 ? pr->handshake_ok
+					: pr->served.ocsp_urls.n > 0;
 
 		if (which == 0 && !pr->staple.valid)
 			continue; /* no staple, no remaining time */
+		if (which == 5 && !pr->handshake_ok)
+			continue; /* no certificate seen */
 		sg_prom_sample(p, name, m->targets[i].spec,
 			       m->targets[i].servername, v);
 	}
@@ -174,6 +195,10 @@ static sg_result write_metrics(const struct sg_monitor *m, const char *path)
 			  "WEBQ-96 score of the target (0, 30, 60 or 100).", 3);
 	add_metric_family(p, m, "staplegate_probe_success",
 			  "1 when the TLS handshake completed.", 4);
+	add_metric_family(p, m, "staplegate_ocsp_url",
+			  "1 when the served certificate names an OCSP "
+			  "responder (0: nothing to staple).",
+			  5);
 	sg_prom_family(p, "staplegate_pending_deployments",
 		       "Refused certificates waiting for staplegate resume.");
 	sg_prom_sample(p, "staplegate_pending_deployments", NULL, NULL,
@@ -211,6 +236,58 @@ static void count_pending(const struct sg_monitor_opts *o, struct sg_monitor *m)
 	json_decref(list);
 }
 
+/* Not stapling is no fault for these, but the operator should see why
+ * they score 0 without reading the record. */
+static void summarize_no_ocsp(struct sg_monitor *m)
+{
+	size_t k = 0, first = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->judged[i].no_ocsp_url && k++ == 0)
+			first = i;
+	if (k)
+		snprintf(m->summary + strlen(m->summary),
+			 sizeof(m->summary) - strlen(m->summary),
+			 "; %zu with %s (%s%s)", k, SG_NO_OCSP_URL,
+			 m->targets[first].spec, k > 1 ? ", ..." : "");
+}
+
+/* Leaving Must-Staple: stapling may be turned off only once no target
+ * serves a Must-Staple certificate, so they are named: the first
+ * MONITOR_MS_NAMES on the plugin line, every one in the record and the
+ * staplegate_must_staple metric. */
+#define MONITOR_MS_NAMES 16
+
+static void summarize_must_staple(struct sg_monitor *m)
+{
+	size_t size = sizeof(m->summary), used = strlen(m->summary), named = 0;
+	const char *sep = ": ";
+
+	for (size_t i = 0; i < m->n; i++)
+		m->must_staple += sg_leaving_served_ms(&m->probes[i]);
+	if (m->must_staple == 0) {
+		snprintf(m->summary + used, size - used,
+			 "; no target serves a Must-Staple certificate");
+		return;
+	}
+	used += snprintf(m->summary + used, size - used,
+			 "; Must-Staple served by %zu of %zu targets",
+			 m->must_staple, m->n);
+	for (size_t i = 0; i < m->n && used < size; i++) {
+		if (!sg_leaving_served_ms(&m->probes[i]))
+			continue;
+		if (named++ == MONITOR_MS_NAMES) {
+			snprintf(m->summary + used, size - used,
+				 ", and %zu more (see the record)",
+				 m->must_staple - MONITOR_MS_NAMES);
+			break;
+		}
+		used += snprintf(m->summary + used, size - used, "%s%s", sep,
+				 m->targets[i].spec);
+		sep = ", ";
+	}
+}
+
 static void summarize(struct sg_monitor *m)
 {
 	size_t counts[4] = {0};
@@ -233,6 +310,7 @@ static void summarize(struct sg_monitor *m)
 			 sizeof(m->summary) - strlen(m->summary),
 			 ", %zu after a settle failure (backing off)",
 			 m->pending_settle_failed);
+	summarize_no_ocsp(m);
 	for (size_t i = 0; i < m->n; i++)
 		if (m->judged[i].state == m->state &&
 		    m->state != SG_NAGIOS_OK) {
@@ -242,10 +320,26 @@ static void summarize(struct sg_monitor *m)
 				 m->judged[i].reason);
 			break;
 		}
+	if (m->refresh_failed)
+		snprintf(m->summary + strlen(m->summary),
+			 sizeof(m->summary) - strlen(m->summary),
+			 "; staple refresh failed: %s", m->refresh_reason);
+	summarize_must_staple(m);
+}
+
+/* On stderr with the other notes, and the first one in the summary. */
+static void refresh_failed(struct sg_monitor *m, const char *why)
+{
+	if (m->refresh_failed++ == 0)
+		snprintf(m->refresh_reason, sizeof(m->refresh_reason), "%s",
+			 why);
+	sg_strlist_add(&m->notes, why);
 }
 
 /* Pre-staged staple files are refreshed here too, at half their
- * validity; only the ones that needed it and did not get it are news. */
+ * validity (and pushed into HAProxy where configured); only the ones
+ * that needed it and did not get it are news, and a WARNING: the server
+ * staples from that file, so its staple ages from now on. */
 static void refresh_staples(const struct sg_config *cfg, struct sg_monitor *m)
 {
 	struct sg_policy policy = {cfg->skew_sec, cfg->min_remaining_sec,
@@ -257,12 +351,14 @@ static void refresh_staples(const struct sg_config *cfg, struct sg_monitor *m)
 					  &msgs, &failed);
 
 	if (r.code)
-		sg_strlist_add(&m->errors, r.reason);
+		refresh_failed(m, r.reason);
 	for (size_t i = 0; failed && i < msgs.n; i++)
 		if (!strstr(msgs.v[i], "still fresh") &&
 		    !strstr(msgs.v[i], "refreshed"))
-			sg_strlist_add(&m->errors, msgs.v[i]);
+			refresh_failed(m, msgs.v[i]);
 	sg_strlist_free(&msgs);
+	if (m->refresh_failed && m->state < SG_NAGIOS_WARNING)
+		m->state = SG_NAGIOS_WARNING;
 }
 
 /* The score log record, the history and the metrics file: each failure
@@ -366,10 +462,10 @@ sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
 			m->state = SG_NAGIOS_WARNING;
 		if (m->pending_urgent)
 			m->state = SG_NAGIOS_CRITICAL;
+		refresh_staples(&cfg, m);
 		summarize(m);
 		persist(&cfg, o, m);
 		report_unwritten(m);
-		refresh_staples(&cfg, m);
 	}
 	sg_config_free(&cfg);
 	return r;

@@ -23,6 +23,7 @@ enum sg_nagios {
 struct sg_monitor_target {
 	enum sg_nagios state;
 	int webq96;
+	bool no_ocsp_url; /* the served certificate names no responder */
 	char reason[SG_REASON_MAX];
 };
 
@@ -34,7 +35,10 @@ struct sg_monitor {
 	size_t n;
 	size_t pending, pending_urgent, pending_damaged;
 	size_t pending_settle_failed; /* deployed, did not settle: backoff */
-	char damaged[SG_REASON_MAX];  /* the first damaged pending entry */
+	size_t must_staple;    /* targets serving a Must-Staple certificate */
+	size_t refresh_failed; /* pre-staged staples not refreshed or pushed */
+	char refresh_reason[SG_REASON_MAX * 2]; /* the first of them */
+	char damaged[SG_REASON_MAX]; /* the first damaged pending entry */
 	char summary[1024];
 	struct sg_strlist errors; /* record, history or metrics not written */
 	struct sg_strlist notes;  /* repairs made while writing them */

@@ -15,6 +15,7 @@
 #include "../preflight/check.h"
 #include "../preflight/clock.h"
 #include "../preflight/responder.h"
+#include "haproxy.h"
 #include "lock.h"
 #include "store.h"
 
@@ -22,7 +23,8 @@
 
 sg_result sg_prestage_remember(const char *state_dir, const char *lineage,
 			       const char *staple_path, const char *cert_path,
-			       const char *chain_path)
+			       const char *chain_path,
+			       const char *haproxy_socket)
 {
 	char name[256], dir[PATH_MAX], path[PATH_MAX], *text;
 	json_t *rec;
@@ -39,6 +41,9 @@ sg_result sg_prestage_remember(const char *state_dir, const char *lineage,
 	rec = json_pack("{s:s, s:s, s:s, s:s}", "lineage", lineage, "path",
 			staple_path, "cert_path", cert_path, "chain_path",
 			chain_path ? chain_path : "");
+	if (rec && haproxy_socket)
+		json_object_set_new(rec, "haproxy_socket",
+				    json_string(haproxy_socket));
 	text = rec ? json_dumps(rec, JSON_INDENT(2)) : NULL;
 	json_decref(rec);
 	r = text ? sg_write_atomic(path, text, strlen(text), 0640)
@@ -101,6 +106,57 @@ static bool still_good(const char *path, X509 *leaf, X509 *issuer,
 	return true;
 }
 
+/* The running HAProxy gets the file's response: after a refresh always,
+ * otherwise only when it does not hold it already (an earlier push that
+ * failed, a restart that loaded an older file). A failure replaces msg,
+ * so that it never reads as "refreshed" or "still fresh". */
+static bool sync_haproxy(const char *sock, const char *path,
+			 const unsigned char *der, size_t len, X509 *leaf,
+			 X509 *issuer, const struct sg_policy *policy,
+			 long timeout_ms, bool refreshed, char *msg,
+			 size_t size)
+{
+	size_t used = strlen(msg);
+	bool holds = false;
+	sg_result r = sg_ok();
+
+	if (!refreshed)
+		r = sg_haproxy_holds(sock, der, len, leaf, issuer, timeout_ms,
+				     &holds);
+	if (!r.code && holds)
+		return true;
+	if (!r.code)
+		r = sg_haproxy_push(sock, der, len, leaf, issuer, policy,
+				    timeout_ms);
+	if (r.code) {
+		snprintf(msg, size, "staple %s: not in HAProxy: %s", path,
+			 r.reason);
+		return false;
+	}
+	snprintf(msg + used, size - used, "; pushed to HAProxy (%s)", sock);
+	return true;
+}
+
+/* A remembered file that is still good: is HAProxy serving it? */
+static bool sync_file(const char *sock, const char *path, X509 *leaf,
+		      X509 *issuer, const struct sg_policy *policy,
+		      long timeout_ms, char *msg, size_t size)
+{
+	char *data = NULL;
+	size_t len = 0;
+	bool ok;
+	sg_result r = sg_read_file(path, STAPLE_MAX_BYTES, &data, &len);
+
+	if (r.code) {
+		snprintf(msg, size, "staple %s: %s", path, r.reason);
+		return false;
+	}
+	ok = sync_haproxy(sock, path, (unsigned char *)data, len, leaf, issuer,
+			  policy, timeout_ms, false, msg, size);
+	free(data);
+	return ok;
+}
+
 /* One remembered file: fresh enough, or refreshed, or left alone. */
 /* A refreshed staple for a certificate in the store also goes into its
  * live version, so that a rollback to it later restores a fresh one. */
@@ -127,6 +183,8 @@ static bool refresh_one(const char *state_dir, json_t *rec, const char *cafile,
 	const char *cert = json_string_value(json_object_get(rec, "cert_path"));
 	const char *chain =
 		json_string_value(json_object_get(rec, "chain_path"));
+	const char *sock =
+		json_string_value(json_object_get(rec, "haproxy_socket"));
 	struct sg_material m;
 	struct sg_certinfo info;
 	struct sg_responder resp = {0};
@@ -148,7 +206,8 @@ static bool refresh_one(const char *state_dir, json_t *rec, const char *cafile,
 	if (still_good(path, sg_material_leaf(&m), issuer, policy, why,
 		       sizeof(why))) {
 		snprintf(msg, size, "staple %s: %s", path, why);
-		ok = true;
+		ok = !sock || sync_file(sock, path, sg_material_leaf(&m),
+					issuer, policy, timeout_ms, msg, size);
 	} else if (!sg_certinfo_read(sg_material_leaf(&m), &info).code) {
 		if (info.ocsp_urls.n)
 			sg_responder_check(sg_material_leaf(&m), issuer,
@@ -164,6 +223,10 @@ static bool refresh_one(const char *state_dir, json_t *rec, const char *cafile,
 			keep_in_store(state_dir, rec, &resp);
 		snprintf(msg, size, "staple %s (%s): %s", path, why,
 			 ok ? "refreshed" : r.reason);
+		if (ok && sock)
+			ok = sync_haproxy(sock, path, resp.der, resp.len,
+					  sg_material_leaf(&m), issuer, policy,
+					  timeout_ms, true, msg, size);
 		sg_responder_free(&resp);
 		sg_certinfo_free(&info);
 	}

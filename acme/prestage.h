@@ -11,9 +11,12 @@
 #include "../preflight/certinfo.h"
 #include "../preflight/staple.h"
 
+/* haproxy_socket (NULL: none): the HAProxy stats socket that gets each
+ * refreshed response too. */
 sg_result sg_prestage_remember(const char *state_dir, const char *lineage,
 			       const char *staple_path, const char *cert_path,
-			       const char *chain_path);
+			       const char *chain_path,
+			       const char *haproxy_socket);
 
 /* The staple file remembered for lineage, "" when none. */
 sg_result sg_prestage_path(const char *state_dir, const char *lineage,

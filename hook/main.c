@@ -159,6 +159,7 @@ static int run_monitor(struct sg_cli *cli)
 			       cli->monitor.warn_sec, cli->monitor.crit_sec);
 		printf(" '%s webq96'=%d;;;0;100", t, m.judged[i].webq96);
 	}
+	printf(" 'must_staple_targets'=%zu;;;0;%zu", m.must_staple, m.n);
 	putchar('\n');
 	for (size_t i = 0; i < m.errors.n; i++)
 		fprintf(stderr, "staplegate: monitor: %s\n", m.errors.v[i]);

@@ -51,6 +51,8 @@ static const struct key {
 	{"record", K_STRING, offsetof(struct sg_config, record_path), 0, 0},
 	{"state_dir", K_STRING, offsetof(struct sg_config, state_dir), 0, 0},
 	{"cafile", K_STRING, offsetof(struct sg_config, cafile), 0, 0},
+	{"haproxy_socket", K_STRING, offsetof(struct sg_config, haproxy_socket),
+	 0, 0},
 	{"deploy_command", K_ARGV, offsetof(struct sg_config, deploy_argv), 0,
 	 0},
 	{"rollback_command", K_ARGV, offsetof(struct sg_config, rollback_argv),
@@ -69,6 +71,8 @@ static const struct key domain_keys[] = {
 	 0},
 	{"require_history", K_DURATION,
 	 offsetof(struct sg_domain_cfg, require_history), 0, 366L * 86400},
+	{"haproxy_socket", K_STRING,
+	 offsetof(struct sg_domain_cfg, haproxy_socket), 0, 0},
 };
 
 struct parser {
@@ -442,6 +446,7 @@ void sg_config_free(struct sg_config *cfg)
 		free(d->targets);
 		free(d->servername);
 		free(d->staple_out);
+		free(d->haproxy_socket);
 		argv_free(d->deploy_argv);
 		argv_free(d->rollback_argv);
 	}
@@ -449,6 +454,7 @@ void sg_config_free(struct sg_config *cfg)
 	free(cfg->record_path);
 	free(cfg->state_dir);
 	free(cfg->cafile);
+	free(cfg->haproxy_socket);
 	argv_free(cfg->deploy_argv);
 	argv_free(cfg->rollback_argv);
 	memset(cfg, 0, sizeof(*cfg));

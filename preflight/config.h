@@ -24,6 +24,7 @@ struct sg_domain_cfg {
 	char **rollback_argv; /* NULL-terminated, or NULL */
 	char *staple_out;     /* pre-staged OCSP response file, or NULL */
 	long require_history; /* seconds of proven stapling, 0: global */
+	char *haproxy_socket; /* NULL: the global one */
 };
 
 struct sg_config {
@@ -33,6 +34,7 @@ struct sg_config {
 	long store; /* 1: fill the approved-certificate store */
 	long require_history, history_max_gap; /* "prove stapling first" */
 	char *record_path, *state_dir, *cafile;
+	char *haproxy_socket; /* HAProxy stats socket for staples, or NULL */
 	char **deploy_argv, **rollback_argv;
 	struct sg_domain_cfg *domains;
 	size_t ndomains;

@@ -9,4 +9,9 @@
  * default), neither 0. "stapled" is WEBQ-91: a valid, unexpired staple. */
 int sg_webq96(bool must_staple, bool stapled);
 
+/* Why a certificate without an AIA OCSP URL is not stapled: no server
+ * can fetch a response for it, so its 0 (or 60 with Must-Staple) is no
+ * stapling fault to fix on the server. */
+#define SG_NO_OCSP_URL "no OCSP URL: nothing to staple"
+
 #endif

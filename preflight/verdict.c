@@ -6,6 +6,14 @@
 #include "duration.h"
 #include "score.h"
 
+/* A served certificate (known by its fingerprint) that names no OCSP
+ * responder: no server can staple it. */
+static bool served_without_ocsp_url(const struct sg_probe *p)
+{
+	return p->handshake_ok && p->served.sha256[0] &&
+	       p->served.ocsp_urls.n == 0;
+}
+
 static void score_target(const struct sg_probe *p, bool must_staple,
 			 struct sg_target_score *s)
 {
@@ -15,6 +23,8 @@ static void score_target(const struct sg_probe *p, bool must_staple,
 	if (!p->handshake_ok)
 		snprintf(s->reason, sizeof(s->reason), "%s",
 			 p->error[0] ? p->error : "no TLS handshake");
+	else if (!s->stapled && served_without_ocsp_url(p))
+		snprintf(s->reason, sizeof(s->reason), SG_NO_OCSP_URL);
 	else
 		snprintf(s->reason, sizeof(s->reason), "%s", p->staple.reason);
 	if (p->key_note[0]) {
@@ -154,8 +164,10 @@ void sg_verdict_check(struct sg_report *rep)
 		if (c->ocsp_urls.n == 0)
 			snprintf(rep->hint, sizeof(rep->hint),
 				 "the new certificate names no OCSP "
-				 "responder: no staple can exist for it "
-				 "today");
+				 "responder: nothing to staple (no staple "
+				 "can exist for it today), so WEBQ-96 0 is "
+				 "the most it can score and stapling cannot "
+				 "raise it");
 		else if (count_ready(rep, true) < rep->n)
 			snprintf(rep->hint, sizeof(rep->hint),
 				 "%zu of %zu targets do not staple a valid "
@@ -205,8 +217,12 @@ void sg_verdict_probe(struct sg_report *rep)
 			 "staples",
 			 inherited ? "'s issuer's" : "'s", f);
 	else
-		snprintf(rep->reason, sizeof(rep->reason), "%s, %s",
+		snprintf(rep->reason, sizeof(rep->reason), "%s, %s%s",
 			 rep->must_staple ? "Must-Staple certificate"
 					  : "certificate without Must-Staple",
-			 s->stapled ? "stapled" : "not stapled");
+			 s->stapled ? "stapled" : "not stapled",
+			 !s->stapled && served_without_ocsp_url(p)
+				 ? " (" SG_NO_OCSP_URL
+				   ": WEBQ-96 0 is the most it can score)"
+				 : "");
 }

@@ -43,5 +43,6 @@ Suite *gnutls_suite(void);
 Suite *txn_suite(void);
 Suite *deadline_suite(void);
 Suite *confirm_suite(void);
+Suite *operator_suite(void);
 
 #endif
