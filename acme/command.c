@@ -74,6 +74,9 @@ void sg_command_run(char *const *argv, long timeout_ms, struct sg_command *out)
 
 	memset(out, 0, sizeof(*out));
 	sg_command_describe(argv, what, sizeof(what));
+	/* Our buffered output must come before the command's, and must not
+	 * be left in the child's copy of the buffers. */
+	fflush(NULL);
 	if (pipe2(pipefd, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
 		snprintf(out->reason, sizeof(out->reason), "cannot run %s: %s",
 			 what, strerror(errno));

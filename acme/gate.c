@@ -174,6 +174,9 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 		g.nc = *o->resume;
 		memset(&g.nc.domains, 0, sizeof(g.nc.domains));
 		r = sg_ok();
+	} else if (o->dehydrated_domain) {
+		r = sg_newcert_dehydrated(&g.nc, o->dehydrated_domain, o->cert,
+					  o->chain, o->key);
 	} else {
 		r = sg_newcert_detect(&g.nc, o->cert, o->chain, o->key);
 	}

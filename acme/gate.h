@@ -19,6 +19,9 @@ struct sg_gate_opts {
 	size_t nextra;
 	char **deploy_argv;	/* after "--"; NULL: from the config */
 	const char *staple_out; /* --staple-out: pre-stage the staple here */
+	/* dehydrated's deploy_cert DOMAIN (its paths are in cert, chain
+	 * and key): the client is dehydrated, the lineage DOMAIN */
+	const char *dehydrated_domain;
 	bool dry_run;
 	long deadline_sec; /* 0: from the config */
 	long wait_sec;	   /* --wait: keep re-checking this long */

@@ -8,6 +8,7 @@
 #include "../preflight/atomic.h"
 #include "../preflight/clock.h"
 #include "../preflight/interrupt.h"
+#include "../preflight/progress.h"
 #include "../preflight/settle.h"
 #include "command.h"
 #include "gate_internal.h"
@@ -72,6 +73,11 @@ static void settle(struct gate *g)
 	p.issuers = g->mat.issuers;
 	p.store = g->mat.store;
 	p.sigalgs = sg_sigalgs_for_key(g->cert.key_type);
+	sg_progress("settle: waiting until %zu target%s serve the new "
+		    "certificate with a fresh staple, %ld handshakes in a row "
+		    "(up to %lds)",
+		    res->n, res->n == 1 ? "" : "s", g->cfg.settle_handshakes,
+		    budget / 1000);
 	r = sg_settle_run(res->targets, res->n, &p, g->cert.sha256,
 			  (int)g->cfg.settle_handshakes, budget, res->settle,
 			  &g->out.settle_ms);
@@ -105,6 +111,7 @@ static void deploy(struct gate *g)
 	char **argv =
 		g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
 	struct sg_command cmd;
+	char what[200];
 
 	if (argv == NULL) {
 		g->out.action = "allowed";
@@ -112,6 +119,9 @@ static void deploy(struct gate *g)
 			 "no deploy command configured: gate only");
 		return;
 	}
+	sg_command_describe(argv, what, sizeof(what));
+	sg_progress("deploying: running %s (%lds left of the deadline)", what,
+		    sg_gate_left_ms(g) / 1000);
 	sg_command_run(argv, sg_gate_left_ms(g), &cmd);
 	g->out.deploy_exit_status = cmd.started ? cmd.exit_status : 127;
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", cmd.reason);
@@ -214,16 +224,25 @@ static bool prepare(struct gate *g)
 	else if (staple && g->gated)
 		r = sg_err(SG_EINPUT, "%s: no verified staple to pre-stage",
 			   staple);
-	if (!r.code && g->cfg.store)
-		r = sg_store_fill(g->cfg.state_dir, &g->nc, &g->mat);
-	if (!r.code && staple && g->asked && g->resp.ready)
-		remember_staple(g, staple);
 	if (r.code) {
-		g->out.action = "deploy-failed";
+		g->out.action = "staple-out-failed";
 		snprintf(g->out_reason, sizeof(g->out_reason),
-			 "deploy command not run: %s", r.reason);
+			 "staple not pre-staged, so deploy command not run: %s",
+			 r.reason);
 		return false;
 	}
+	if (g->cfg.store)
+		r = sg_store_fill(g->cfg.state_dir, &g->nc, &g->mat);
+	if (r.code) {
+		g->out.action = "store-failed";
+		snprintf(g->out_reason, sizeof(g->out_reason),
+			 "certificate not put into the approved store, so "
+			 "deploy command not run: %s",
+			 r.reason);
+		return false;
+	}
+	if (staple && g->asked && g->resp.ready)
+		remember_staple(g, staple);
 	return true;
 }
 

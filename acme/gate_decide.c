@@ -10,6 +10,7 @@
 #include "../preflight/duration.h"
 #include "../preflight/history.h"
 #include "../preflight/interrupt.h"
+#include "../preflight/progress.h"
 #include "gate_internal.h"
 #include "targets.h"
 
@@ -32,6 +33,10 @@ static bool preflight(struct gate *g)
 	sg_result r;
 
 	sg_gate_probe_policy(g, &p);
+	sg_progress("pre-flight: probing %zu target%s (up to %d handshakes "
+		    "each, %lds left of the deadline)",
+		    g->res->n, g->res->n == 1 ? "" : "s", p.attempts,
+		    sg_gate_left_ms(g) / 1000);
 	r = sg_check_material(&g->mat, g->res->targets, g->res->n, &p,
 			      &g->res->rep);
 	if (r.code) {
@@ -50,6 +55,9 @@ static bool responder_ready(struct gate *g)
 	X509 *issuer = sg_material_issuer(&g->mat);
 
 	sg_gate_probe_policy(g, &p);
+	sg_progress("asking the OCSP responder %s about the new certificate "
+		    "(timeout %lds)",
+		    g->cert.ocsp_urls.v[0], p.timeout_ms / 1000);
 	sg_responder_check(sg_material_leaf(&g->mat), issuer,
 			   g->cert.ocsp_urls.v[0], p.timeout_ms, &p.policy,
 			   &g->resp);
@@ -189,6 +197,10 @@ void sg_gate_wait(struct gate *g)
 
 	while (!g->allow && g->gated && g->res->status == 0 &&
 	       !sg_interrupted() && sg_now_ms() + delay < end) {
+		sg_progress("--wait: refused for now (%s); checking again in "
+			    "%lds, %llds of the wait left",
+			    g->reason, delay / 1000,
+			    (end - sg_now_ms()) / 1000);
 		sg_sleep_ms(delay);
 		delay = delay * 2 > 30000 ? 30000 : delay * 2;
 		reset_decision(g);

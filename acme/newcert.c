@@ -14,6 +14,8 @@ const char *sg_client_name(enum sg_client c)
 		return "acme.sh";
 	case SG_CLIENT_LEGO:
 		return "lego";
+	case SG_CLIENT_DEHYDRATED:
+		return "dehydrated";
 	default:
 		return "manual";
 	}
@@ -148,6 +150,19 @@ sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
 	if (nc->lineage[0] == '\0')
 		lineage_from_path(nc);
 	return r;
+}
+
+sg_result sg_newcert_dehydrated(struct sg_newcert *nc, const char *domain,
+				const char *cert, const char *chain,
+				const char *key)
+{
+	memset(nc, 0, sizeof(*nc));
+	nc->client = SG_CLIENT_DEHYDRATED;
+	set(nc->lineage, sizeof(nc->lineage), domain);
+	set(nc->cert_path, sizeof(nc->cert_path), cert);
+	set(nc->chain_path, sizeof(nc->chain_path), chain);
+	set(nc->key_path, sizeof(nc->key_path), key);
+	return sg_strlist_add(&nc->domains, domain);
 }
 
 void sg_newcert_free(struct sg_newcert *nc)

@@ -14,6 +14,7 @@ enum sg_client {
 	SG_CLIENT_CERTBOT,
 	SG_CLIENT_ACMESH,
 	SG_CLIENT_LEGO,
+	SG_CLIENT_DEHYDRATED,
 };
 
 struct sg_newcert {
@@ -34,6 +35,10 @@ const char *sg_client_name(enum sg_client c);
  * cert, chain and key (flags, may be NULL) override the paths found. */
 sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
 			    const char *chain, const char *key);
+/* dehydrated's deploy_cert arguments: no environment is read. */
+sg_result sg_newcert_dehydrated(struct sg_newcert *nc, const char *domain,
+				const char *cert, const char *chain,
+				const char *key);
 void sg_newcert_free(struct sg_newcert *nc);
 
 #endif

@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../acme/resume.h"
 #include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
+#include "../preflight/progress.h"
 #include "cli.h"
 #include "output.h"
 
@@ -15,18 +17,39 @@
 #define SG_VERSION "0.1.0"
 #endif
 
+static void print_progress(const char *line)
+{
+	printf("staplegate: %s\n", line);
+}
+
+/* stdout and stderr are one stream (lego pipes both into one, a shell
+ * may have said 2>&1): then a line written to both shows twice. */
+static bool same_stream(void)
+{
+	struct stat o, e;
+
+	return fstat(1, &o) == 0 && fstat(2, &e) == 0 && o.st_dev == e.st_dev &&
+	       o.st_ino == e.st_ino;
+}
+
 /* The hook: one line saying what happened and why (also on stderr when
- * it failed, which is where ACME clients look), then the details. */
+ * it failed, which is where ACME clients look, unless that is the same
+ * stream), then the details. Progress lines come as they happen: stdout
+ * is line-buffered even into a pipe or file. */
 static int run_hook(struct sg_cli *cli)
 {
 	struct sg_gate_result res;
 	int status;
 
+	if (cli->dehydrated_noop)
+		return 0; /* dehydrated: not a deploy_cert call */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sg_progress_set(print_progress);
 	sg_interrupt_install();
 	sg_gate_run(&cli->gate, &res);
 	status = res.status;
 	printf("staplegate: %s\n", res.summary);
-	if (status != 0)
+	if (status != 0 && !same_stream())
 		fprintf(stderr, "staplegate: %s\n", res.summary);
 	for (size_t i = 0; i < res.errors.n; i++)
 		fprintf(stderr, "staplegate: %s\n", res.errors.v[i]);

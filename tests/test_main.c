@@ -77,6 +77,7 @@ int main(void)
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, monitor_suite());
 	srunner_add_suite(sr, contrib_suite());
+	srunner_add_suite(sr, clients_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

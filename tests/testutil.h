@@ -36,5 +36,6 @@ Suite *faults_suite(void);
 Suite *store_suite(void);
 Suite *monitor_suite(void);
 Suite *contrib_suite(void);
+Suite *clients_suite(void);
 
 #endif

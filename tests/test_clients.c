@@ -1,0 +1,357 @@
+/* What the hook says and records under each ACME client: one summary
+ * line when stdout and stderr are one stream (lego, certbot), progress
+ * as it happens, lego's shell-less hook line, dehydrated's hook calls,
+ * the REFUSE line and the score log's names for a certificate with
+ * several names, and what failed when the deploy command did not run. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/ocsp.h>
+
+#include "scene.h"
+#include "testutil.h"
+
+/* Runs the binary with stdout and stderr on one file, as lego does (its
+ * hook's output is one pipe); returns the exit status. */
+static int run_merged(const char *const *env, const char *const *args,
+		      const char *out, char *text, size_t size)
+{
+	static const char *const clean[] = {"RENEWED_LINEAGE",
+					    "RENEWED_DOMAINS",
+					    "CERT_PATH",
+					    "CA_CERT_PATH",
+					    "Le_Domain",
+					    "LEGO_CERT_PATH",
+					    "LEGO_CERT_DOMAIN",
+					    "LEGO_HOOK_CERT_PATH",
+					    "STAPLEGATE_CONFIG",
+					    "LEGO_CERT_KEY_PATH",
+					    NULL};
+	const char *argv[40];
+	char bin[600];
+	int n = 0, st;
+	pid_t pid;
+	FILE *f;
+
+	snprintf(bin, sizeof(bin), "%s/staplegate", T_BUILD);
+	argv[n++] = bin;
+	while (args[n - 1] && n < 39) {
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		for (int i = 0; clean[i]; i++)
+			unsetenv(clean[i]);
+		for (int i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	f = fopen(out, "r");
+	ck_assert_ptr_nonnull(f);
+	text[fread(text, 1, size - 1, f)] = '\0';
+	fclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int k = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		k++;
+	return k;
+}
+
+/* lego merges the hook's stdout and stderr: the summary of a refusal
+ * must appear once. */
+START_TEST(refusal_summary_once_when_streams_are_merged)
+{
+	struct scene s;
+	char out[700], text[16384];
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	int st;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	s.srv.staple = NULL;
+	scene_start_server(&s);
+	scene_config(&s, "\"attempts\": 1");
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	snprintf(out, sizeof(out), "%s/merged.out", s.dir);
+	st = run_merged(certbot_env(&s), args, out, text, sizeof(text));
+	ck_assert_msg(st == 1, "exit %d: %s", st, text);
+	ck_assert_msg(count(text, "REFUSED shop.example") == 1, "%s", text);
+	ck_assert(!exists(s.deployed));
+	scene_end(&s);
+}
+END_TEST
+
+/* Progress comes as it happens, even into a file: when the deploy
+ * command runs, the lines before it are already written, and settle
+ * rounds are reported. */
+START_TEST(progress_lines_are_written_as_they_happen)
+{
+	struct scene s;
+	char out[700], text[16384], script[2048], seen[700];
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	int st;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	snprintf(out, sizeof(out), "%s/merged.out", s.dir);
+	snprintf(seen, sizeof(seen), "%s/seen", s.dir);
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\ncp '%s' '%s'\ntouch '%s'\n", out, seen,
+		 s.deployed);
+	write_text(s.deploy_sh, script, 0755);
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	st = run_merged(certbot_env(&s), args, out, text, sizeof(text));
+	ck_assert_msg(st == 0, "exit %d: %s", st, text);
+	{
+		FILE *f = fopen(seen, "r");
+		char before[8192];
+
+		ck_assert_ptr_nonnull(f);
+		before[fread(before, 1, sizeof(before) - 1, f)] = '\0';
+		fclose(f);
+		assert_contains(before,
+				"staplegate: asking the OCSP responder");
+		assert_contains(before, "staplegate: pre-flight: probing 1 "
+					"target");
+		assert_contains(before, "staplegate: deploying: running ");
+	}
+	assert_contains(text, "staplegate: settle: waiting until 1 target");
+	assert_contains(text, "staplegate: settle round 1: ");
+	ck_assert_msg(count(text, "staplegate: deployed shop.example") == 1,
+		      "%s", text);
+	scene_end(&s);
+}
+END_TEST
+
+/* lego runs "staplegate hook -- true && systemctl reload nginx" with no
+ * shell: the operator arrives as a word and must be named. */
+START_TEST(shell_operator_is_named_not_run)
+{
+	static const char *const lines[][8] = {
+		{"hook", "--dry-run", "--", "true", "&&", "systemctl", "reload",
+		 NULL},
+		{"hook", "&&", "systemctl", "reload", "nginx", "-p", NULL},
+		{"hook", "--", "systemctl", "reload", "nginx", ";", NULL},
+		{"hook", "--", "nginx", "-s", "reload", "2>&1", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct cli_run r;
+
+		cli_env(&r, NULL, lines[i]);
+		ck_assert_msg(r.status == 2, "line %zu: exit %d", i, r.status);
+		assert_contains(r.err, "is a shell operator");
+		assert_contains(r.err, "lego runs its hook without a shell");
+	}
+}
+END_TEST
+
+/* A config with one target for both names of a two-name certificate. */
+static X509 *two_names(struct scene *s, const char *extra)
+{
+	struct fx_cert_opts o = {.cn = "shop.example",
+				 .dns = "shop.example,DNS:www.shop.example",
+				 .must_staple = true};
+	char url[64], text[4096];
+	X509 *cert;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s->resp.port);
+	o.ocsp_url = url;
+	cert = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
+	scene_renew(s, cert, 2);
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"record\": \"%s\", \"cafile\": \"%s\", "
+		 "\"retry_delay\": \"0s\", \"attempts\": 1, "
+		 "\"state_dir\": \"%s\"%s},\n"
+		 " \"domains\": {\"shop.example\": {\"targets\": "
+		 "[\"127.0.0.1:%d\"]},\n"
+		 "  \"www.shop.example\": {\"targets\": "
+		 "[\"127.0.0.1:%d\"]}}}\n",
+		 s->record, tpath("root.pem"), s->state, extra ? extra : "",
+		 s->srv.port, s->srv.port);
+	write_text(s->config, text, 0644);
+	return cert;
+}
+
+START_TEST(refuse_line_names_each_target_once_with_its_names)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	char target[64], line[256];
+	X509 *cert;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	s.srv.staple = NULL;
+	scene_start_server(&s);
+	cert = two_names(&s, NULL);
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 1, "exit %d %s", r.status, r.err);
+	snprintf(target, sizeof(target), "127.0.0.1:%d", s.srv.port);
+	snprintf(line, sizeof(line), "%s for shop.example, www.shop.example (",
+		 target);
+	assert_contains(r.out, line);
+	{
+		const char *refuse = strstr(r.out, "REFUSE: ");
+
+		ck_assert_ptr_nonnull(refuse);
+		ck_assert_msg(count(refuse, target) == 1, "%s", refuse);
+	}
+	X509_free(cert);
+	scene_end(&s);
+}
+END_TEST
+
+/* lego v4 names only the main domain (LEGO_CERT_DOMAIN); the record
+ * names the certificate's names. */
+START_TEST(record_domains_are_the_certificates_names)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--dry-run", NULL};
+	char cert[800];
+	const char *env[] = {cert, "LEGO_CERT_DOMAIN=shop.example", NULL};
+	json_t *log, *domains;
+	X509 *two;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	two = two_names(&s, NULL);
+	args[2] = s.config;
+	snprintf(cert, sizeof(cert), "LEGO_CERT_PATH=%s/fullchain.pem",
+		 s.lineage);
+	cli_env(&r, env, args);
+	log = read_log(s.record);
+	domains = json_object_get(json_array_get(log, 0), "domains");
+	ck_assert_msg(json_array_size(domains) == 2, "%s%s", r.out, r.err);
+	ck_assert_str_eq(json_string_value(json_array_get(domains, 0)),
+			 "shop.example");
+	ck_assert_str_eq(json_string_value(json_array_get(domains, 1)),
+			 "www.shop.example");
+	ck_assert_str_eq(field(json_array_get(log, 0), "client"), "lego");
+	json_decref(log);
+	X509_free(two);
+	scene_end(&s);
+}
+END_TEST
+
+/* The approved store cannot be written: the summary and the record say
+ * that the store failed, not that a deploy command did. */
+START_TEST(store_failure_is_named)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	char blocker[700], text[2048];
+	json_t *log;
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	snprintf(blocker, sizeof(blocker), "%s/blocker", s.dir);
+	write_text(blocker, "a file, not a directory\n", 0644);
+	snprintf(s.record, sizeof(s.record), "%s/scores.jsonl", s.dir);
+	snprintf(text, sizeof(text),
+		 "{\"defaults\": {\"record\": \"%s\", \"store\": true, "
+		 "\"state_dir\": \"%s/state\"}}\n",
+		 s.record, blocker);
+	write_text(s.config, text, 0644);
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 1, "exit %d %s", r.status, r.err);
+	ck_assert(!exists(s.deployed));
+	assert_contains(r.err, "store-failed shop.example (certbot): "
+			       "certificate not put into the approved store");
+	log = read_log(s.record);
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"),
+			 "store-failed");
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
+/* dehydrated's HOOK gets "deploy_cert DOMAIN KEYFILE CERTFILE
+ * FULLCHAINFILE CHAINFILE TIMESTAMP"; its other calls are no-ops. */
+START_TEST(dehydrated_deploy_cert_call_is_gated)
+{
+	struct scene s;
+	struct cli_run r;
+	char key[700], cert[700], full[700], chain[700];
+	const char *deploy[] = {
+		"hook", "--config", NULL, "deploy_cert", "shop.example",
+		key,	cert,	    full, chain,	 "1700000000",
+		"--",	NULL,	    NULL};
+	const char *other[] = {
+		"hook",		"--config", NULL,  "clean_challenge",
+		"shop.example", "tok",	    "val", "--",
+		NULL,		NULL};
+	json_t *log;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	snprintf(key, sizeof(key), "%s/privkey.pem", s.lineage);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", s.lineage);
+	snprintf(full, sizeof(full), "%s/fullchain.pem", s.lineage);
+	snprintf(chain, sizeof(chain), "%s/chain.pem", s.lineage);
+	other[2] = deploy[2] = s.config;
+	other[8] = deploy[11] = s.deploy_sh;
+	cli_env(&r, NULL, other);
+	ck_assert_msg(r.status == 0, "exit %d %s", r.status, r.err);
+	ck_assert(!exists(s.deployed));
+	ck_assert(!exists(s.record));
+	cli_env(&r, NULL, deploy);
+	ck_assert_msg(r.status == 0, "exit %d %s%s", r.status, r.out, r.err);
+	ck_assert(exists(s.deployed));
+	assert_contains(r.out, "deployed shop.example (dehydrated, "
+			       "Must-Staple)");
+	log = read_log(s.record);
+	ck_assert_str_eq(field(json_array_get(log, 0), "client"), "dehydrated");
+	json_decref(log);
+	deploy[9] = NULL; /* a short call is an input error */
+	cli_env(&r, NULL, deploy);
+	ck_assert_int_eq(r.status, 2);
+	assert_contains(r.err, "deploy_cert takes DOMAIN KEYFILE");
+	scene_end(&s);
+}
+END_TEST
+
+Suite *clients_suite(void)
+{
+	Suite *s = suite_create("clients");
+	TCase *tc = tcase_create("output");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, refusal_summary_once_when_streams_are_merged);
+	tcase_add_test(tc, progress_lines_are_written_as_they_happen);
+	tcase_add_test(tc, shell_operator_is_named_not_run);
+	tcase_add_test(tc, refuse_line_names_each_target_once_with_its_names);
+	tcase_add_test(tc, record_domains_are_the_certificates_names);
+	tcase_add_test(tc, store_failure_is_named);
+	tcase_add_test(tc, dehydrated_deploy_cert_call_is_gated);
+	suite_add_tcase(s, tc);
+	return s;
+}
