@@ -339,6 +339,35 @@ START_TEST(dehydrated_deploy_cert_call_is_gated)
 }
 END_TEST
 
+/* A tests/e2e_<client>.sh script: the real client against pebble, the
+ * hook, a real nginx; its last line says what it proved. */
+static void e2e(const char *client)
+{
+	char cmd[1200], log[700], out[8192] = "", want[64];
+	FILE *f;
+	int st;
+
+	snprintf(log, sizeof(log), "%s/e2e-%s.log", T_PKI->dir, client);
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 150 bash tests/e2e_%s.sh '%s' >'%s' 2>&1", client,
+		 T_BUILD, log);
+	st = system(cmd);
+	f = fopen(log, "r");
+	if (f) {
+		out[fread(out, 1, sizeof(out) - 1, f)] = '\0';
+		fclose(f);
+	}
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+	snprintf(want, sizeof(want), "e2e %s: ok", client);
+	assert_contains(out, want);
+}
+
+START_TEST(lego_end_to_end)
+{
+	e2e("lego");
+}
+END_TEST
+
 Suite *clients_suite(void)
 {
 	Suite *s = suite_create("clients");
@@ -352,6 +381,10 @@ Suite *clients_suite(void)
 	tcase_add_test(tc, record_domains_are_the_certificates_names);
 	tcase_add_test(tc, store_failure_is_named);
 	tcase_add_test(tc, dehydrated_deploy_cert_call_is_gated);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("e2e");
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, lego_end_to_end);
 	suite_add_tcase(s, tc);
 	return s;
 }

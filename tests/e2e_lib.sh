@@ -1,0 +1,197 @@
+# Sourced by tests/e2e_*.sh: a real ACME CA (Debian's pebble) and a real
+# nginx on loopback, both started and stopped here on free ports, and a
+# bin/ directory put first in PATH so that the exact lines of the README
+# and contrib/ run unchanged:
+#   staplegate       the binary under test
+#   systemctl        "systemctl reload nginx" reloads (or first starts) the
+#                    test nginx, which includes contrib/nginx's snippet
+# As root the script re-executes itself in private network and mount
+# namespaces: its ports cannot collide with anyone's, and a client that
+# trusts only the system CA store (uacme) can be shown pebble's instead.
+# Every wait is bounded; E2E_NAME names the client in messages.
+set -u
+if [ "$(id -u)" = 0 ] && [ -z "${SG_E2E_NS:-}" ] && command -v unshare >/dev/null &&
+	command -v ip >/dev/null; then
+	export SG_E2E_NS=1
+	exec unshare -n -m --propagation private bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "$@"
+fi
+BUILD=$(cd "${1:-build}" && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DIR=$(mktemp -d "/tmp/staplegate-e2e-$E2E_NAME.XXXXXX")
+PEBBLE_PID=""
+export STAPLEGATE_CONFIG="$DIR/config.json"
+export PATH="$DIR/bin:$PATH"
+
+e2e_cleanup() {
+	[ -n "$PEBBLE_PID" ] && kill "$PEBBLE_PID" 2>/dev/null && wait "$PEBBLE_PID" 2>/dev/null
+	[ -s "$DIR/nginx/nginx.pid" ] && kill "$(cat "$DIR/nginx/nginx.pid")" 2>/dev/null
+	rm -rf "$DIR"
+}
+trap e2e_cleanup EXIT
+trap 'exit 1' TERM INT
+
+fail() {
+	echo "e2e $E2E_NAME: FAIL: $*" >&2
+	for f in "$DIR"/*.log; do
+		[ -f "$f" ] && { echo "--- $f" >&2; tail -25 "$f" >&2; }
+	done
+	exit 1
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+need() {
+	for c in "$@"; do
+		command -v "$c" >/dev/null || fail "$c is not installed (make deps)"
+	done
+}
+
+# pebble on 127.0.0.1 only; PEBBLE_URL is its directory, PEBBLE_CA the
+# certificate its TLS listener presents (self-signed, IP 127.0.0.1).
+start_pebble() {
+	need pebble openssl python3 nginx
+	ACME=$(free_port)
+	HTTP01=$(free_port)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+		-keyout "$DIR/pebble.key" -out "$DIR/pebble.crt" 2>/dev/null || fail "pebble TLS cert"
+	cat >"$DIR/pebble.json" <<JSON
+{"pebble": {"listenAddress": "127.0.0.1:$ACME", "managementListenAddress": "127.0.0.1:$(free_port)",
+ "certificate": "$DIR/pebble.crt", "privateKey": "$DIR/pebble.key",
+ "httpPort": $HTTP01, "tlsPort": $(free_port), "ocspResponderURL": "",
+ "externalAccountBindingRequired": false}}
+JSON
+	PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
+		pebble -config "$DIR/pebble.json" >"$DIR/pebble.log" 2>&1 &
+	PEBBLE_PID=$!
+	wait_port "$ACME" || fail "pebble did not start"
+	PEBBLE_URL="https://127.0.0.1:$ACME/dir"
+	PEBBLE_CA="$DIR/pebble.crt"
+}
+
+# The staplegate config: the approved store in $DIR/state, nginx as the
+# only target of shop.example (scored for a plain certificate, gating a
+# Must-Staple one), and the test roots.
+write_config() {
+	NGINX_PORT=$(free_port)
+	cat >"$DIR/config.json" <<JSON
+{"defaults": {"store": true, "state_dir": "$DIR/state", "record": "$DIR/state/scores.jsonl",
+  "attempts": 1, "timeout": "2s", "retry_delay": "0s", "deadline": "60s"},
+ "domains": {"shop.example": {"targets": ["127.0.0.1:$NGINX_PORT"]}}}
+JSON
+}
+
+# bin/: staplegate, and a systemctl that reloads the test nginx (starting
+# it the first time: its certificate exists only after the first
+# deployment). Each reload is a line in $DIR/reloads.
+write_bin() {
+	mkdir -p "$DIR/bin" "$DIR/nginx/tmp"
+	ln -s "$BUILD/staplegate" "$DIR/bin/staplegate"
+	sed "s|/var/lib/staplegate/|$DIR/state/|g" "$ROOT/contrib/nginx/staplegate-store.conf" \
+		>"$DIR/nginx/staplegate-store.conf"
+	cat >"$DIR/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $DIR/nginx/nginx.pid;
+error_log $DIR/nginx.log info;
+events { worker_connections 64; }
+http {
+ access_log off;
+ client_body_temp_path $DIR/nginx/tmp;
+ proxy_temp_path $DIR/nginx/tmp;
+ fastcgi_temp_path $DIR/nginx/tmp;
+ uwsgi_temp_path $DIR/nginx/tmp;
+ scgi_temp_path $DIR/nginx/tmp;
+ server {
+  listen 127.0.0.1:$NGINX_PORT ssl;
+  server_name shop.example;
+  include $DIR/nginx/staplegate-store.conf;
+ }
+}
+CONF
+	cat >"$DIR/bin/systemctl" <<SH
+#!/bin/bash
+[ "\$*" = "reload nginx" ] || { echo "test systemctl: only 'reload nginx', not '\$*'" >&2; exit 1; }
+echo reload >>"$DIR/reloads"
+if [ -s "$DIR/nginx/nginx.pid" ] && kill -0 "\$(cat "$DIR/nginx/nginx.pid")" 2>/dev/null; then
+	exec nginx -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" -s reload
+fi
+# the daemon must not hold the client's output pipe open
+nginx -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" </dev/null >/dev/null 2>>"$DIR/nginx.log" || exit 1
+for _ in \$(seq 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null && exit 0
+	sleep 0.1
+done
+echo "test nginx did not start" >&2
+exit 1
+SH
+	chmod +x "$DIR/bin/systemctl"
+}
+
+e2e_setup() {
+	start_pebble
+	write_config
+	write_bin
+}
+
+reloads() {
+	[ -f "$DIR/reloads" ] && wc -l <"$DIR/reloads" || echo 0
+}
+
+# The sha256 of the certificate nginx serves for shop.example (lowercase
+# hex); a reload is asynchronous, so this waits up to 5 s for want.
+served_sha256() {
+	local want=${1:-} got=""
+	for _ in $(seq 50); do
+		got=$(openssl s_client -connect "127.0.0.1:$NGINX_PORT" -servername shop.example \
+			</dev/null 2>/dev/null | openssl x509 -outform DER 2>/dev/null |
+			sha256sum | cut -d' ' -f1)
+		[ -z "$want" ] || [ "$got" = "$want" ] && break
+		sleep 0.1
+	done
+	echo "$got"
+}
+
+# A Must-Staple certificate for shop.example, made at test time (pebble
+# drops the TLS Feature): a test CA, and a leaf naming an OCSP responder
+# nobody runs, so the gate must refuse it. Writes $DIR/ms/{leaf,ca}.pem
+# and key.pem.
+make_must_staple() {
+	mkdir -p "$DIR/ms"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=e2e test CA" -keyout "$DIR/ms/ca.key" -out "$DIR/ms/ca.pem" \
+		2>/dev/null || fail "test CA"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj /CN=shop.example -keyout "$DIR/ms/key.pem" -out "$DIR/ms/leaf.csr" \
+		2>/dev/null || fail "leaf CSR"
+	cat >"$DIR/ms/ext.cnf" <<EXT
+subjectAltName = DNS:shop.example
+tlsfeature = status_request
+authorityInfoAccess = OCSP;URI:http://127.0.0.1:$(free_port)/
+extendedKeyUsage = serverAuth
+EXT
+	openssl x509 -req -in "$DIR/ms/leaf.csr" -CA "$DIR/ms/ca.pem" -CAkey "$DIR/ms/ca.key" \
+		-CAcreateserial -days 2 -extfile "$DIR/ms/ext.cnf" -out "$DIR/ms/leaf.pem" \
+		2>/dev/null || fail "Must-Staple leaf"
+}
+
+# Reads the score log: check_log N 'python assertions on lines' (lines is
+# the list of records).
+check_log() {
+	local n=$1 code=$2
+	python3 - "$DIR/state/scores.jsonl" "$n" <<PY || fail "score log: $code"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == int(sys.argv[2]), (len(lines), lines)
+$code
+PY
+}
