@@ -12,6 +12,7 @@
 #include "../preflight/scorelog.h"
 #include "gate_internal.h"
 #include "pending.h"
+#include "repeat.h"
 
 long sg_gate_left_ms(const struct gate *g)
 {
@@ -185,6 +186,8 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 		snprintf(res->summary, sizeof(res->summary), "%s", r.reason);
 		return;
 	}
+	if (g.nc.client == SG_CLIENT_CERTBOT)
+		sg_repeat_certbot_run(g.certbot_run, sizeof(g.certbot_run));
 	load_config(&g);
 	/* --wait extends the run explicitly: the deadline starts after it. */
 	g.deadline = sg_now_ms() + 1000LL * o->wait_sec +
@@ -192,6 +195,15 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 					       : g.cfg.deadline_sec);
 	open_log(&g);
 	sg_gate_decide(&g);
+	if (g.repeat) {
+		snprintf(res->summary, sizeof(res->summary),
+			 "already deployed %s (certbot): this certificate "
+			 "(sha256 %.16s...) passed the gate %lds ago; certbot "
+			 "runs both renewal-hooks/deploy/ and the lineage's "
+			 "renew_hook: keep only one (see README)",
+			 g.nc.lineage, g.cert.sha256, g.repeat_age);
+		goto out;
+	}
 	if (o->expect_sha256 && g.have_cert &&
 	    strcmp(o->expect_sha256, g.cert.sha256) != 0) {
 		res->superseded = true;

@@ -14,6 +14,7 @@
 #include "gate_internal.h"
 #include "pending.h"
 #include "prestage.h"
+#include "repeat.h"
 #include "store.h"
 
 static char **pick_argv(const struct gate *g, bool rollback)
@@ -273,6 +274,10 @@ void sg_gate_act(struct gate *g)
 	if (!prepare(g))
 		return;
 	deploy(g);
+	if (strcmp(g->out.action, "deployed") == 0 &&
+	    g->nc.client == SG_CLIENT_CERTBOT)
+		sg_repeat_note(g->cfg.state_dir, g->nc.lineage, g->cert.sha256,
+			       g->certbot_run);
 	if (strcmp(g->out.action, "deployed") == 0 ||
 	    strcmp(g->out.action, "allowed") == 0)
 		sg_pending_remove(g->cfg.state_dir, g->nc.lineage);

@@ -12,6 +12,7 @@
 #include "../preflight/interrupt.h"
 #include "../preflight/progress.h"
 #include "gate_internal.h"
+#include "repeat.h"
 #include "targets.h"
 
 void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p)
@@ -149,6 +150,12 @@ void sg_gate_decide(struct gate *g)
 		return;
 	}
 	g->have_cert = true;
+	if (g->nc.client == SG_CLIENT_CERTBOT && !g->o->dry_run &&
+	    sg_repeat_recent(g->cfg.state_dir, g->nc.lineage, g->cert.sha256,
+			     g->certbot_run, &g->repeat_age)) {
+		g->repeat = true;
+		return;
+	}
 	g->gated = g->cert.features.must_staple || g->cert.feature_error.code;
 	r = sg_gate_targets(&g->cfg, &g->cert, &g->nc.domains, g->o->extra,
 			    g->o->nextra, &g->res->targets, &g->res->n,

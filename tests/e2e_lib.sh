@@ -25,7 +25,7 @@ export PATH="$DIR/bin:$PATH"
 e2e_cleanup() {
 	[ -n "$PEBBLE_PID" ] && kill "$PEBBLE_PID" 2>/dev/null && wait "$PEBBLE_PID" 2>/dev/null
 	[ -s "$DIR/nginx/nginx.pid" ] && kill "$(cat "$DIR/nginx/nginx.pid")" 2>/dev/null
-	rm -rf "$DIR"
+	[ -n "${E2E_KEEP:-}" ] || rm -rf "$DIR"
 }
 trap e2e_cleanup EXIT
 trap 'exit 1' TERM INT
