@@ -152,6 +152,16 @@ sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
 	return r;
 }
 
+/* dehydrated passes certs/DOMAIN/privkey.pem and friends, symlinks to
+ * the versioned files (privkey-TIMESTAMP.pem): the store, which refuses
+ * to copy through a symlink, gets the version itself. */
+static void set_resolved(char *dst, size_t size, const char *path)
+{
+	char real[PATH_MAX];
+
+	set(dst, size, path && realpath(path, real) ? real : path);
+}
+
 sg_result sg_newcert_dehydrated(struct sg_newcert *nc, const char *domain,
 				const char *cert, const char *chain,
 				const char *key)
@@ -159,9 +169,9 @@ sg_result sg_newcert_dehydrated(struct sg_newcert *nc, const char *domain,
 	memset(nc, 0, sizeof(*nc));
 	nc->client = SG_CLIENT_DEHYDRATED;
 	set(nc->lineage, sizeof(nc->lineage), domain);
-	set(nc->cert_path, sizeof(nc->cert_path), cert);
-	set(nc->chain_path, sizeof(nc->chain_path), chain);
-	set(nc->key_path, sizeof(nc->key_path), key);
+	set_resolved(nc->cert_path, sizeof(nc->cert_path), cert);
+	set_resolved(nc->chain_path, sizeof(nc->chain_path), chain);
+	set_resolved(nc->key_path, sizeof(nc->key_path), key);
 	return sg_strlist_add(&nc->domains, domain);
 }
 

@@ -7,7 +7,8 @@
 # drop-in (contrib/certbot/deploy-hook-staplegate) added beside that line:
 # certbot runs both, the second run is a no-op that says why. Then a
 # Must-Staple certificate, made here, in certbot's archive/live layout,
-# through the same hook line as certbot runs it: refused, no reload.
+# through the same hook line as certbot runs it: refused, no reload. And
+# contrib/nginx's staple-file snippet under nginx -t.
 E2E_NAME=certbot
 . "$(dirname "$0")/e2e_lib.sh"
 need certbot
@@ -100,4 +101,5 @@ check_log 8 '
 d, o = lines[6:]
 assert d["must_staple"] is True and d["decision"] == "refuse", d
 assert o["action"] == "refused" and o["deploy_exit_status"] is None, o'
-echo "e2e certbot: ok (cli.ini line on certonly and renew: 2 deployments, 2 nginx reloads, store and rollback; drop-in beside it: 1 deployment, the second run a no-op; Must-Staple in certbot's layout refused, no reload)"
+check_staple_file_snippet
+echo "e2e certbot: ok (cli.ini line on certonly and renew: 2 deployments, 2 nginx reloads, store and rollback; drop-in beside it: 1 deployment, the second run a no-op; Must-Staple in certbot's layout refused, no reload; staple-file snippet passes nginx -t once the file exists)"

@@ -195,3 +195,25 @@ assert len(lines) == int(sys.argv[2]), (len(lines), lines)
 $code
 PY
 }
+
+# contrib/nginx/staplegate-staple-file.conf in place of the live-fetch
+# lines: nginx -t fails while the staple file is missing (what its
+# comment warns about) and passes once it holds a DER OCSP response (here
+# "tryLater", 30 03 0a 01 03: nginx checks only that it parses).
+check_staple_file_snippet() {
+	local conf="$DIR/nginx/t.conf" staple="$DIR/state/staples/shop.example.ocsp"
+	{
+		grep '^ssl_certificate' "$DIR/nginx/staplegate-store.conf"
+		sed "s|/var/lib/staplegate/|$DIR/state/|g" "$ROOT/contrib/nginx/staplegate-staple-file.conf"
+	} >"$DIR/nginx/staple-file.conf"
+	sed "s|staplegate-store.conf|staple-file.conf|; s|nginx.pid|t.pid|" \
+		"$DIR/nginx/nginx.conf" >"$conf"
+	rm -f "$staple"
+	nginx -t -p "$DIR/nginx" -c "$conf" >"$DIR/nginx-t.out" 2>&1 &&
+		fail "nginx -t passed without the staple file"
+	mkdir -p "$DIR/state/staples"
+	printf '\060\003\012\001\003' >"$staple"
+	nginx -t -p "$DIR/nginx" -c "$conf" >"$DIR/nginx-t.out" 2>&1 ||
+		fail "nginx -t with the staple file: $(cat "$DIR/nginx-t.out")"
+	rm -f "$staple"
+}

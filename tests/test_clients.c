@@ -358,6 +358,11 @@ static void e2e(const char *client)
 		fclose(f);
 	}
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+	snprintf(want, sizeof(want), "e2e %s: skipped", client);
+	if (strstr(out, want)) {
+		printf("%s\n", out); /* the uacme one needs root */
+		return;
+	}
 	snprintf(want, sizeof(want), "e2e %s: ok", client);
 	assert_contains(out, want);
 }
@@ -365,6 +370,18 @@ static void e2e(const char *client)
 START_TEST(lego_end_to_end)
 {
 	e2e("lego");
+}
+END_TEST
+
+START_TEST(dehydrated_end_to_end)
+{
+	e2e("dehydrated");
+}
+END_TEST
+
+START_TEST(uacme_end_to_end)
+{
+	e2e("uacme");
 }
 END_TEST
 
@@ -385,6 +402,8 @@ Suite *clients_suite(void)
 	tc = tcase_create("e2e");
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, lego_end_to_end);
+	tcase_add_test(tc, dehydrated_end_to_end);
+	tcase_add_test(tc, uacme_end_to_end);
 	suite_add_tcase(s, tc);
 	return s;
 }
