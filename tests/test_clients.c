@@ -4,6 +4,7 @@
  * the REFUSE line and the score log's names for a certificate with
  * several names, and what failed when the deploy command did not run. */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +340,85 @@ START_TEST(dehydrated_deploy_cert_call_is_gated)
 }
 END_TEST
 
+/* acme.sh 3.1.4's _installcert, after copying the files to the install
+ * paths: exports CERT_PATH, CERT_KEY_PATH, CA_CERT_PATH,
+ * CERT_FULLCHAIN_PATH (its own copies in DOMAIN_PATH, <domain>_ecc/ for
+ * ECC) and Le_Domain (the main domain only), then runs the reloadcmd with
+ * "cd $DOMAIN_PATH && eval". Here the reloadcmd is the one in
+ * contrib/acme.sh/install-cert.sh, its "service" a shim for the scene's
+ * deploy script. */
+START_TEST(acmesh_reloadcmd_as_installcert_runs_it)
+{
+	struct scene s;
+	char home[700], bin[700], path[900], text[4096], out[700];
+	char build[PATH_MAX];
+	int st;
+	json_t *log;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, "\"store\": true");
+	snprintf(home, sizeof(home), "%s/acme/shop.example_ecc", s.dir);
+	snprintf(path, sizeof(path), "mkdir -p '%s' '%s/bin'", home, s.dir);
+	ck_assert_int_eq(system(path), 0);
+	snprintf(path, sizeof(path), "%s/shop.example.cer", home);
+	fx_write_pem(path, s.newcert, NULL, NULL);
+	snprintf(path, sizeof(path), "%s/ca.cer", home);
+	fx_write_pem(path, T_PKI->ca, NULL, NULL);
+	snprintf(path, sizeof(path), "%s/fullchain.cer", home);
+	fx_write_pem(path, s.newcert, T_PKI->ca, NULL);
+	snprintf(path, sizeof(path), "%s/shop.example.key", home);
+	write_text(path, "not a key, never parsed\n", 0600);
+	snprintf(bin, sizeof(bin), "%s/bin", s.dir);
+	snprintf(path, sizeof(path), "%s/service", bin);
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\n[ \"$*\" = 'nginx force-reload' ] || exit 3\n"
+		 "exec '%s'\n",
+		 s.deploy_sh);
+	write_text(path, text, 0755);
+	snprintf(path, sizeof(path), "%s/staplegate", bin);
+	ck_assert_ptr_nonnull(realpath(T_BUILD, build));
+	snprintf(text, sizeof(text), "#!/bin/sh\nexec '%s/staplegate' \"$@\"\n",
+		 build);
+	write_text(path, text, 0755);
+	snprintf(out, sizeof(out), "%s/installcert.out", s.dir);
+	snprintf(path, sizeof(path), "%s/installcert.sh", s.dir);
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\nunset RENEWED_LINEAGE LEGO_CERT_PATH "
+		 "LEGO_HOOK_CERT_PATH\n"
+		 "DOMAIN_PATH='%s'\nexport STAPLEGATE_CONFIG='%s'\n"
+		 "export PATH='%s':\"$PATH\"\n"
+		 "export CERT_PATH=\"$DOMAIN_PATH/shop.example.cer\"\n"
+		 "export CERT_KEY_PATH=\"$DOMAIN_PATH/shop.example.key\"\n"
+		 "export CA_CERT_PATH=\"$DOMAIN_PATH/ca.cer\"\n"
+		 "export CERT_FULLCHAIN_PATH=\"$DOMAIN_PATH/fullchain.cer\"\n"
+		 "export Le_Domain=shop.example\n"
+		 "cmd=$(sed -n 's/.*--reloadcmd \"\\(.*\\)\".*/\\1/p' "
+		 "contrib/acme.sh/install-cert.sh)\n"
+		 "[ -n \"$cmd\" ] || exit 4\n"
+		 "cd \"$DOMAIN_PATH\" && eval \"$cmd\"\n",
+		 home, s.config, bin);
+	write_text(path, text, 0755);
+	snprintf(text, sizeof(text), "sh '%s' >'%s' 2>&1", path, out);
+	st = system(text);
+	{
+		FILE *f = fopen(out, "r");
+
+		text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+		fclose(f);
+	}
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", text);
+	assert_contains(text, "staplegate: deployed shop.example (acme.sh, "
+			      "Must-Staple)");
+	ck_assert(exists(s.deployed));
+	log = read_log(s.record);
+	ck_assert_str_eq(field(json_array_get(log, 0), "client"), "acme.sh");
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "deployed");
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
 /* A tests/e2e_<client>.sh script: the real client against pebble, the
  * hook, a real nginx; its last line says what it proved. */
 static void e2e(const char *client)
@@ -398,6 +478,7 @@ Suite *clients_suite(void)
 	tcase_add_test(tc, record_domains_are_the_certificates_names);
 	tcase_add_test(tc, store_failure_is_named);
 	tcase_add_test(tc, dehydrated_deploy_cert_call_is_gated);
+	tcase_add_test(tc, acmesh_reloadcmd_as_installcert_runs_it);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("e2e");
 	tcase_set_timeout(tc, 180);
