@@ -74,11 +74,11 @@ static void settle(struct gate *g)
 	p.issuers = g->mat.issuers;
 	p.store = g->mat.store;
 	p.sigalgs = sg_sigalgs_for_key(g->cert.key_type);
-	sg_progress("settle: waiting until %zu target%s serve the new "
+	sg_progress("settle: waiting until %zu target%s the new "
 		    "certificate with a fresh staple, %ld handshakes in a row "
 		    "(up to %lds)",
-		    res->n, res->n == 1 ? "" : "s", g->cfg.settle_handshakes,
-		    budget / 1000);
+		    res->n, res->n == 1 ? " serves" : "s serve",
+		    g->cfg.settle_handshakes, budget / 1000);
 	r = sg_settle_run(res->targets, res->n, &p, g->cert.sha256,
 			  (int)g->cfg.settle_handshakes, budget, res->settle,
 			  &g->out.settle_ms);

@@ -5,10 +5,12 @@
 # the first certonly and on renew: the hook fills the approved store and
 # reloads a real nginx, which then serves the new certificate. Then the
 # drop-in (contrib/certbot/deploy-hook-staplegate) added beside that line:
-# certbot runs both, the second run is a no-op that says why. Then a
-# Must-Staple certificate, made here, in certbot's archive/live layout,
-# through the same hook line as certbot runs it: refused, no reload. And
-# contrib/nginx's staple-file snippet under nginx -t.
+# certbot runs both, the second run is a no-op that says why. Then
+# Must-Staple certificates, made here, in certbot's archive/live layout,
+# through the same hook line as certbot runs it: one signed by pebble's
+# intermediate is allowed and settles on nginx's staples, one whose
+# responder is down is refused, no reload. And contrib/nginx's staple-file
+# snippet under nginx -t.
 E2E_NAME=certbot
 . "$(dirname "$0")/e2e_lib.sh"
 need certbot
@@ -75,31 +77,53 @@ check_log 6 'assert lines[5]["action"] == "deployed", lines[5]'
 THIRD=$(sha_of 4)
 [ "$(served_sha256 "$THIRD")" = "$THIRD" ] || fail "nginx does not serve the third certificate"
 
-# Must-Staple, as certbot lays out a renewal: archive/ version 4, live/
-# links moved, then the hook line run by a shell with certbot's variables.
-make_must_staple
+# Must-Staple certificates as certbot lays out a renewal (archive/
+# version N, live/ links moved), each through the cli.ini hook line run by
+# a shell with certbot's variables, stdout and stderr apart as certbot
+# keeps them.
 A="$DIR/etc/archive/shop.example"
-cp "$DIR/ms/leaf.pem" "$A/cert4.pem"
-cp "$DIR/ms/ca.pem" "$A/chain4.pem"
-cat "$DIR/ms/leaf.pem" "$DIR/ms/ca.pem" >"$A/fullchain4.pem"
-install -m 0600 "$DIR/ms/key.pem" "$A/privkey4.pem"
-for f in cert chain fullchain privkey; do
-	ln -sfn "../../archive/shop.example/${f}4.pem" "$DIR/etc/live/shop.example/$f.pem"
-done
 LINE=$(sed -n 's/^deploy-hook = //p' "$ROOT/contrib/certbot/cli.ini")
 [ -n "$LINE" ] || fail "no deploy-hook line in contrib/certbot/cli.ini"
-RENEWED_LINEAGE="$DIR/etc/live/shop.example" RENEWED_DOMAINS=shop.example \
-	timeout 120 sh -c "$LINE" >"$DIR/hook-ms.out" 2>"$DIR/hook-ms.err"
+certbot_hook() { # N LEAF CHAIN KEY OUT: exit status of the hook
+	cp "$2" "$A/cert$1.pem"
+	cp "$3" "$A/chain$1.pem"
+	cat "$2" "$3" >"$A/fullchain$1.pem"
+	install -m 0600 "$4" "$A/privkey$1.pem"
+	for f in cert chain fullchain privkey; do
+		ln -sfn "../../archive/shop.example/$f$1.pem" "$DIR/etc/live/shop.example/$f.pem"
+	done
+	RENEWED_LINEAGE="$DIR/etc/live/shop.example" RENEWED_DOMAINS=shop.example \
+		timeout 120 sh -c "$LINE" >"$5.out" 2>"$5.err"
+}
+
+# Signed by pebble's intermediate, its responder up, nginx stapling:
+# allowed, deployed, settled.
+make_must_staple_ok
+certbot_hook 4 "$DIR/msok/leaf.pem" "$DIR/msok/chain.pem" "$DIR/msok/key.pem" "$DIR/hook-msok" ||
+	fail "Must-Staple certificate with a ready responder: $(cat "$DIR/hook-msok.err")"
+grep -q 'staplegate: deployed shop.example (certbot, Must-Staple)' "$DIR/hook-msok.out" ||
+	fail "no Must-Staple deployment"
+[ "$(reloads)" = 4 ] || fail "nginx reloaded $(reloads) times, not 4"
+MSOK=$(cert_sha256 "$DIR/msok/leaf.pem")
+[ "$(served_sha256 "$MSOK")" = "$MSOK" ] || fail "nginx does not serve the Must-Staple certificate"
+check_log 8 '
+d, o = lines[6:]
+assert d["must_staple"] is True and d["decision"] == "allow", d
+assert o["action"] == "deployed" and o["settle"][0]["settled"] is True, o'
+check_staple_file_snippet
+
+# Its responder down: refused, no reload.
+make_must_staple
+certbot_hook 5 "$DIR/ms/leaf.pem" "$DIR/ms/ca.pem" "$DIR/ms/key.pem" "$DIR/hook-ms"
 st=$?
 [ "$st" = 1 ] || fail "Must-Staple hook exited $st, not 1: $(cat "$DIR/hook-ms.err")"
 grep -q 'REFUSED shop.example (certbot, Must-Staple)' "$DIR/hook-ms.err" ||
 	fail "the refusal is not on stderr, where certbot shows it as a warning"
-[ "$(reloads)" = 3 ] || fail "nginx was reloaded for a refused certificate"
-[ "$(served_sha256)" = "$THIRD" ] || fail "nginx no longer serves the approved certificate"
+[ "$(reloads)" = 4 ] || fail "nginx was reloaded for a refused certificate"
+[ "$(served_sha256)" = "$MSOK" ] || fail "nginx no longer serves the approved certificate"
 [ -f "$DIR/state/pending/shop.example.json" ] || fail "no pending deployment kept"
-check_log 8 '
-d, o = lines[6:]
+check_log 10 '
+d, o = lines[8:]
 assert d["must_staple"] is True and d["decision"] == "refuse", d
 assert o["action"] == "refused" and o["deploy_exit_status"] is None, o'
-check_staple_file_snippet
-echo "e2e certbot: ok (cli.ini line on certonly and renew: 2 deployments, 2 nginx reloads, store and rollback; drop-in beside it: 1 deployment, the second run a no-op; Must-Staple in certbot's layout refused, no reload; staple-file snippet passes nginx -t once the file exists)"
+echo "e2e certbot: ok (cli.ini line on certonly and renew: 2 deployments, 2 nginx reloads, store and rollback; drop-in beside it: 1 deployment, the second run a no-op; Must-Staple in certbot's layout: allowed and settled with a ready responder, refused without one, no reload; staple-file snippet fails nginx -t until the hook pre-staged its file, then passes)"

@@ -19,11 +19,13 @@ BUILD=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR=$(mktemp -d "/tmp/staplegate-e2e-$E2E_NAME.XXXXXX")
 PEBBLE_PID=""
+RESPONDER_PID=""
 export STAPLEGATE_CONFIG="$DIR/config.json"
 export PATH="$DIR/bin:$PATH"
 
 e2e_cleanup() {
 	[ -n "$PEBBLE_PID" ] && kill "$PEBBLE_PID" 2>/dev/null && wait "$PEBBLE_PID" 2>/dev/null
+	[ -n "$RESPONDER_PID" ] && kill "$RESPONDER_PID" 2>/dev/null && wait "$RESPONDER_PID" 2>/dev/null
 	[ -s "$DIR/nginx/nginx.pid" ] && kill "$(cat "$DIR/nginx/nginx.pid")" 2>/dev/null
 	[ -n "${E2E_KEEP:-}" ] || rm -rf "$DIR"
 }
@@ -59,16 +61,18 @@ need() {
 # pebble on 127.0.0.1 only; PEBBLE_URL is its directory, PEBBLE_CA the
 # certificate its TLS listener presents (self-signed, IP 127.0.0.1).
 start_pebble() {
-	need pebble openssl python3 nginx
+	need pebble openssl python3 nginx curl
 	ACME=$(free_port)
 	HTTP01=$(free_port)
+	MGMT=$(free_port)
+	OCSP=$(free_port)
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 		-subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
 		-keyout "$DIR/pebble.key" -out "$DIR/pebble.crt" 2>/dev/null || fail "pebble TLS cert"
 	cat >"$DIR/pebble.json" <<JSON
-{"pebble": {"listenAddress": "127.0.0.1:$ACME", "managementListenAddress": "127.0.0.1:$(free_port)",
+{"pebble": {"listenAddress": "127.0.0.1:$ACME", "managementListenAddress": "127.0.0.1:$MGMT",
  "certificate": "$DIR/pebble.crt", "privateKey": "$DIR/pebble.key",
- "httpPort": $HTTP01, "tlsPort": $(free_port), "ocspResponderURL": "",
+ "httpPort": $HTTP01, "tlsPort": $(free_port), "ocspResponderURL": "http://127.0.0.1:$OCSP/",
  "externalAccountBindingRequired": false}}
 JSON
 	PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
@@ -77,6 +81,23 @@ JSON
 	wait_port "$ACME" || fail "pebble did not start"
 	PEBBLE_URL="https://127.0.0.1:$ACME/dir"
 	PEBBLE_CA="$DIR/pebble.crt"
+	start_responder
+}
+
+# pebble hands out its root, its intermediate and the intermediate's key
+# on the management port: the project's test responder, signing as that
+# intermediate on the port pebble writes into its certificates, lets
+# nginx staple pebble's certificates (and a Must-Staple one made here).
+start_responder() {
+	local m="https://127.0.0.1:$MGMT"
+	curl -sfk "$m/roots/0" >"$DIR/pebble-root.pem" &&
+		curl -sfk "$m/intermediates/0" >"$DIR/pebble-int.pem" &&
+		curl -sfk "$m/intermediate-keys/0" >"$DIR/pebble-int.key" ||
+		fail "pebble's management API"
+	"$BUILD/tests/responder" "$DIR/pebble-int.pem" "$DIR/pebble-int.key" "$OCSP" \
+		>"$DIR/responder.log" 2>&1 &
+	RESPONDER_PID=$!
+	wait_port "$OCSP" || fail "the OCSP responder did not start"
 }
 
 # The staplegate config: the approved store in $DIR/state, nginx as the
@@ -86,9 +107,12 @@ write_config() {
 	NGINX_PORT=$(free_port)
 	cat >"$DIR/config.json" <<JSON
 {"defaults": {"store": true, "state_dir": "$DIR/state", "record": "$DIR/state/scores.jsonl",
-  "attempts": 1, "timeout": "2s", "retry_delay": "0s", "deadline": "60s"},
- "domains": {"shop.example": {"targets": ["127.0.0.1:$NGINX_PORT"]}}}
+  "cafile": "$DIR/pebble-root.pem", "attempts": 3, "timeout": "2s", "retry_delay": "1s",
+  "deadline": "60s", "settle_handshakes": 2, "settle_timeout": "20s"},
+ "domains": {"shop.example": {"targets": ["127.0.0.1:$NGINX_PORT"],
+   "staple_out": "$DIR/state/staples/shop.example.ocsp"}}}
 JSON
+	mkdir -p "$DIR/state/staples"
 }
 
 # bin/: staplegate, and a systemctl that reloads the test nginx (starting
@@ -97,8 +121,8 @@ JSON
 write_bin() {
 	mkdir -p "$DIR/bin" "$DIR/nginx/tmp"
 	ln -s "$BUILD/staplegate" "$DIR/bin/staplegate"
-	sed "s|/var/lib/staplegate/|$DIR/state/|g" "$ROOT/contrib/nginx/staplegate-store.conf" \
-		>"$DIR/nginx/staplegate-store.conf"
+	sed "s|/var/lib/staplegate/|$DIR/state/|g; s|/etc/ssl/certs/ca-certificates.crt|$DIR/pebble-root.pem|" \
+		"$ROOT/contrib/nginx/staplegate-store.conf" >"$DIR/nginx/staplegate-store.conf"
 	cat >"$DIR/nginx/nginx.conf" <<CONF
 worker_processes 1;
 pid $DIR/nginx/nginx.pid;
@@ -161,6 +185,36 @@ served_sha256() {
 	echo "$got"
 }
 
+# A Must-Staple certificate for shop.example signed by pebble's own
+# intermediate (pebble drops the TLS Feature from what it issues), naming
+# the test responder: the gate can prove it will be stapled. Writes
+# $DIR/msok/{leaf,key,chain}.pem. The key type must be the one nginx
+# serves today (rsa for uacme, whose default it is): the pre-flight offers
+# only the new key type's signature algorithms.
+make_must_staple_ok() {
+	local key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+	[ "${1:-}" = rsa ] && key=(-newkey rsa:2048)
+	mkdir -p "$DIR/msok"
+	openssl req -new "${key[@]}" -nodes \
+		-subj /CN=shop.example -keyout "$DIR/msok/key.pem" -out "$DIR/msok/leaf.csr" \
+		2>/dev/null || fail "leaf CSR"
+	cat >"$DIR/msok/ext.cnf" <<EXT
+subjectAltName = DNS:shop.example
+tlsfeature = status_request
+authorityInfoAccess = OCSP;URI:http://127.0.0.1:$OCSP/
+extendedKeyUsage = serverAuth
+EXT
+	openssl x509 -req -in "$DIR/msok/leaf.csr" -CA "$DIR/pebble-int.pem" \
+		-CAkey "$DIR/pebble-int.key" -CAcreateserial -days 2 -extfile "$DIR/msok/ext.cnf" \
+		-out "$DIR/msok/leaf.pem" 2>/dev/null || fail "Must-Staple leaf from pebble's intermediate"
+	cp "$DIR/pebble-int.pem" "$DIR/msok/chain.pem"
+}
+
+# The sha256 (lowercase hex) of a PEM certificate.
+cert_sha256() {
+	openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1
+}
+
 # A Must-Staple certificate for shop.example, made at test time (pebble
 # drops the TLS Feature): a test CA, and a leaf naming an OCSP responder
 # nobody runs, so the gate must refuse it. Writes $DIR/ms/{leaf,ca}.pem
@@ -197,23 +251,22 @@ PY
 }
 
 # contrib/nginx/staplegate-staple-file.conf in place of the live-fetch
-# lines: nginx -t fails while the staple file is missing (what its
-# comment warns about) and passes once it holds a DER OCSP response (here
-# "tryLater", 30 03 0a 01 03: nginx checks only that it parses).
+# lines: nginx -t fails while the staple file is missing (what its comment
+# warns about) and passes with the file the hook pre-staged ("staple_out")
+# when it deployed a Must-Staple certificate.
 check_staple_file_snippet() {
 	local conf="$DIR/nginx/t.conf" staple="$DIR/state/staples/shop.example.ocsp"
+	[ -s "$staple" ] || fail "the hook did not pre-stage $staple"
 	{
 		grep '^ssl_certificate' "$DIR/nginx/staplegate-store.conf"
 		sed "s|/var/lib/staplegate/|$DIR/state/|g" "$ROOT/contrib/nginx/staplegate-staple-file.conf"
 	} >"$DIR/nginx/staple-file.conf"
 	sed "s|staplegate-store.conf|staple-file.conf|; s|nginx.pid|t.pid|" \
 		"$DIR/nginx/nginx.conf" >"$conf"
-	rm -f "$staple"
+	mv "$staple" "$staple.saved"
 	nginx -t -p "$DIR/nginx" -c "$conf" >"$DIR/nginx-t.out" 2>&1 &&
 		fail "nginx -t passed without the staple file"
-	mkdir -p "$DIR/state/staples"
-	printf '\060\003\012\001\003' >"$staple"
+	mv "$staple.saved" "$staple"
 	nginx -t -p "$DIR/nginx" -c "$conf" >"$DIR/nginx-t.out" 2>&1 ||
 		fail "nginx -t with the staple file: $(cat "$DIR/nginx-t.out")"
-	rm -f "$staple"
 }

@@ -138,7 +138,8 @@ START_TEST(progress_lines_are_written_as_they_happen)
 					"target");
 		assert_contains(before, "staplegate: deploying: running ");
 	}
-	assert_contains(text, "staplegate: settle: waiting until 1 target");
+	assert_contains(text, "staplegate: settle: waiting until 1 target "
+			      "serves");
 	assert_contains(text, "staplegate: settle round 1: ");
 	ck_assert_msg(count(text, "staplegate: deployed shop.example") == 1,
 		      "%s", text);
