@@ -420,6 +420,50 @@ START_TEST(acmesh_reloadcmd_as_installcert_runs_it)
 }
 END_TEST
 
+/* Every option `hook --help` lists is in the README's hook synopsis and
+ * in the man page's. */
+START_TEST(hook_synopsis_lists_every_help_option)
+{
+	const char *args[] = {"hook", "--help", NULL};
+	static const char *const docs[] = {"README.md", "man/staplegate.1"};
+	struct cli_run r;
+
+	cli_env(&r, NULL, args);
+	ck_assert_int_eq(r.status, 0);
+	for (int d = 0; d < 2; d++) {
+		char text[1 << 16], *block, *end, opt[64], roff[80];
+		FILE *f = fopen(docs[d], "r");
+		size_t n;
+
+		ck_assert_ptr_nonnull(f);
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[n] = '\0';
+		block = strstr(text, d == 0 ? "\nstaplegate hook ["
+					    : ".B staplegate hook\n");
+		ck_assert_msg(block != NULL, "%s: no hook synopsis", docs[d]);
+		end = strstr(block + 1, d == 0 ? "```" : ".br\n");
+		ck_assert_ptr_nonnull(end);
+		*end = '\0';
+		for (const char *p = r.out; (p = strstr(p, "[--")); p += 3) {
+			size_t k = strcspn(p + 1, " ]");
+
+			snprintf(opt, sizeof(opt), "%.*s", (int)k, p + 1);
+			for (size_t i = 0, j = 0; j < sizeof(roff) - 3; i++) {
+				if (opt[i] == '-')
+					roff[j++] = '\\';
+				roff[j++] = opt[i];
+				if (opt[i] == '\0')
+					break;
+			}
+			ck_assert_msg(strstr(block, d == 0 ? opt : roff),
+				      "%s: hook synopsis lacks %s", docs[d],
+				      opt);
+		}
+	}
+}
+END_TEST
+
 /* A tests/e2e_<client>.sh script: the real client against pebble, the
  * hook, a real nginx; its last line says what it proved. */
 static void e2e(const char *client)
@@ -480,6 +524,7 @@ Suite *clients_suite(void)
 	tcase_add_test(tc, store_failure_is_named);
 	tcase_add_test(tc, dehydrated_deploy_cert_call_is_gated);
 	tcase_add_test(tc, acmesh_reloadcmd_as_installcert_runs_it);
+	tcase_add_test(tc, hook_synopsis_lists_every_help_option);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("e2e");
 	tcase_set_timeout(tc, 180);
