@@ -204,10 +204,10 @@ void sg_gate_wait(struct gate *g)
 
 	while (!g->allow && g->gated && g->res->status == 0 &&
 	       !sg_interrupted() && sg_now_ms() + delay < end) {
-		sg_progress("--wait: refused for now (%s); checking again in "
-			    "%lds, %llds of the wait left",
-			    g->reason, delay / 1000,
-			    (end - sg_now_ms()) / 1000);
+		sg_progress_status(
+			"--wait: refused for now (%s); checking again in "
+			"%lds, %llds of the wait left",
+			g->reason, delay / 1000, (end - sg_now_ms()) / 1000);
 		sg_sleep_ms(delay);
 		delay = delay * 2 > 30000 ? 30000 : delay * 2;
 		reset_decision(g);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../acme/resume.h"
 #include "../preflight/duration.h"
@@ -17,9 +18,26 @@
 #define SG_VERSION "0.1.0"
 #endif
 
-static void print_progress(const char *line)
+static bool status_shown; /* a status line is on the terminal, unended */
+
+/* On a terminal, a series of status lines (settle rounds, --wait checks)
+ * shows as one line rewritten in place; anywhere else, or for a phase,
+ * every line stays. */
+static void print_progress(const char *line, bool status)
 {
-	printf("staplegate: %s\n", line);
+	static int tty = -1;
+
+	if (tty < 0)
+		tty = isatty(STDOUT_FILENO);
+	if (!tty) {
+		printf("staplegate: %s\n", line);
+		return;
+	}
+	if (status_shown)
+		fputs("\r\033[K", stdout);
+	printf("staplegate: %s%s", line, status ? "" : "\n");
+	fflush(stdout);
+	status_shown = status;
 }
 
 /* stdout and stderr are one stream (lego pipes both into one, a shell
@@ -47,6 +65,8 @@ static int run_hook(struct sg_cli *cli)
 	sg_progress_set(print_progress);
 	sg_interrupt_install();
 	sg_gate_run(&cli->gate, &res);
+	if (status_shown) /* the last round stays, the summary below it */
+		putchar('\n');
 	status = res.status;
 	printf("staplegate: %s\n", res.summary);
 	if (status != 0 && !same_stream())

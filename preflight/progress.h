@@ -5,9 +5,17 @@
 #ifndef SG_PROGRESS_H
 #define SG_PROGRESS_H
 
-typedef void (*sg_progress_fn)(const char *line);
+#include <stdbool.h>
+
+/* status: the line is one of a series (a settle round, a --wait check)
+ * that a terminal may show in place, each replacing the one before. */
+typedef void (*sg_progress_fn)(const char *line, bool status);
 
 void sg_progress_set(sg_progress_fn fn);
+/* A phase: starting to ask, probe, deploy, settle. */
 void sg_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A round of a phase. */
+void sg_progress_status(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 #endif

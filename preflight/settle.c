@@ -89,15 +89,16 @@ static void progress(const struct sg_target *targets, size_t n,
 			first = i;
 	}
 	if (first == n)
-		sg_progress("settle round %d: all %zu targets settled", round,
-			    n);
+		sg_progress_status("settle round %d: all %zu targets settled",
+				   round, n);
 	else
-		sg_progress("settle round %d: %zu of %zu targets settled; "
-			    "waiting for %s (%d in a row so far: %s), %llds "
-			    "left",
-			    round, done, n, targets[first].spec,
-			    out[first].consecutive, out[first].reason,
-			    left_ms > 0 ? left_ms / 1000 : 0);
+		sg_progress_status(
+			"settle round %d: %zu of %zu targets settled; "
+			"waiting for %s (%d in a row so far: %s), %llds "
+			"left",
+			round, done, n, targets[first].spec,
+			out[first].consecutive, out[first].reason,
+			left_ms > 0 ? left_ms / 1000 : 0);
 }
 
 sg_result sg_settle_run(const struct sg_target *targets, size_t n,

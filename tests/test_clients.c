@@ -147,6 +147,49 @@ START_TEST(progress_lines_are_written_as_they_happen)
 }
 END_TEST
 
+/* On a terminal the settle rounds rewrite one status line in place (a
+ * pseudo-terminal from script(1)); into a file they are lines of their
+ * own, without escape sequences. */
+START_TEST(settle_rounds_rewrite_one_line_on_a_terminal)
+{
+	struct scene s;
+	char out[700], cmd[3000], text[16384];
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	FILE *f;
+	int st;
+
+	if (system("command -v script >/dev/null 2>&1") != 0) {
+		printf("settle_rounds_rewrite_one_line_on_a_terminal: "
+		       "skipped: no script(1)\n");
+		return;
+	}
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	snprintf(out, sizeof(out), "%s/tty.out", s.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "RENEWED_LINEAGE='%s' RENEWED_DOMAINS=shop.example "
+		 "script -qec \"'%s/staplegate' hook --config '%s' -- '%s'\" "
+		 "/dev/null >'%s' 2>&1 </dev/null",
+		 s.lineage, T_BUILD, s.config, s.deploy_sh, out);
+	st = system(cmd);
+	f = fopen(out, "r");
+	ck_assert_ptr_nonnull(f);
+	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+	fclose(f);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", text);
+	assert_contains(text, "\r\033[Kstaplegate: settle round 2: ");
+	assert_contains(text, "staplegate: deployed shop.example");
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	st = run_merged(certbot_env(&s), args, out, text, sizeof(text));
+	ck_assert_msg(st == 0, "%s", text);
+	ck_assert_msg(strchr(text, '\033') == NULL, "%s", text);
+	assert_contains(text, "\nstaplegate: settle round 1: ");
+	scene_end(&s);
+}
+END_TEST
+
 /* lego runs "staplegate hook -- true && systemctl reload nginx" with no
  * shell: the operator arrives as a word and must be named. */
 START_TEST(shell_operator_is_named_not_run)
@@ -518,6 +561,7 @@ Suite *clients_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, refusal_summary_once_when_streams_are_merged);
 	tcase_add_test(tc, progress_lines_are_written_as_they_happen);
+	tcase_add_test(tc, settle_rounds_rewrite_one_line_on_a_terminal);
 	tcase_add_test(tc, shell_operator_is_named_not_run);
 	tcase_add_test(tc, refuse_line_names_each_target_once_with_its_names);
 	tcase_add_test(tc, record_domains_are_the_certificates_names);
