@@ -304,6 +304,61 @@ START_TEST(record_domains_are_the_certificates_names)
 }
 END_TEST
 
+/* A manual run (--cert, no client environment) and a resume, which
+ * recorded no names before, name the certificate's names too. */
+START_TEST(record_domains_for_manual_and_resume_runs)
+{
+	struct scene s;
+	struct cli_run r;
+	char cert[700];
+	const char *manual[] = {"hook", "--config", NULL, "--cert",
+				cert,	"--",	    NULL, NULL};
+	const char *resume[] = {"resume", "--config", NULL, NULL};
+	const unsigned char *staple;
+	json_t *log;
+	X509 *two;
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	staple = s.srv.staple;
+	s.srv.staple = NULL;
+	scene_start_server(&s);
+	two = two_names(&s, ", \"settle_timeout\": \"10s\"");
+	/* the reload serves it, stapled */
+	s.srv.cert2 = two;
+	OPENSSL_free(s.new_staple);
+	{
+		struct fx_staple_opts good = fx_staple_good();
+
+		s.new_staple = fx_staple(two, T_PKI->ca, T_PKI->ca,
+					 T_PKI->ca_key, &good, &s.new_len);
+	}
+	s.srv.staple2 = s.new_staple;
+	s.srv.staple2_len = s.new_len;
+	snprintf(cert, sizeof(cert), "%s/fullchain.pem", s.lineage);
+	manual[2] = resume[2] = s.config;
+	manual[6] = s.deploy_sh;
+	cli_env(&r, NULL, manual);
+	ck_assert_msg(r.status == 1, "exit %d %s", r.status, r.err);
+	s.srv.staple = staple; /* the server staples now */
+	cli_env(&r, NULL, resume);
+	ck_assert_msg(r.status == 0, "exit %d %s%s", r.status, r.out, r.err);
+	log = read_log(s.record);
+	ck_assert_int_eq(json_array_size(log), 4);
+	for (size_t i = 0; i < 4; i += 2) {
+		json_t *d = json_array_get(log, i);
+
+		ck_assert_str_eq(field(d, "client"), "manual");
+		ck_assert_msg(json_array_size(json_object_get(d, "domains")) ==
+				      2,
+			      "record %zu: %s", i,
+			      json_dumps(json_object_get(d, "domains"), 0));
+	}
+	json_decref(log);
+	scene_end(&s); /* the server held two */
+	X509_free(two);
+}
+END_TEST
+
 /* The approved store cannot be written: the summary and the record say
  * that the store failed, not that a deploy command did. */
 START_TEST(store_failure_is_named)
@@ -565,6 +620,7 @@ Suite *clients_suite(void)
 	tcase_add_test(tc, shell_operator_is_named_not_run);
 	tcase_add_test(tc, refuse_line_names_each_target_once_with_its_names);
 	tcase_add_test(tc, record_domains_are_the_certificates_names);
+	tcase_add_test(tc, record_domains_for_manual_and_resume_runs);
 	tcase_add_test(tc, store_failure_is_named);
 	tcase_add_test(tc, dehydrated_deploy_cert_call_is_gated);
 	tcase_add_test(tc, acmesh_reloadcmd_as_installcert_runs_it);
