@@ -23,11 +23,11 @@ COMMON=(--server "$PEBBLE_URL" --no-verify-ssl
 	--non-interactive --agree-tos --register-unsafely-without-email)
 sha_of() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[int(sys.argv[2])])["cert"]["sha256"])' "$DIR/state/scores.jsonl" "$1"; }
 renew() {
-	certbot renew "${COMMON[@]}" --force-renewal --no-random-sleep-on-renew \
+	timeout 90 certbot renew "${COMMON[@]}" --force-renewal --no-random-sleep-on-renew \
 		>"$DIR/$1.log" 2>&1 || fail "certbot renew ($1)"
 }
 
-certbot certonly "${COMMON[@]}" --standalone --http-01-port "$HTTP01" \
+timeout 90 certbot certonly "${COMMON[@]}" --standalone --http-01-port "$HTTP01" \
 	--http-01-address 127.0.0.1 -d shop.example >"$DIR/certonly.log" 2>&1 || fail "certbot certonly"
 [ "$(reloads)" = 1 ] || fail "nginx reloaded $(reloads) times after certonly, not once"
 [ "$(grep -c 'staplegate: deployed shop.example (certbot)' "$DIR/certonly.log")" = 1 ] ||

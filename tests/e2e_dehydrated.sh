@@ -32,13 +32,13 @@ SH
 chmod +x "$DIR/bin/dehydrated"
 sha_of() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[int(sys.argv[2])])["cert"]["sha256"])' "$DIR/state/scores.jsonl" "$1"; }
 
-dehydrated --register --accept-terms >"$DIR/register.log" 2>&1 || fail "dehydrated --register"
-dehydrated --cron >"$DIR/cron.log" 2>&1 || fail "dehydrated --cron"
+timeout 90 dehydrated --register --accept-terms >"$DIR/register.log" 2>&1 || fail "timeout 90 dehydrated --register"
+timeout 90 dehydrated --cron >"$DIR/cron.log" 2>&1 || fail "dehydrated --cron"
 [ "$(reloads)" = 1 ] || fail "nginx reloaded $(reloads) times after the first --cron, not once"
 [ "$(grep -c 'staplegate: deployed shop.example (dehydrated)' "$DIR/cron.log")" = 1 ] ||
 	fail "the summary is not in dehydrated's output exactly once"
 [ "$(served_sha256 "$(sha_of 0)")" = "$(sha_of 0)" ] || fail "nginx does not serve the first certificate"
-dehydrated --cron --force >"$DIR/renew.log" 2>&1 || fail "dehydrated --cron --force"
+timeout 90 dehydrated --cron --force >"$DIR/renew.log" 2>&1 || fail "dehydrated --cron --force"
 [ "$(reloads)" = 2 ] || fail "nginx reloaded $(reloads) times after the renewal, not twice"
 [ "$(served_sha256 "$(sha_of 2)")" = "$(sha_of 2)" ] || fail "nginx does not serve the renewed certificate"
 check_log 4 '

@@ -28,7 +28,7 @@ exec "$REAL_LEGO" --server "$PEBBLE_URL" --http.port "127.0.0.1:$HTTP01" "\${arg
 SH
 chmod +x "$DIR/bin/lego"
 
-sh "$ROOT/contrib/lego/renew.sh" >"$DIR/lego-run.log" 2>&1 || fail "lego run (contrib/lego/renew.sh)"
+timeout 90 sh "$ROOT/contrib/lego/renew.sh" >"$DIR/lego-run.log" 2>&1 || fail "lego run (contrib/lego/renew.sh)"
 [ "$(reloads)" = 1 ] || fail "nginx reloaded $(reloads) times after lego run, not once"
 [ "$(grep -c 'staplegate: deployed shop.example (lego)' "$DIR/lego-run.log")" = 1 ] ||
 	fail "the summary is not in lego's output exactly once"
@@ -42,7 +42,7 @@ FIRST=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline
 	"$DIR/state/scores.jsonl")
 [ "$(served_sha256 "$FIRST")" = "$FIRST" ] || fail "nginx does not serve lego's first certificate"
 
-sh "$ROOT/contrib/lego/renew.sh" >"$DIR/lego-renew.log" 2>&1 || fail "lego renew (contrib/lego/renew.sh)"
+timeout 90 sh "$ROOT/contrib/lego/renew.sh" >"$DIR/lego-renew.log" 2>&1 || fail "lego renew (contrib/lego/renew.sh)"
 [ "$(reloads)" = 2 ] || fail "nginx reloaded $(reloads) times after lego renew, not twice"
 check_log 4 '
 assert [l["kind"] for l in lines] == ["decision", "outcome"] * 2
@@ -102,7 +102,7 @@ assert o["action"] == "refused" and o["deploy_exit_status"] is None, o'
 
 # "&&" in a lego hook line reaches staplegate as a word.
 rm -f "$DIR/state/pending/shop.example.json"
-lego --accept-tos --email ops@shop.example --domains shop.example --http \
+timeout 90 lego --accept-tos --email ops@shop.example --domains shop.example --http \
 	renew --renew-hook "staplegate hook && systemctl reload nginx" >"$DIR/lego-and.log" 2>&1
 grep -q "'&&' is a shell operator, but lego runs its hook without a shell" "$DIR/lego-and.log" ||
 	fail "a hook line with && was not named as such"

@@ -5,10 +5,13 @@
 #   staplegate       the binary under test
 #   systemctl        "systemctl reload nginx" reloads (or first starts) the
 #                    test nginx, which includes contrib/nginx's snippet
+# plus the project's test OCSP responder signing as pebble's intermediate.
+# E2E_KEEP=1 keeps the working directory for a post-mortem.
 # As root the script re-executes itself in private network and mount
 # namespaces: its ports cannot collide with anyone's, and a client that
 # trusts only the system CA store (uacme) can be shown pebble's instead.
-# Every wait is bounded; E2E_NAME names the client in messages.
+# Every wait and every client run is bounded (timeout); E2E_NAME names
+# the client in messages.
 set -u
 if [ "$(id -u)" = 0 ] && [ -z "${SG_E2E_NS:-}" ] && command -v unshare >/dev/null &&
 	command -v ip >/dev/null; then

@@ -33,15 +33,15 @@ SH
 chmod +x "$DIR/bin/uacme"
 sha_of() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[int(sys.argv[2])])["cert"]["sha256"])' "$DIR/state/scores.jsonl" "$1"; }
 
-uacme new ops@shop.example >"$DIR/new.log" 2>&1 || fail "uacme new"
-sh "$ROOT/contrib/uacme/renew.sh" >"$DIR/issue.log" 2>&1 || fail "contrib/uacme/renew.sh (issue)"
+timeout 90 uacme new ops@shop.example >"$DIR/new.log" 2>&1 || fail "uacme new"
+timeout 90 sh "$ROOT/contrib/uacme/renew.sh" >"$DIR/issue.log" 2>&1 || fail "contrib/uacme/renew.sh (issue)"
 [ "$(reloads)" = 1 ] || fail "nginx reloaded $(reloads) times after the issuance, not once"
 [ "$(served_sha256 "$(sha_of 0)")" = "$(sha_of 0)" ] || fail "nginx does not serve the first certificate"
-sh "$ROOT/contrib/uacme/renew.sh" >"$DIR/current.log" 2>&1
+timeout 90 sh "$ROOT/contrib/uacme/renew.sh" >"$DIR/current.log" 2>&1
 st=$?
 [ "$st" = 1 ] || fail "uacme with a current certificate: exit $st, not 1 (not reissued)"
 [ "$(reloads)" = 1 ] || fail "the hook ran although uacme issued nothing"
-UACME_FORCE=1 sh "$ROOT/contrib/uacme/renew.sh" >"$DIR/renew.log" 2>&1 || fail "contrib/uacme/renew.sh (renew)"
+UACME_FORCE=1 timeout 90 sh "$ROOT/contrib/uacme/renew.sh" >"$DIR/renew.log" 2>&1 || fail "contrib/uacme/renew.sh (renew)"
 [ "$(reloads)" = 2 ] || fail "nginx reloaded $(reloads) times after the renewal, not twice"
 [ "$(served_sha256 "$(sha_of 2)")" = "$(sha_of 2)" ] || fail "nginx does not serve the renewed certificate"
 check_log 4 '
