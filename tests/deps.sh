@@ -3,7 +3,8 @@
 # what is missing (apt-get update first); otherwise says what is missing.
 PKGS="build-essential pkg-config libssl-dev libcurl4-openssl-dev \
 libjansson-dev check openssl nginx-light faketime valgrind certbot pebble \
-python3 clang haproxy apache2 logrotate prometheus lego dehydrated uacme"
+python3 clang haproxy apache2 logrotate prometheus lego dehydrated uacme \
+curl iproute2"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

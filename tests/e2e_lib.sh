@@ -13,8 +13,8 @@
 # Every wait and every client run is bounded (timeout); E2E_NAME names
 # the client in messages.
 set -u
-if [ "$(id -u)" = 0 ] && [ -z "${SG_E2E_NS:-}" ] && command -v unshare >/dev/null &&
-	command -v ip >/dev/null; then
+if [ "$(id -u)" = 0 ] && [ -z "${SG_E2E_NS:-}" ] && command -v ip >/dev/null &&
+	unshare -n -m --propagation private true 2>/dev/null; then
 	export SG_E2E_NS=1
 	exec unshare -n -m --propagation private bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "$@"
 fi
