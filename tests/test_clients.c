@@ -16,6 +16,7 @@
 #include <openssl/ocsp.h>
 
 #include "scene.h"
+#include "tnginx.h"
 #include "testutil.h"
 
 /* Runs the binary with stdout and stderr on one file, as lego does (its
@@ -562,6 +563,56 @@ START_TEST(hook_synopsis_lists_every_help_option)
 }
 END_TEST
 
+/* contrib/nginx's live-fetch lines: with ssl_stapling_verify, a staple
+ * signed by a delegated responder verifies only up to a root, so the
+ * store's chain.pem (the intermediate) as ssl_trusted_certificate means
+ * no staple at all, and the roots (as the snippet now names) work. */
+START_TEST(nginx_live_fetch_needs_the_root_for_a_delegated_responder)
+{
+	static const struct {
+		const char *trusted;
+		bool stapled;
+	} cases[] = {{"ca.pem", false}, {"root.pem", true}};
+
+	for (int i = 0; i < 2; i++) {
+		struct scene s;
+		struct nginx n;
+		struct cli_run r;
+		char text[1024], target[64];
+		const char *args[] = {
+			"probe",	target,	    "--servername",
+			"shop.example", "--CAfile", tpath("root.pem"),
+			"--attempts",	"4",	    "--retry-delay",
+			"1s",		NULL};
+
+		scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+		s.resp.signer = T_PKI->responder;
+		s.resp.signer_key = T_PKI->resp_key;
+		snprintf(text, sizeof(text),
+			 "ssl_stapling_verify on;\n  ssl_trusted_certificate "
+			 "%s;\n  ssl_stapling_responder http://127.0.0.1:%d/;",
+			 tpath(cases[i].trusted), s.resp.port);
+		n.workers = 1;
+		nginx_start(&n, &s, text);
+		snprintf(target, sizeof(target), "127.0.0.1:%d", n.port);
+		cli_env(&r, NULL, args);
+		nginx_stop(&n);
+		if (cases[i].stapled) {
+			ck_assert_msg(r.status == 0, "%s: %s%s",
+				      cases[i].trusted, r.out, r.err);
+			assert_contains(r.out, "Must-Staple certificate, "
+					       "stapled");
+		} else {
+			ck_assert_msg(r.status == 1, "%s: %s%s",
+				      cases[i].trusted, r.out, r.err);
+			assert_contains(r.out, "not stapled");
+		}
+		ck_assert_int_ge(s.resp.requests, 1);
+		scene_end(&s);
+	}
+}
+END_TEST
+
 /* A tests/e2e_<client>.sh script: the real client against pebble, the
  * hook, a real nginx; its last line says what it proved. */
 static void e2e(const char *client)
@@ -625,6 +676,11 @@ Suite *clients_suite(void)
 	tcase_add_test(tc, dehydrated_deploy_cert_call_is_gated);
 	tcase_add_test(tc, acmesh_reloadcmd_as_installcert_runs_it);
 	tcase_add_test(tc, hook_synopsis_lists_every_help_option);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("nginx");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(
+		tc, nginx_live_fetch_needs_the_root_for_a_delegated_responder);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("e2e");
 	tcase_set_timeout(tc, 180);
