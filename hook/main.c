@@ -108,8 +108,12 @@ static int run_resume(struct sg_cli *cli)
 	int status = 0;
 	sg_result r;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sg_progress_set(print_progress);
 	sg_interrupt_install();
 	r = sg_resume_run(cli->gate.config_path, &items, &n);
+	if (status_shown)
+		putchar('\n');
 	if (r.code) {
 		fprintf(stderr, "staplegate: resume: %s\n", r.reason);
 		return SG_EXIT_USAGE;

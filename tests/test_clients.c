@@ -343,6 +343,8 @@ START_TEST(record_domains_for_manual_and_resume_runs)
 	s.srv.staple = staple; /* the server staples now */
 	cli_env(&r, NULL, resume);
 	ck_assert_msg(r.status == 0, "exit %d %s%s", r.status, r.out, r.err);
+	/* resume shows its progress as the hook does */
+	assert_contains(r.out, "staplegate: settle round 1: ");
 	log = read_log(s.record);
 	ck_assert_int_eq(json_array_size(log), 4);
 	for (size_t i = 0; i < 4; i += 2) {
