@@ -122,7 +122,7 @@ check: deps
 	@$(MAKE) --no-print-directory test
 
 test: $(BUILD)/staplegate $(BUILD)/tests/suite $(BUILD)/tests/mkpki \
-		$(BUILD)/tests/shim_enospc.so
+		$(BUILD)/tests/shim_enospc.so $(BUILD)/tests/responder
 	@sh tests/run.sh $(BUILD)
 
 demo: deps

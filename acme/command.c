@@ -189,6 +189,9 @@ void sg_command_run(char *const *argv, long timeout_ms, struct sg_command *out)
 	/* Processes the command leaves behind come to us rather than to
 	 * init, so that ending its group can also reap it. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* Our buffered output must come before the command's, and must not
+	 * be left in the child's copy of the buffers. */
+	fflush(NULL);
 	if (pipe2(report, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 ||
 	    pipe2(perr, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
 		snprintf(out->reason, sizeof(out->reason), "cannot run %s: %s",

@@ -16,6 +16,7 @@
 #include "gate_internal.h"
 #include "lock.h"
 #include "pending.h"
+#include "repeat.h"
 
 long sg_gate_left_ms(const struct gate *g)
 {
@@ -340,6 +341,9 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 		g.nc = *o->resume;
 		memset(&g.nc.domains, 0, sizeof(g.nc.domains));
 		r = sg_ok();
+	} else if (o->dehydrated_domain) {
+		r = sg_newcert_dehydrated(&g.nc, o->dehydrated_domain, o->cert,
+					  o->chain, o->key);
 	} else {
 		r = sg_newcert_detect(&g.nc, o->cert, o->chain, o->key);
 		if (!r.code && o->lineage)
@@ -351,6 +355,8 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 		snprintf(res->summary, sizeof(res->summary), "%s", r.reason);
 		return;
 	}
+	if (g.nc.client == SG_CLIENT_CERTBOT)
+		sg_repeat_certbot_run(g.certbot_run, sizeof(g.certbot_run));
 	load_config(&g);
 	set_budget(&g, start);
 	sg_gate_phase_done(&g, SG_PHASE_CONFIG, g.deadline - g.reserve_ms);
@@ -360,6 +366,15 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 	if (!lock(&g) || !still_pending(&g))
 		goto out;
 	sg_gate_decide(&g);
+	if (g.repeat) {
+		snprintf(res->summary, sizeof(res->summary),
+			 "already deployed %s (certbot): this certificate "
+			 "(sha256 %.16s...) passed the gate %lds ago; certbot "
+			 "runs both renewal-hooks/deploy/ and the lineage's "
+			 "renew_hook: keep only one (see README)",
+			 g.nc.lineage, g.cert.sha256, g.repeat_age);
+		goto out;
+	}
 	if (o->expect_sha256 && g.have_cert &&
 	    strcmp(o->expect_sha256, g.cert.sha256) != 0) {
 		res->superseded = true;

@@ -28,6 +28,9 @@ struct sg_gate_opts {
 	char **deploy_argv;	/* after "--"; NULL: from the config */
 	const char *staple_out; /* --staple-out: pre-stage the staple here */
 	const char *lineage;	/* --lineage: the store's name for it */
+	/* dehydrated's deploy_cert DOMAIN (its paths are in cert, chain
+	 * and key): the client is dehydrated, the lineage DOMAIN */
+	const char *dehydrated_domain;
 	bool dry_run;
 	long deadline_sec; /* 0: from the config */
 	long wait_sec;	   /* --wait: keep re-checking this long */

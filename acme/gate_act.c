@@ -10,12 +10,14 @@
 #include "../preflight/clock.h"
 #include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
+#include "../preflight/progress.h"
 #include "../preflight/settle.h"
 #include "command.h"
 #include "gate_internal.h"
 #include "haproxy.h"
 #include "pending.h"
 #include "prestage.h"
+#include "repeat.h"
 #include "store.h"
 
 static char **pick_argv(const struct gate *g, bool rollback)
@@ -122,6 +124,11 @@ static void settle(struct gate *g)
 	p.store = g->mat.store;
 	p.sigalgs = sg_sigalgs_for_key(g->cert.key_type);
 	p.key_type = g->cert.key_type;
+	sg_progress("settle: waiting until %zu target%s the new "
+		    "certificate with a fresh staple, %ld handshakes in a row "
+		    "(up to %lds)",
+		    res->n, res->n == 1 ? " serves" : "s serve",
+		    g->cfg.settle_handshakes, budget / 1000);
 	r = sg_settle_run(res->targets, res->n, &p, g->cert.sha256,
 			  (int)g->cfg.settle_handshakes, budget, res->settle,
 			  &g->out.settle_ms);
@@ -155,6 +162,7 @@ static void deploy(struct gate *g)
 {
 	char **argv = deploy_argv(g);
 	struct sg_command cmd;
+	char what[200];
 
 	if (argv == NULL) {
 		g->out.action = "allowed";
@@ -162,6 +170,9 @@ static void deploy(struct gate *g)
 			 "no deploy command configured: gate only");
 		return;
 	}
+	sg_command_describe(argv, what, sizeof(what));
+	sg_progress("deploying: running %s (%lds left of the deadline)", what,
+		    sg_gate_left_ms(g) / 1000);
 	sg_command_run(argv, sg_gate_left_ms(g), &cmd);
 	sg_gate_phase_done(g, SG_PHASE_DEPLOY, g->deadline - g->reserve_ms);
 	g->out.deploy_exit_status = cmd.started ? cmd.exit_status : 127;
@@ -273,6 +284,19 @@ static void remember_staple(struct gate *g, const char *staple)
 				   r.reason);
 }
 
+/* A gated certificate that could not be prepared stays pending; the
+ * outcome names what failed. */
+static bool held_back(struct gate *g, const char *action, const char *what,
+		      const char *why)
+{
+	g->out.action = action;
+	snprintf(g->out_reason, sizeof(g->out_reason),
+		 "%s, so deploy command not run: %s", what, why);
+	sg_gate_refuse(g, "%s", why);
+	hold(g);
+	return false;
+}
+
 /* Before the reload: the verified staple for the NEW certificate goes
  * where servers that staple from a file read it, and the certificate
  * into the approved store (which versions the staple with it). Failing
@@ -292,26 +316,26 @@ static bool prepare(struct gate *g, char *store_error, size_t size)
 			   staple);
 	else if (staple && have && !g->cfg.store)
 		r = sg_write_atomic(staple, g->resp.der, g->resp.len, 0644);
-	if (!r.code && g->cfg.store && g->lock_error[0] && !g->gated) {
+	if (r.code)
+		return held_back(g, "staple-out-failed",
+				 "staple not pre-staged", r.reason);
+	if (g->cfg.store && g->lock_error[0] && !g->gated) {
 		snprintf(store_error, size, "store not filled: %s",
 			 g->lock_error);
-	} else if (!r.code && g->cfg.store) {
+	} else if (g->cfg.store) {
+		/* The store writes the staple file too, with the version. */
 		r = sg_store_fill(g->cfg.state_dir, &g->nc, &g->mat, &st);
 		if (r.code && !g->gated) {
 			snprintf(store_error, size, "store: %s", r.reason);
 			r = sg_ok();
 		}
 	}
-	if (!r.code && have && staple)
+	if (r.code)
+		return held_back(g, "store-failed",
+				 "certificate not put into the approved store",
+				 r.reason);
+	if (have && staple)
 		remember_staple(g, staple);
-	if (r.code) {
-		g->out.action = "deploy-failed";
-		snprintf(g->out_reason, sizeof(g->out_reason),
-			 "deploy command not run: %s", r.reason);
-		sg_gate_refuse(g, "%s", r.reason);
-		hold(g);
-		return false;
-	}
 	return true;
 }
 
@@ -346,6 +370,10 @@ void sg_gate_act(struct gate *g)
 	deploy(g);
 	if (store_error[0])
 		sg_gate_note_error(g, "%s", store_error);
+	if (strcmp(g->out.action, "deployed") == 0 &&
+	    g->nc.client == SG_CLIENT_CERTBOT)
+		sg_repeat_note(g->cfg.state_dir, g->nc.lineage, g->cert.sha256,
+			       g->certbot_run);
 	if (strcmp(g->out.action, "deployed") == 0 ||
 	    strcmp(g->out.action, "allowed") == 0)
 		sg_pending_remove(g->cfg.state_dir, g->nc.lineage);

@@ -10,9 +10,11 @@
 #include "../preflight/duration.h"
 #include "../preflight/history.h"
 #include "../preflight/interrupt.h"
+#include "../preflight/progress.h"
 #include "../preflight/verdict.h"
 #include "gate_internal.h"
 #include "issuer.h"
+#include "repeat.h"
 #include "targets.h"
 
 void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p,
@@ -57,6 +59,11 @@ static bool preflight(struct gate *g)
 	sg_result r = resolve_targets(g);
 
 	sg_gate_probe_policy(g, &p, g->checks_end);
+	sg_progress("pre-flight: probing %zu target%s (up to %d handshakes "
+		    "each, %llds left of the deadline)",
+		    g->res->n, g->res->n == 1 ? "" : "s",
+		    p.attempts + p.confirm - 1,
+		    (g->checks_end - sg_now_ms()) / 1000);
 	if (!r.code)
 		r = sg_check_material(&g->mat, g->res->targets, g->res->n, &p,
 				      &g->res->rep);
@@ -77,6 +84,9 @@ static bool responder_ready(struct gate *g)
 	X509 *issuer = sg_material_issuer(&g->mat);
 
 	sg_gate_probe_policy(g, &p, g->checks_end);
+	sg_progress("asking the OCSP responder %s about the new certificate "
+		    "(timeout %lds)",
+		    g->cert.ocsp_urls.v[0], p.timeout_ms / 1000);
 	sg_responder_check(sg_material_leaf(&g->mat), issuer,
 			   g->cert.ocsp_urls.v[0], p.timeout_ms, &p.policy,
 			   &g->resp);
@@ -219,6 +229,12 @@ void sg_gate_decide(struct gate *g)
 	g->checks_end = now + (g->deadline - g->reserve_ms - now) / 2;
 	if (!sg_gate_load(g))
 		return;
+	if (g->nc.client == SG_CLIENT_CERTBOT && !g->o->dry_run &&
+	    sg_repeat_recent(g->cfg.state_dir, g->nc.lineage, g->cert.sha256,
+			     g->certbot_run, &g->repeat_age)) {
+		g->repeat = true;
+		return;
+	}
 	r = sg_gate_targets(&g->cfg, &g->cert, &g->nc.domains, g->o->extra,
 			    g->o->nextra, &g->res->targets, &g->res->n,
 			    &g->unconfigured);
@@ -267,6 +283,10 @@ void sg_gate_wait(struct gate *g)
 
 	while (!g->allow && g->gated && g->res->status == 0 &&
 	       !sg_interrupted() && sg_now_ms() + delay < end) {
+		sg_progress_status(
+			"--wait: refused for now (%s); checking again in "
+			"%lds, %llds of the wait left",
+			g->reason, delay / 1000, (end - sg_now_ms()) / 1000);
 		sg_sleep_ms(delay);
 		delay = delay * 2 > 30000 ? 30000 : delay * 2;
 		reset_decision(g);

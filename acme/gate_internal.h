@@ -38,7 +38,10 @@ struct gate {
 	struct sg_material mat;
 	bool have_cert;
 	struct sg_certinfo cert;
-	bool gated;	 /* Must-Staple, or a malformed TLS Feature extension */
+	bool gated; /* Must-Staple, or a malformed TLS Feature extension */
+	char certbot_run[64]; /* see repeat.h; "" not under certbot */
+	long repeat_age;      /* certbot ran us twice: the first run's age */
+	bool repeat;
 	bool cfg_failed; /* the defaults stand in for a broken config */
 	int log_fd;
 	const char *log_path;

@@ -68,7 +68,11 @@ json_t *sg_gate_decision_json(const struct sg_gate_facts *f)
 		json_object_set_new(rec, "targets", json_array());
 	}
 	add_common(rec, f, "decision");
-	json_object_set_new(rec, "domains", strings(&f->nc->domains));
+	/* The certificate's own names, whatever the client passed on
+	 * (lego and acme.sh name only the main domain, resume none). */
+	json_object_set_new(rec, "domains",
+			    strings(f->cert->dns_names.n ? &f->cert->dns_names
+							 : &f->nc->domains));
 	json_object_set_new(rec, "must_staple",
 			    json_boolean(sg_certinfo_must_staple(f->cert)));
 	json_object_set_new(rec, "decision",

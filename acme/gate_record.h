@@ -28,7 +28,8 @@ struct sg_gate_facts {
 struct sg_gate_outcome {
 	const char *action;	/* deployed refused rolled-back dry-run deadline
 				   deploy-failed settle-failed allowed
-				   interrupted */
+				   interrupted store-failed
+				   staple-out-failed */
 	int deploy_exit_status; /* -1: not run */
 	int rollback_exit_status;
 	long settle_ms;

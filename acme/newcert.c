@@ -14,6 +14,8 @@ const char *sg_client_name(enum sg_client c)
 		return "acme.sh";
 	case SG_CLIENT_LEGO:
 		return "lego";
+	case SG_CLIENT_DEHYDRATED:
+		return "dehydrated";
 	default:
 		return "manual";
 	}
@@ -177,6 +179,29 @@ void sg_newcert_name(struct sg_newcert *nc, const struct sg_certinfo *cert)
 		set(nc->lineage, sizeof(nc->lineage), cert->dns_names.v[0]);
 	else
 		lineage_from_path(nc);
+}
+
+/* dehydrated passes certs/DOMAIN/privkey.pem and friends, symlinks to
+ * the versioned files (privkey-TIMESTAMP.pem): resolving them pins the
+ * version this run verifies, whatever a renewal relinks meanwhile. */
+static void set_resolved(char *dst, size_t size, const char *path)
+{
+	char real[PATH_MAX];
+
+	set(dst, size, path && realpath(path, real) ? real : path);
+}
+
+sg_result sg_newcert_dehydrated(struct sg_newcert *nc, const char *domain,
+				const char *cert, const char *chain,
+				const char *key)
+{
+	memset(nc, 0, sizeof(*nc));
+	nc->client = SG_CLIENT_DEHYDRATED;
+	set(nc->lineage, sizeof(nc->lineage), domain);
+	set_resolved(nc->cert_path, sizeof(nc->cert_path), cert);
+	set_resolved(nc->chain_path, sizeof(nc->chain_path), chain);
+	set_resolved(nc->key_path, sizeof(nc->key_path), key);
+	return sg_strlist_add(&nc->domains, domain);
 }
 
 void sg_newcert_free(struct sg_newcert *nc)

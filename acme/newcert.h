@@ -14,6 +14,7 @@ enum sg_client {
 	SG_CLIENT_CERTBOT,
 	SG_CLIENT_ACMESH,
 	SG_CLIENT_LEGO,
+	SG_CLIENT_DEHYDRATED,
 };
 
 struct sg_newcert {
@@ -39,6 +40,11 @@ sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
  * certificate's first DNS name (cert NULL or without one: the name of
  * the directory holding it). */
 void sg_newcert_name(struct sg_newcert *nc, const struct sg_certinfo *cert);
+
+/* dehydrated's deploy_cert arguments: no environment is read. */
+sg_result sg_newcert_dehydrated(struct sg_newcert *nc, const char *domain,
+				const char *cert, const char *chain,
+				const char *key);
 void sg_newcert_free(struct sg_newcert *nc);
 
 #endif

@@ -28,12 +28,9 @@ static void copy_field(json_t *e, const char *key, char *out, size_t size)
 
 static enum sg_client client_of(const char *name)
 {
-	if (strcmp(name, "certbot") == 0)
-		return SG_CLIENT_CERTBOT;
-	if (strcmp(name, "acme.sh") == 0)
-		return SG_CLIENT_ACMESH;
-	if (strcmp(name, "lego") == 0)
-		return SG_CLIENT_LEGO;
+	for (int c = SG_CLIENT_MANUAL; c <= SG_CLIENT_DEHYDRATED; c++)
+		if (strcmp(name, sg_client_name((enum sg_client)c)) == 0)
+			return (enum sg_client)c;
 	return SG_CLIENT_MANUAL;
 }
 

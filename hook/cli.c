@@ -377,10 +377,97 @@ static sg_result validate(struct sg_cli *cli)
 	return sg_ok();
 }
 
+/* lego splits its hook line on whitespace and runs it without a shell,
+ * so "staplegate hook && systemctl reload nginx" reaches us as words. */
+static const char *shell_operator(char *const *argv, int n)
+{
+	static const char *const ops[] = {"&&",	  "||",	 "|",  ";",    "&",
+					  ">",	  ">>",	 "<",  "2>",   "2>>",
+					  "2>&1", ">&2", "|&", "1>&2", NULL};
+
+	for (int i = 0; i < n; i++)
+		for (int j = 0; ops[j]; j++)
+			if (strcmp(argv[i], ops[j]) == 0)
+				return argv[i];
+	return NULL;
+}
+
+/* dehydrated runs its HOOK with the hook's name and arguments; only
+ * deploy_cert concerns the gate, every other call is a no-op. */
+static sg_result dehydrated_call(struct sg_cli *cli, char *const *argv, int n)
+{
+	if (strcmp(argv[0], "deploy_cert") != 0) {
+		cli->dehydrated_noop = argv[0];
+		return sg_ok();
+	}
+	if (n != 7)
+		return sg_err(SG_EINPUT,
+			      "hook: dehydrated's deploy_cert takes DOMAIN "
+			      "KEYFILE CERTFILE FULLCHAINFILE CHAINFILE "
+			      "TIMESTAMP, got %d arguments",
+			      n - 1);
+	cli->gate.dehydrated_domain = argv[1];
+	if (cli->check.cert_path == NULL)
+		cli->check.cert_path = argv[3];
+	if (cli->check.chain_path == NULL)
+		cli->check.chain_path = argv[5];
+	if (cli->gate.key == NULL)
+		cli->gate.key = argv[2];
+	return sg_ok();
+}
+
+static bool dehydrated_hook_name(const char *word)
+{
+	static const char *const names[] = {
+		"deploy_cert",	   "deploy_challenge", "clean_challenge",
+		"sync_cert",	   "unchanged_cert",   "invalid_challenge",
+		"request_failure", "generate_csr",     "startup_hook",
+		"exit_hook",	   "deploy_ocsp",      NULL};
+
+	for (int i = 0; names[i]; i++)
+		if (strcmp(word, names[i]) == 0)
+			return true;
+	/* dehydrated probes hook scripts with a name nobody handles */
+	return strncmp(word, "this_hookscript_is_broken", 25) == 0;
+}
+
+/* The hook's words besides options: a dehydrated hook call, or nothing;
+ * deploy is the command after "--" (NULL: none). */
+static sg_result hook_arguments(struct sg_cli *cli, char *const *words, int n,
+				char **deploy)
+{
+	if (deploy && deploy[0])
+		cli->gate.deploy_argv = deploy;
+	if (n == 0)
+		return sg_ok();
+	if (dehydrated_hook_name(words[0]))
+		return dehydrated_call(cli, words, n);
+	return sg_err(SG_EINPUT,
+		      "hook: unexpected argument '%s' (put the deploy "
+		      "command after \"--\")",
+		      words[0]);
+}
+
+/* Before getopt, which would stop at the first option-like word of a
+ * second command ("systemctl reload nginx -p"). */
+static sg_result no_shell_operator(char *const *argv, int argc)
+{
+	const char *op = shell_operator(argv + 1, argc - 1);
+
+	if (op)
+		return sg_err(SG_EINPUT,
+			      "hook: '%s' is a shell operator, but lego runs "
+			      "its hook without a shell, and so does the "
+			      "deploy command: use \"staplegate hook -- "
+			      "systemctl reload nginx\", or a script",
+			      op);
+	return sg_ok();
+}
+
 sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 		       char **argv)
 {
-	int opt;
+	int opt, dashes;
 	sg_result r = sg_ok();
 
 	memset(cli, 0, sizeof(*cli));
@@ -392,8 +479,17 @@ sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 	cli->monitor.crit_sec = SG_DEFAULT_CRIT_SEC;
 	opterr = 0;
 	optind = 1;
+	/* Everything after the first "--" is the hook's deploy command,
+	 * verbatim: getopt never sees it. */
+	for (dashes = 1; is(command, "hook") && dashes < argc; dashes++)
+		if (strcmp(argv[dashes], "--") == 0)
+			break;
+	if (!is(command, "hook"))
+		dashes = argc;
+	else if ((r = no_shell_operator(argv, argc)).code)
+		return r;
 	while (!r.code &&
-	       (opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+	       (opt = getopt_long(dashes, argv, "", long_opts, NULL)) != -1) {
 		if (opt == '?')
 			return sg_err(SG_EINPUT,
 				      "%s: unknown option or "
@@ -403,14 +499,11 @@ sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 		if (!r.code)
 			r = apply(cli, opt, optarg);
 	}
-	if (!r.code && is(command, "hook") && optind < argc) {
-		/* Everything after "--" is the deploy command, verbatim. */
-		if (strcmp(argv[optind - 1], "--") != 0)
-			return sg_err(SG_EINPUT, "hook: put the deploy command "
-						 "after \"--\"");
-		cli->gate.deploy_argv = argv + optind;
+	if (!r.code && is(command, "hook"))
+		r = hook_arguments(cli, argv + optind, dashes - optind,
+				   dashes < argc ? argv + dashes + 1 : NULL);
+	if (is(command, "hook"))
 		optind = argc;
-	}
 	for (; !r.code && optind < argc; optind++) {
 		if (is(command, "rollback") && cli->lineage == NULL)
 			cli->lineage = argv[optind];

@@ -20,6 +20,8 @@ struct sg_cli {
 	struct sg_target *targets;
 	size_t ntargets;
 	const char *lineage; /* rollback */
+	/* hook: a dehydrated hook call other than deploy_cert, a no-op */
+	const char *dehydrated_noop;
 	bool json;
 	bool help;
 };

@@ -4,11 +4,14 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../acme/adopt.h"
 #include "../acme/resume.h"
 #include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
+#include "../preflight/progress.h"
 #include "cli.h"
 #include "output.h"
 
@@ -16,18 +19,58 @@
 #define SG_VERSION "0.1.0"
 #endif
 
+static bool status_shown; /* a status line is on the terminal, unended */
+
+/* On a terminal, a series of status lines (settle rounds, --wait checks)
+ * shows as one line rewritten in place; anywhere else, or for a phase,
+ * every line stays. */
+static void print_progress(const char *line, bool status)
+{
+	static int tty = -1;
+
+	if (tty < 0)
+		tty = isatty(STDOUT_FILENO);
+	if (!tty) {
+		printf("staplegate: %s\n", line);
+		return;
+	}
+	if (status_shown)
+		fputs("\r\033[K", stdout);
+	printf("staplegate: %s%s", line, status ? "" : "\n");
+	fflush(stdout);
+	status_shown = status;
+}
+
+/* stdout and stderr are one stream (lego pipes both into one, a shell
+ * may have said 2>&1): then a line written to both shows twice. */
+static bool same_stream(void)
+{
+	struct stat o, e;
+
+	return fstat(1, &o) == 0 && fstat(2, &e) == 0 && o.st_dev == e.st_dev &&
+	       o.st_ino == e.st_ino;
+}
+
 /* The hook: one line saying what happened and why (also on stderr when
- * it failed, which is where ACME clients look), then the details. */
+ * it failed, which is where ACME clients look, unless that is the same
+ * stream), then the details. Progress lines come as they happen: stdout
+ * is line-buffered even into a pipe or file. */
 static int run_hook(struct sg_cli *cli)
 {
 	struct sg_gate_result res;
 	int status;
 
+	if (cli->dehydrated_noop)
+		return 0; /* dehydrated: not a deploy_cert call */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sg_progress_set(print_progress);
 	sg_interrupt_install();
 	sg_gate_run(&cli->gate, &res);
+	if (status_shown) /* the last round stays, the summary below it */
+		putchar('\n');
 	status = res.status;
 	printf("staplegate: %s\n", res.summary);
-	if (status != 0)
+	if (status != 0 && !same_stream())
 		fprintf(stderr, "staplegate: %s\n", res.summary);
 	for (size_t i = 0; i < res.errors.n; i++)
 		fprintf(stderr, "staplegate: %s\n", res.errors.v[i]);
@@ -68,8 +111,12 @@ static int run_resume(struct sg_cli *cli)
 	int status = 0;
 	sg_result r;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sg_progress_set(print_progress);
 	sg_interrupt_install();
 	r = sg_resume_run(cli->gate.config_path, &items, &n);
+	if (status_shown)
+		putchar('\n');
 	if (r.code) {
 		fprintf(stderr, "staplegate: resume: %s\n", r.reason);
 		return SG_EXIT_USAGE;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "clock.h"
 #include "interrupt.h"
+#include "progress.h"
 
 bool sg_settle_all(const struct sg_settle_target *t, size_t n)
 {
@@ -74,6 +75,32 @@ static sg_result round_once(const struct sg_target *targets, size_t n,
 	return r;
 }
 
+/* One line per round: how many settled, the first one still waited
+ * for and why, and the time left. */
+static void progress(const struct sg_target *targets, size_t n,
+		     const struct sg_settle_target *out, int round,
+		     long long left_ms)
+{
+	size_t done = 0, first = n;
+
+	for (size_t i = 0; i < n; i++) {
+		done += out[i].settled;
+		if (!out[i].settled && first == n)
+			first = i;
+	}
+	if (first == n)
+		sg_progress_status("settle round %d: all %zu targets settled",
+				   round, n);
+	else
+		sg_progress_status(
+			"settle round %d: %zu of %zu targets settled; "
+			"waiting for %s (%d in a row so far: %s), %llds "
+			"left",
+			round, done, n, targets[first].spec,
+			out[first].consecutive, out[first].reason,
+			left_ms > 0 ? left_ms / 1000 : 0);
+}
+
 sg_result sg_settle_run(const struct sg_target *targets, size_t n,
 			const struct sg_probe_opts *probe,
 			const char *new_sha256, int handshakes, long timeout_ms,
@@ -82,6 +109,7 @@ sg_result sg_settle_run(const struct sg_target *targets, size_t n,
 	struct sg_probe_opts once = *probe;
 	long long start = sg_now_ms(), end = start + timeout_ms;
 	long delay = SG_SETTLE_FIRST_DELAY_MS;
+	int rounds = 0;
 	sg_result r = sg_ok();
 
 	memset(out, 0, n * sizeof(*out));
@@ -100,6 +128,7 @@ sg_result sg_settle_run(const struct sg_target *targets, size_t n,
 			       &all_good);
 		if (r.code)
 			break;
+		progress(targets, n, out, ++rounds, end - sg_now_ms());
 		/* Good rounds follow each other at once; a bad one backs
 		 * off, doubling up to a cap, never past the end. */
 		if (!all_good && !sg_settle_all(out, n)) {

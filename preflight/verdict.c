@@ -35,20 +35,54 @@ static void score_target(const struct sg_probe *p, bool must_staple,
 	}
 }
 
-/* Appends "addr (reason)" of not-ready targets, as many as fit. */
+/* Appends the not-ready targets, each address once with the names it
+ * failed for: "10.0.0.7:443 for shop.example, www.shop.example (no
+ * staple)", the reason given per name when they differ. */
 static void list_unready(const struct sg_report *rep, char *buf, size_t size)
 {
 	size_t used = strlen(buf);
 	const char *sep = "";
 
 	for (size_t i = 0; i < rep->n && used < size; i++) {
-		const struct sg_target_score *s = &rep->scores[i];
+		const char *spec = rep->targets[i].spec, *reason = NULL;
+		bool same = true, first = true;
 
-		if (s->ready)
+		if (rep->scores[i].ready)
 			continue;
-		used += snprintf(buf + used, size - used, "%s%s (%s)", sep,
-				 rep->targets[i].spec, s->reason);
+		for (size_t j = 0; j < i; j++)
+			if (!rep->scores[j].ready &&
+			    strcmp(rep->targets[j].spec, spec) == 0)
+				goto next; /* listed with its first name */
+		for (size_t j = i; j < rep->n; j++)
+			if (!rep->scores[j].ready &&
+			    strcmp(rep->targets[j].spec, spec) == 0) {
+				same &= reason == NULL ||
+					strcmp(reason, rep->scores[j].reason) ==
+						0;
+				reason = rep->scores[j].reason;
+			}
+		used += snprintf(buf + used, size - used, "%s%s", sep, spec);
+		for (size_t j = i; j < rep->n && used < size; j++) {
+			const char *name = rep->targets[j].servername;
+
+			if (rep->scores[j].ready ||
+			    strcmp(rep->targets[j].spec, spec) != 0)
+				continue;
+			if (name[0])
+				used += snprintf(buf + used, size - used,
+						 "%s%s", first ? " for " : ", ",
+						 name);
+			if (!same && used < size)
+				used += snprintf(buf + used, size - used,
+						 " (%s)",
+						 rep->scores[j].reason);
+			first = false;
+		}
+		if (same && used < size)
+			used += snprintf(buf + used, size - used, " (%s)",
+					 reason);
 		sep = "; ";
+	next:;
 	}
 }
 

@@ -5,7 +5,8 @@
 # what is missing.
 PKGS="build-essential pkg-config libssl-dev libcurl4-openssl-dev \
 libjansson-dev check openssl nginx-light faketime valgrind certbot pebble \
-python3 clang haproxy apache2 logrotate prometheus gnutls-bin ca-certificates"
+python3 clang haproxy apache2 logrotate prometheus gnutls-bin ca-certificates \
+lego dehydrated uacme curl iproute2"
 [ "$1" = browser ] && PKGS="$PKGS firefox-esr libnss3-tools python3-websockets"
 missing=""
 for p in $PKGS; do

@@ -1,97 +1,129 @@
 #!/bin/bash
-# End to end with a real ACME client and a real ACME CA on loopback:
-# Debian's certbot against Debian's pebble, with staplegate as the deploy
-# hook, for an issuance and a forced renewal. pebble 2.4 drops the TLS
-# Feature extension, so this proves the hook environment and the
-# non-Must-Staple path; the Must-Staple gate is covered in test_hook.c.
-set -u
-BUILD=$(cd "${1:-build}" && pwd)
-SG="$BUILD/staplegate"
-DIR=$(mktemp -d /tmp/staplegate-e2e.XXXXXX)
-PEBBLE_PID=""
-cleanup() {
-	[ -n "$PEBBLE_PID" ] && kill "$PEBBLE_PID" 2>/dev/null && wait "$PEBBLE_PID" 2>/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT
-fail() {
-	echo "e2e certbot: FAIL: $*" >&2
-	[ -f "$DIR/certbot.log" ] && tail -20 "$DIR/certbot.log" >&2
-	exit 1
-}
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-command -v pebble >/dev/null || fail "pebble is not installed (make deps)"
-command -v certbot >/dev/null || fail "certbot is not installed (make deps)"
-
-ACME=$(free_port)
-MGMT=$(free_port)
-HTTP01=$(free_port)
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-	-keyout "$DIR/pebble.key" -out "$DIR/pebble.crt" 2>/dev/null || fail "pebble TLS cert"
-cat >"$DIR/pebble.json" <<JSON
-{"pebble": {"listenAddress": "127.0.0.1:$ACME", "managementListenAddress": "127.0.0.1:$MGMT",
- "certificate": "$DIR/pebble.crt", "privateKey": "$DIR/pebble.key",
- "httpPort": $HTTP01, "tlsPort": $(free_port), "ocspResponderURL": "",
- "externalAccountBindingRequired": false}}
-JSON
-PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
-	pebble -config "$DIR/pebble.json" >"$DIR/pebble.log" 2>&1 &
-PEBBLE_PID=$!
-for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$ACME") 2>/dev/null && break
-	sleep 0.1
-done
-
-cat >"$DIR/deploy.sh" <<SH
-#!/bin/sh
-echo "\$RENEWED_LINEAGE" >> "$DIR/deployed"
-SH
-chmod +x "$DIR/deploy.sh"
-cat >"$DIR/config.json" <<JSON
-{"defaults": {"store": true, "state_dir": "$DIR/state", "record": "$DIR/scores.jsonl"}}
-JSON
-HOOK="$SG hook --config $DIR/config.json -- $DIR/deploy.sh"
-COMMON=(--server "https://127.0.0.1:$ACME/dir" --no-verify-ssl
+# certbot end to end: Debian's certbot against Debian's pebble with
+# contrib/certbot/cli.ini unchanged in certbot's own config search path
+# ($XDG_CONFIG_HOME/letsencrypt/cli.ini), so its deploy-hook line runs on
+# the first certonly and on renew: the hook fills the approved store and
+# reloads a real nginx, which then serves the new certificate. Then the
+# drop-in (contrib/certbot/deploy-hook-staplegate) added beside that line:
+# certbot runs both, the second run is a no-op that says why. Then
+# Must-Staple certificates, made here, in certbot's archive/live layout,
+# through the same hook line as certbot runs it: one signed by pebble's
+# intermediate is allowed and settles on nginx's staples, one whose
+# responder is down is refused, no reload. And contrib/nginx's staple-file
+# snippet under nginx -t.
+E2E_NAME=certbot
+. "$(dirname "$0")/e2e_lib.sh"
+need certbot
+e2e_setup
+mkdir -p "$DIR/xdg/letsencrypt"
+cp "$ROOT/contrib/certbot/cli.ini" "$DIR/xdg/letsencrypt/cli.ini"
+export XDG_CONFIG_HOME="$DIR/xdg"
+COMMON=(--server "$PEBBLE_URL" --no-verify-ssl
 	--config-dir "$DIR/etc" --work-dir "$DIR/work" --logs-dir "$DIR/logs"
 	--non-interactive --agree-tos --register-unsafely-without-email)
+sha_of() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[int(sys.argv[2])])["cert"]["sha256"])' "$DIR/state/scores.jsonl" "$1"; }
+renew() {
+	timeout 90 certbot renew "${COMMON[@]}" --force-renewal --no-random-sleep-on-renew \
+		>"$DIR/$1.log" 2>&1 || fail "certbot renew ($1)"
+}
 
-certbot certonly "${COMMON[@]}" --standalone --http-01-port "$HTTP01" \
-	--http-01-address 127.0.0.1 -d shop.test --deploy-hook "$HOOK" \
-	>"$DIR/certbot.log" 2>&1 || fail "certbot certonly"
-grep -q "staplegate: deployed shop.test (certbot)" "$DIR/certbot.log" ||
-	fail "the hook did not report a deployment"
-certbot renew "${COMMON[@]}" --force-renewal --no-random-sleep-on-renew \
-	--deploy-hook "$HOOK" >>"$DIR/certbot.log" 2>&1 || fail "certbot renew"
-
-[ "$(wc -l <"$DIR/deployed")" = 2 ] || fail "deploy command ran $(wc -l <"$DIR/deployed") times, not 2"
-grep -qx "$DIR/etc/live/shop.test" "$DIR/deployed" || fail "RENEWED_LINEAGE not passed through"
-python3 - "$DIR/scores.jsonl" <<'PY' || fail "score log"
-import json, sys
-lines = [json.loads(l) for l in open(sys.argv[1])]
-assert len(lines) == 4, len(lines)
-kinds = [l["kind"] for l in lines]
-assert kinds == ["decision", "outcome"] * 2, kinds
+timeout 90 certbot certonly "${COMMON[@]}" --standalone --http-01-port "$HTTP01" \
+	--http-01-address 127.0.0.1 -d shop.example >"$DIR/certonly.log" 2>&1 || fail "certbot certonly"
+[ "$(reloads)" = 1 ] || fail "nginx reloaded $(reloads) times after certonly, not once"
+[ "$(grep -c 'staplegate: deployed shop.example (certbot)' "$DIR/certonly.log")" = 1 ] ||
+	fail "the summary is not in certbot's output exactly once"
+[ "$(served_sha256 "$(sha_of 0)")" = "$(sha_of 0)" ] || fail "nginx does not serve the first certificate"
+renew renew
+[ "$(reloads)" = 2 ] || fail "nginx reloaded $(reloads) times after renew, not twice"
+[ "$(served_sha256 "$(sha_of 2)")" = "$(sha_of 2)" ] || fail "nginx does not serve the renewed certificate"
+check_log 4 '
+assert [l["kind"] for l in lines] == ["decision", "outcome"] * 2
 for d, o in zip(lines[0::2], lines[1::2]):
     assert d["run_id"] == o["run_id"]
-    assert d["client"] == "certbot" and d["lineage"] == "shop.test", d
+    assert d["client"] == "certbot" and d["lineage"] == "shop.example", d
     assert d["must_staple"] is False and d["decision"] == "allow"
-    assert d["domains"] == ["shop.test"], d["domains"]
+    assert d["domains"] == ["shop.example"], d["domains"]
     assert o["action"] == "deployed" and o["deploy_exit_status"] == 0
-assert lines[0]["cert"]["sha256"] != lines[2]["cert"]["sha256"], "renewal gave the same cert"
-PY
+assert lines[0]["cert"]["sha256"] != lines[2]["cert"]["sha256"], "renewal gave the same cert"'
 # The approved store links to certbot's second archive version and keeps
 # the first for rollback.
-LIVE=$(readlink -f "$DIR/state/live/shop.test/cert.pem")
-[ "$LIVE" = "$(readlink -f "$DIR/etc/archive/shop.test/cert2.pem")" ] ||
+LIVE=$(readlink -f "$DIR/state/live/shop.example/cert.pem")
+[ "$LIVE" = "$(readlink -f "$DIR/etc/archive/shop.example/cert2.pem")" ] ||
 	fail "store live/ points at $LIVE, not certbot's cert2.pem"
-PREV=$(readlink "$DIR/state/store/shop.test/previous") || fail "no previous version kept"
-[ "$(readlink -f "$DIR/state/store/shop.test/$PREV/cert.pem")" = \
-	"$(readlink -f "$DIR/etc/archive/shop.test/cert1.pem")" ] ||
+PREV=$(readlink "$DIR/state/store/shop.example/previous") || fail "no previous version kept"
+[ "$(readlink -f "$DIR/state/store/shop.example/$PREV/cert.pem")" = \
+	"$(readlink -f "$DIR/etc/archive/shop.example/cert1.pem")" ] ||
 	fail "the previous version is not certbot's cert1.pem"
-"$SG" rollback shop.test --config "$DIR/config.json" >/dev/null || fail "rollback"
-[ "$(readlink -f "$DIR/state/live/shop.test/cert.pem")" = \
-	"$(readlink -f "$DIR/etc/archive/shop.test/cert1.pem")" ] || fail "rollback did not restore cert1"
-echo "e2e certbot: ok (issued and renewed, 2 deployments, 4 records, store at cert2 with cert1 kept and restored)"
+staplegate rollback shop.example >/dev/null || fail "rollback"
+[ "$(readlink -f "$DIR/state/live/shop.example/cert.pem")" = \
+	"$(readlink -f "$DIR/etc/archive/shop.example/cert1.pem")" ] || fail "rollback did not restore cert1"
+
+# The drop-in as well: certbot runs it and the cli.ini line, one reload.
+python3 - "$DIR/config.json" <<'PY' || fail "config"
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["defaults"]["deploy_command"] = ["systemctl", "reload", "nginx"]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+mkdir -p "$DIR/etc/renewal-hooks/deploy"
+install -m 0755 "$ROOT/contrib/certbot/deploy-hook-staplegate" "$DIR/etc/renewal-hooks/deploy/"
+renew twice
+[ "$(grep -c 'staplegate: deployed shop.example (certbot)' "$DIR/twice.log")" = 1 ] ||
+	fail "the drop-in and the deploy-hook line did not deploy exactly once"
+grep -q 'staplegate: already deployed shop.example (certbot): this certificate' "$DIR/twice.log" ||
+	fail "the second hook run did not say why it did nothing"
+[ "$(reloads)" = 3 ] || fail "nginx reloaded $(reloads) times, not 3: one renewal, two reloads"
+check_log 6 'assert lines[5]["action"] == "deployed", lines[5]'
+THIRD=$(sha_of 4)
+[ "$(served_sha256 "$THIRD")" = "$THIRD" ] || fail "nginx does not serve the third certificate"
+
+# Must-Staple certificates as certbot lays out a renewal (archive/
+# version N, live/ links moved), each through the cli.ini hook line run by
+# a shell with certbot's variables, stdout and stderr apart as certbot
+# keeps them.
+A="$DIR/etc/archive/shop.example"
+LINE=$(sed -n 's/^deploy-hook = //p' "$ROOT/contrib/certbot/cli.ini")
+[ -n "$LINE" ] || fail "no deploy-hook line in contrib/certbot/cli.ini"
+certbot_hook() { # N LEAF CHAIN KEY OUT: exit status of the hook
+	cp "$2" "$A/cert$1.pem"
+	cp "$3" "$A/chain$1.pem"
+	cat "$2" "$3" >"$A/fullchain$1.pem"
+	install -m 0600 "$4" "$A/privkey$1.pem"
+	for f in cert chain fullchain privkey; do
+		ln -sfn "../../archive/shop.example/$f$1.pem" "$DIR/etc/live/shop.example/$f.pem"
+	done
+	RENEWED_LINEAGE="$DIR/etc/live/shop.example" RENEWED_DOMAINS=shop.example \
+		timeout 120 sh -c "$LINE" >"$5.out" 2>"$5.err"
+}
+
+# Signed by pebble's intermediate, its responder up, nginx stapling:
+# allowed, deployed, settled.
+make_must_staple_ok
+certbot_hook 4 "$DIR/msok/leaf.pem" "$DIR/msok/chain.pem" "$DIR/msok/key.pem" "$DIR/hook-msok" ||
+	fail "Must-Staple certificate with a ready responder: $(cat "$DIR/hook-msok.err")"
+grep -q 'staplegate: deployed shop.example (certbot, Must-Staple)' "$DIR/hook-msok.out" ||
+	fail "no Must-Staple deployment"
+[ "$(reloads)" = 4 ] || fail "nginx reloaded $(reloads) times, not 4"
+MSOK=$(cert_sha256 "$DIR/msok/leaf.pem")
+[ "$(served_sha256 "$MSOK")" = "$MSOK" ] || fail "nginx does not serve the Must-Staple certificate"
+check_log 8 '
+d, o = lines[6:]
+assert d["must_staple"] is True and d["decision"] == "allow", d
+assert o["action"] == "deployed" and o["settle"][0]["settled"] is True, o'
+check_staple_file_snippet
+
+# Its responder down: refused, no reload.
+make_must_staple
+certbot_hook 5 "$DIR/ms/leaf.pem" "$DIR/ms/ca.pem" "$DIR/ms/key.pem" "$DIR/hook-ms"
+st=$?
+[ "$st" = 1 ] || fail "Must-Staple hook exited $st, not 1: $(cat "$DIR/hook-ms.err")"
+grep -q 'REFUSED shop.example (certbot, Must-Staple)' "$DIR/hook-ms.err" ||
+	fail "the refusal is not on stderr, where certbot shows it as a warning"
+[ "$(reloads)" = 4 ] || fail "nginx was reloaded for a refused certificate"
+[ "$(served_sha256)" = "$MSOK" ] || fail "nginx no longer serves the approved certificate"
+[ -f "$DIR/state/pending/shop.example.json" ] || fail "no pending deployment kept"
+check_log 10 '
+d, o = lines[8:]
+assert d["must_staple"] is True and d["decision"] == "refuse", d
+assert o["action"] == "refused" and o["deploy_exit_status"] is None, o'
+echo "e2e certbot: ok (cli.ini line on certonly and renew: 2 deployments, 2 nginx reloads, store and rollback; drop-in beside it: 1 deployment, the second run a no-op; Must-Staple in certbot's layout: allowed and settled with a ready responder, refused without one, no reload; staple-file snippet fails nginx -t until the hook pre-staged its file, then passes)"

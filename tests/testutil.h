@@ -44,5 +44,6 @@ Suite *txn_suite(void);
 Suite *deadline_suite(void);
 Suite *confirm_suite(void);
 Suite *operator_suite(void);
+Suite *clients_suite(void);
 
 #endif

@@ -105,8 +105,12 @@ static unsigned char *answer(struct tresponder *t, const unsigned char *req,
 	if (id) {
 		OCSP_basic_add1_status(bs, other ? other : id, t->cert_status,
 				       0, rev, thisupd, nextupd);
-		OCSP_basic_sign(bs, t->ca, t->ca_key, EVP_sha256(), NULL,
-				OCSP_NOCERTS);
+		if (t->signer)
+			OCSP_basic_sign(bs, t->signer, t->signer_key,
+					EVP_sha256(), NULL, 0);
+		else
+			OCSP_basic_sign(bs, t->ca, t->ca_key, EVP_sha256(),
+					NULL, OCSP_NOCERTS);
 		resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
 					    bs);
 	} else {

@@ -25,6 +25,10 @@ struct tresponder {
 	long delay_ms;	  /* wait before answering */
 	X509 *ca;
 	EVP_PKEY *ca_key;
+	/* a delegated responder signs instead, its certificate included;
+	 * NULL: the CA signs */
+	X509 *signer;
+	EVP_PKEY *signer_key;
 	int want_port;		   /* 0: any free port */
 	const unsigned char *body; /* TR_BYTES: not owned */
 	size_t body_len;
