@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../preflight/clock.h"
 #include "../preflight/config.h"
@@ -16,7 +17,14 @@ static void survival(const struct sg_probe *p, long outage,
 {
 	char have[32], need[32];
 
+	long signer_left = (long)(p->staple.signer_not_after - time(NULL));
+
 	t->survival_sec = p->staple.valid ? p->staple.seconds_left : -1;
+	if (p->staple.valid && p->staple.signer_known &&
+	    signer_left < t->survival_sec) {
+		t->survival_sec = signer_left > 0 ? signer_left : 0;
+		t->signer_capped = true;
+	}
 	t->survival_ok = t->survival_sec >= outage;
 	if (t->survival_ok)
 		return;
@@ -29,9 +37,16 @@ static void survival(const struct sg_probe *p, long outage,
 		return;
 	}
 	sg_duration_format(t->survival_sec, have, sizeof(have));
-	snprintf(t->reason, sizeof(t->reason),
-		 "survives a responder outage for %s, less than %s", have,
-		 need);
+	if (t->signer_capped)
+		snprintf(t->reason, sizeof(t->reason),
+			 "survives a responder outage for %s, less than %s: "
+			 "its OCSP signer (%s) expires before the staple "
+			 "does",
+			 have, need, p->staple.signer_subject);
+	else
+		snprintf(t->reason, sizeof(t->reason),
+			 "survives a responder outage for %s, less than %s",
+			 have, need);
 }
 
 /* (b): a round of the watch. A valid staple moves valid_until on; a

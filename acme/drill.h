@@ -1,8 +1,10 @@
 /* `staplegate drill`: rehearse a CA responder outage. (a) The survival
  * window: how long each target keeps a valid staple if the responder
- * went down now (its staple's nextUpdate - now). (b) With a watch, keep
- * probing while the operator blocks the responder, and flag any target
- * that stops stapling, or staples an expired response, while a staple it
+ * went down now (its staple's time left, and no longer than its OCSP
+ * signer's certificate lives: past that no staple it signed verifies,
+ * and a responder that is down issues none from a new signer). (b) With a
+ * watch, keep probing while the operator blocks the responder, and flag any
+ * target that stops stapling, or staples an expired response, while a staple it
  * served earlier was still valid. */
 #ifndef SG_DRILL_H
 #define SG_DRILL_H
@@ -26,6 +28,7 @@ struct sg_drill_opts {
 struct sg_drill_target {
 	long survival_sec; /* -1: no valid staple at the start */
 	bool survival_ok;
+	bool signer_capped; /* the OCSP signer expires before the staple */
 	time_t valid_until; /* nextUpdate of the latest valid staple seen */
 	int rounds, failures;
 	char reason[SG_REASON_MAX]; /* the first failure */

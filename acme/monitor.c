@@ -18,7 +18,9 @@
 #include "../preflight/scorelog.h"
 #include "leaving.h"
 #include "prestage.h"
+#include "responder_health.h"
 #include "resume.h"
+#include "signer_expiry.h"
 
 const char *sg_nagios_name(enum sg_nagios s)
 {
@@ -64,8 +66,9 @@ static bool long_lived(const struct sg_staple *st, struct sg_monitor_target *j)
 	long validity = (long)(st->next_update - st->this_update);
 	char v[32];
 
-	if (validity <= SG_FIREFOX_MAX_LIFETIME_SEC)
+	if (validity <= SG_FIREFOX_MAX_LIFETIME_SEC || j->long_lived)
 		return false;
+	j->long_lived = true;
 	sg_duration_format(validity, v, sizeof(v));
 	snprintf(j->reason + strlen(j->reason),
 		 sizeof(j->reason) - strlen(j->reason),
@@ -120,6 +123,83 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 	return long_lived(&p->staple, j) ? SG_NAGIOS_WARNING : SG_NAGIOS_OK;
 }
 
+/* Each served certificate's responder, asked once per certificate: the
+ * backends of a pool usually serve the same one. Without the issuer no
+ * request can be built (the staple is "unverifiable" then anyway). */
+static void check_responders(const struct sg_config *cfg, struct sg_monitor *m)
+{
+	struct sg_policy policy = {cfg->skew_sec, cfg->min_remaining_sec,
+				   cfg->max_age_sec};
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct sg_probe *p = &m->probes[i];
+		size_t j = 0;
+
+		if (!p->handshake_ok || p->leaf == NULL || p->issuer == NULL ||
+		    p->served.ocsp_urls.n == 0)
+			continue;
+		while (j < i && !(m->health[j].checked &&
+				  strcmp(m->probes[j].served.sha256,
+					 p->served.sha256) == 0))
+			j++;
+		if (j < i)
+			m->health[i] = m->health[j];
+		else
+			sg_rhealth_check(p->leaf, p->issuer,
+					 p->served.ocsp_urls.v[0],
+					 cfg->timeout_sec * 1000L, &policy,
+					 &m->health[i]);
+	}
+}
+
+/* What judge leaves out: the OCSP signer's remaining validity and, with
+ * --responders, the responder's health. */
+static enum sg_nagios judge_responder(struct sg_monitor *m, size_t i,
+				      enum sg_nagios state)
+{
+	struct sg_monitor_target *j = &m->judged[i];
+	const struct sg_rhealth *h = m->health ? &m->health[i] : NULL;
+	const struct sg_staple *served = &m->probes[i].staple;
+	enum sg_nagios s;
+	size_t used;
+
+	j->signer = served->signer_known	  ? served
+		    : h && h->staple.signer_known ? &h->staple
+						  : NULL;
+	if (j->signer) {
+		s = sg_signer_judge(j->signer, time(NULL), m->signer_warn_sec,
+				    m->signer_crit_sec, j->reason,
+				    sizeof(j->reason));
+		state = s > state ? s : state;
+	}
+	if (h == NULL || !h->checked)
+		return state;
+	if (sg_rhealth_bad(h)) {
+		used = strlen(j->reason);
+		snprintf(j->reason + used, sizeof(j->reason) - used, "; %s",
+			 h->reason);
+		return state > SG_NAGIOS_WARNING ? state : SG_NAGIOS_WARNING;
+	}
+	if (long_lived(&h->staple, j) && state < SG_NAGIOS_WARNING)
+		state = SG_NAGIOS_WARNING;
+	return state;
+}
+
+static json_t *responder_json(const struct sg_monitor *m, size_t i)
+{
+	const struct sg_rhealth *h = m->health ? &m->health[i] : NULL;
+
+	if (h == NULL || !h->checked)
+		return json_null();
+	return json_pack(
+		"{s:s, s:I, s:I, s:i, s:b, s:I, s:b, s:s}", "url", h->url,
+		"latency_ms", (json_int_t)h->latency_ms, "http_status",
+		(json_int_t)h->http_status, "ocsp_status", h->ocsp_status,
+		"valid", h->staple.valid, "validity_seconds",
+		(json_int_t)h->validity_sec, "next_update_after_not_after",
+		h->beyond_not_after, "reason", h->reason);
+}
+
 static json_t *record_json(const struct sg_monitor *m)
 {
 	json_t *targets = json_array(), *ms_targets = json_array();
@@ -130,12 +210,13 @@ static json_t *record_json(const struct sg_monitor *m)
 					      json_string(m->targets[i].spec));
 	for (size_t i = 0; i < m->n; i++) {
 		const struct sg_probe *p = &m->probes[i];
+		const struct sg_staple *signer = m->judged[i].signer;
 
 		json_array_append_new(
 			targets,
 			json_pack(
 				"{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:I, s:i, "
-				"s:s, s:s}",
+				"s:s, s:s, s:o, s:o}",
 				"target", m->targets[i].spec, "servername",
 				m->targets[i].servername, "address", p->address,
 				"probe_success", p->handshake_ok, "must_staple",
@@ -145,7 +226,9 @@ static json_t *record_json(const struct sg_monitor *m)
 				(json_int_t)p->staple.seconds_left, "webq96",
 				m->judged[i].webq96, "state",
 				sg_nagios_name(m->judged[i].state), "reason",
-				m->judged[i].reason));
+				m->judged[i].reason, "signer",
+				signer ? sg_record_signer(signer) : json_null(),
+				"responder", responder_json(m, i)));
 	}
 	return json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:I, s:s}", "version",
 			 SG_RECORD_VERSION, "kind", "monitor", "generated_at",
@@ -177,6 +260,124 @@ static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
 	}
 }
 
+/* The signer and responder families: a sample only for a target where
+ * there is something to measure. */
+typedef bool (*sample_fn)(const struct sg_monitor *m, size_t i, double *v);
+
+static void add_family_of(struct sg_prom *p, const struct sg_monitor *m,
+			  const char *name, const char *help, sample_fn get)
+{
+	double v;
+
+	sg_prom_family(p, name, help);
+	for (size_t i = 0; i < m->n; i++)
+		if (get(m, i, &v))
+			sg_prom_sample(p, name, m->targets[i].spec,
+				       m->targets[i].servername, v);
+}
+
+static bool signer_left(const struct sg_monitor *m, size_t i, double *v)
+{
+	const struct sg_staple *s = m->judged[i].signer;
+
+	*v = s ? (double)(s->signer_not_after - time(NULL)) : 0;
+	return s != NULL;
+}
+
+static bool signer_delegated(const struct sg_monitor *m, size_t i, double *v)
+{
+	const struct sg_staple *s = m->judged[i].signer;
+
+	*v = s && s->signer_delegated;
+	return s != NULL;
+}
+
+static const struct sg_rhealth *asked(const struct sg_monitor *m, size_t i)
+{
+	return m->health && m->health[i].checked ? &m->health[i] : NULL;
+}
+
+static bool responder_up(const struct sg_monitor *m, size_t i, double *v)
+{
+	const struct sg_rhealth *h = asked(m, i);
+
+	*v = h && h->staple.valid;
+	return h != NULL;
+}
+
+static bool responder_latency(const struct sg_monitor *m, size_t i, double *v)
+{
+	const struct sg_rhealth *h = asked(m, i);
+
+	*v = h ? h->latency_ms / 1000.0 : 0;
+	return h != NULL;
+}
+
+static bool responder_http(const struct sg_monitor *m, size_t i, double *v)
+{
+	const struct sg_rhealth *h = asked(m, i);
+
+	*v = h ? (double)h->http_status : 0;
+	return h && h->http_status;
+}
+
+static bool responder_ocsp(const struct sg_monitor *m, size_t i, double *v)
+{
+	const struct sg_rhealth *h = asked(m, i);
+
+	*v = h ? h->ocsp_status : 0;
+	return h && h->ocsp_status >= 0;
+}
+
+static bool responder_validity(const struct sg_monitor *m, size_t i, double *v)
+{
+	const struct sg_rhealth *h = asked(m, i);
+
+	*v = h ? (double)h->validity_sec : 0;
+	return h && h->staple.valid;
+}
+
+static bool responder_beyond(const struct sg_monitor *m, size_t i, double *v)
+{
+	const struct sg_rhealth *h = asked(m, i);
+
+	*v = h && h->beyond_not_after;
+	return h && h->staple.valid;
+}
+
+static void add_responder_metrics(struct sg_prom *p, const struct sg_monitor *m)
+{
+	add_family_of(p, m, "staplegate_ocsp_signer_seconds_remaining",
+		      "Seconds until the OCSP signing certificate's notAfter.",
+		      signer_left);
+	add_family_of(p, m, "staplegate_ocsp_signer_delegated",
+		      "1 when a delegated responder certificate signs, 0 when "
+		      "the issuer itself.",
+		      signer_delegated);
+	if (m->health == NULL)
+		return; /* responders not asked */
+	add_family_of(p, m, "staplegate_responder_up",
+		      "1 when the responder answered with a valid response.",
+		      responder_up);
+	add_family_of(p, m, "staplegate_responder_latency_seconds",
+		      "Time the responder took to answer (or fail).",
+		      responder_latency);
+	add_family_of(p, m, "staplegate_responder_http_status",
+		      "HTTP status of the responder's answer.", responder_http);
+	add_family_of(p, m, "staplegate_responder_ocsp_status",
+		      "OCSPResponseStatus: 0 successful, 2 internalError, 3 "
+		      "tryLater.",
+		      responder_ocsp);
+	add_family_of(p, m, "staplegate_responder_validity_seconds",
+		      "nextUpdate - thisUpdate of the responder's answer "
+		      "(Firefox caps it at 10 days).",
+		      responder_validity);
+	add_family_of(p, m, "staplegate_responder_next_update_after_not_after",
+		      "1 when the answer's nextUpdate lies beyond the "
+		      "certificate's notAfter.",
+		      responder_beyond);
+}
+
 static sg_result write_metrics(const struct sg_monitor *m, const char *path)
 {
 	struct sg_prom *p = sg_prom_new();
@@ -199,6 +400,7 @@ static sg_result write_metrics(const struct sg_monitor *m, const char *path)
 			  "1 when the served certificate names an OCSP "
 			  "responder (0: nothing to staple).",
 			  5);
+	add_responder_metrics(p, m);
 	sg_prom_family(p, "staplegate_pending_deployments",
 		       "Refused certificates waiting for staplegate resume.");
 	sg_prom_sample(p, "staplegate_pending_deployments", NULL, NULL,
@@ -424,9 +626,28 @@ sg_result sg_config_probe(const struct sg_config *cfg,
 	p.policy = (struct sg_policy){cfg->skew_sec, cfg->min_remaining_sec,
 				      cfg->max_age_sec};
 	p.store = store;
+	p.keep_certs = true; /* for the responder health check */
 	r = sg_probe_run(targets, n, &p, probes);
 	X509_STORE_free(store);
 	return r;
+}
+
+/* --signer-warn/--signer-crit, else the config's, else the defaults
+ * (which sg_config_defaults put there). */
+static sg_result signer_thresholds(const struct sg_monitor_opts *o,
+				   const struct sg_config *cfg,
+				   struct sg_monitor *m)
+{
+	m->signer_warn_sec = o->signer_warn_sec >= 0 ? o->signer_warn_sec
+						     : cfg->signer_warn_sec;
+	m->signer_crit_sec = o->signer_crit_sec >= 0 ? o->signer_crit_sec
+						     : cfg->signer_crit_sec;
+	if (m->signer_crit_sec > m->signer_warn_sec)
+		return sg_err(SG_EINPUT,
+			      "signer-crit (%ld s) must not exceed "
+			      "signer-warn (%ld s)",
+			      m->signer_crit_sec, m->signer_warn_sec);
+	return sg_ok();
 }
 
 sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
@@ -442,18 +663,27 @@ sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
 	r = sg_config_targets(&cfg, &m->targets, &m->n);
 	if (!r.code && m->n == 0)
 		r = sg_err(SG_EINPUT, "no targets configured");
+	if (!r.code)
+		r = signer_thresholds(o, &cfg, m);
 	if (!r.code) {
 		m->probes = calloc(m->n, sizeof(*m->probes));
 		m->judged = calloc(m->n, sizeof(*m->judged));
+		if (o->responders > 0 ||
+		    (o->responders < 0 && cfg.responder_health))
+			m->health = calloc(m->n, sizeof(*m->health));
 		r = m->probes && m->judged
 			    ? sg_config_probe(&cfg, m->targets, m->n, m->probes)
 			    : sg_err(SG_ENOMEM, "out of memory");
 	}
+	if (!r.code && m->health)
+		check_responders(&cfg, m);
 	if (!r.code) {
 		m->state = SG_NAGIOS_OK;
 		for (size_t i = 0; i < m->n; i++) {
 			m->judged[i].state = judge(&m->probes[i], o->warn_sec,
 						   o->crit_sec, &m->judged[i]);
+			m->judged[i].state =
+				judge_responder(m, i, m->judged[i].state);
 			if (m->judged[i].state > m->state)
 				m->state = m->judged[i].state;
 		}
@@ -477,6 +707,7 @@ void sg_monitor_free(struct sg_monitor *m)
 		sg_probe_free(m->probes, m->n);
 	free(m->probes);
 	free(m->judged);
+	free(m->health);
 	free(m->targets);
 	sg_strlist_free(&m->errors);
 	sg_strlist_free(&m->notes);

@@ -24,15 +24,23 @@ struct sg_monitor_target {
 	enum sg_nagios state;
 	int webq96;
 	bool no_ocsp_url; /* the served certificate names no responder */
+	/* The OCSP signer judged: the served staple's, else the one that
+	 * signed the responder's answer (--responders). */
+	const struct sg_staple *signer;
+	bool long_lived; /* the over-10-days warning is in reason */
 	char reason[SG_REASON_MAX];
 };
+
+struct sg_rhealth;
 
 struct sg_monitor {
 	enum sg_nagios state;
 	struct sg_target *targets;
 	struct sg_probe *probes;
 	struct sg_monitor_target *judged;
+	struct sg_rhealth *health; /* n of them with --responders, or NULL */
 	size_t n;
+	long signer_warn_sec, signer_crit_sec; /* as applied */
 	size_t pending, pending_urgent, pending_damaged;
 	size_t pending_settle_failed; /* deployed, did not settle: backoff */
 	size_t must_staple;    /* targets serving a Must-Staple certificate */
@@ -48,6 +56,9 @@ struct sg_monitor_opts {
 	const char *config_path;
 	const char *prom_path; /* NULL: no metrics file */
 	long warn_sec, crit_sec;
+	/* -1: the config's (signer_warn, signer_crit, responder_health) */
+	long signer_warn_sec, signer_crit_sec;
+	int responders; /* 1: ask each certificate's responder too */
 };
 
 /* Fills m; an error means nothing could be judged (UNKNOWN). */

@@ -32,6 +32,9 @@ enum {
 	OPT_PROM,
 	OPT_WARN,
 	OPT_CRIT,
+	OPT_SIGNER_WARN,
+	OPT_SIGNER_CRIT,
+	OPT_RESPONDERS,
 	OPT_OUTAGE,
 	OPT_WATCH,
 	OPT_INTERVAL,
@@ -65,6 +68,9 @@ static const struct option long_opts[] = {
 	{"prom", required_argument, NULL, OPT_PROM},
 	{"warn", required_argument, NULL, OPT_WARN},
 	{"crit", required_argument, NULL, OPT_CRIT},
+	{"signer-warn", required_argument, NULL, OPT_SIGNER_WARN},
+	{"signer-crit", required_argument, NULL, OPT_SIGNER_CRIT},
+	{"responders", no_argument, NULL, OPT_RESPONDERS},
 	{"outage", required_argument, NULL, OPT_OUTAGE},
 	{"watch", required_argument, NULL, OPT_WATCH},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
@@ -110,7 +116,9 @@ void sg_cli_usage(const char *command, FILE *out)
 		      out);
 	if (command == NULL || is(command, "monitor"))
 		fputs("usage: staplegate monitor [--config FILE] [--prom FILE] "
-		      "[--warn DURATION] [--crit DURATION]\n",
+		      "[--warn DURATION] [--crit DURATION]\n"
+		      "         [--signer-warn DURATION] [--signer-crit "
+		      "DURATION] [--responders]\n",
 		      out);
 	if (command == NULL || is(command, "check"))
 		fputs("usage: staplegate check --cert NEW_CERT.pem "
@@ -259,6 +267,15 @@ static sg_result apply(struct sg_cli *cli, int opt, const char *arg)
 		return duration_opt("warn", arg, &cli->monitor.warn_sec);
 	case OPT_CRIT:
 		return duration_opt("crit", arg, &cli->monitor.crit_sec);
+	case OPT_SIGNER_WARN:
+		return duration_opt("signer-warn", arg,
+				    &cli->monitor.signer_warn_sec);
+	case OPT_SIGNER_CRIT:
+		return duration_opt("signer-crit", arg,
+				    &cli->monitor.signer_crit_sec);
+	case OPT_RESPONDERS:
+		cli->monitor.responders = 1;
+		break;
 	case OPT_OUTAGE:
 		return duration_opt("outage", arg, &cli->drill.outage_sec);
 	case OPT_WATCH:
@@ -311,7 +328,10 @@ static const struct {
 	{"pending", BIT(OPT_CONFIG) | BIT(OPT_JSON), 0},
 	{"rollback", BIT(OPT_CONFIG), 1},
 	{"monitor",
-	 BIT(OPT_CONFIG) | BIT(OPT_PROM) | BIT(OPT_WARN) | BIT(OPT_CRIT), 0},
+	 BIT(OPT_CONFIG) | BIT(OPT_PROM) | BIT(OPT_WARN) | BIT(OPT_CRIT) |
+		 BIT(OPT_SIGNER_WARN) | BIT(OPT_SIGNER_CRIT) |
+		 BIT(OPT_RESPONDERS),
+	 0},
 	{"drill",
 	 BIT(OPT_CONFIG) | BIT(OPT_OUTAGE) | BIT(OPT_WATCH) | BIT(OPT_INTERVAL),
 	 0},
@@ -477,6 +497,9 @@ sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 	cli->drill.interval_ms = SG_DEFAULT_DRILL_INTERVAL_MS;
 	cli->monitor.warn_sec = SG_DEFAULT_WARN_SEC;
 	cli->monitor.crit_sec = SG_DEFAULT_CRIT_SEC;
+	cli->monitor.signer_warn_sec = -1; /* the config's, else default */
+	cli->monitor.signer_crit_sec = -1;
+	cli->monitor.responders = -1;
 	opterr = 0;
 	optind = 1;
 	/* Everything after the first "--" is the hook's deploy command,

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../acme/adopt.h"
+#include "../acme/responder_health.h"
 #include "../acme/resume.h"
 #include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
@@ -184,6 +186,31 @@ static int run_rollback(struct sg_cli *cli)
 	return 0;
 }
 
+/* The OCSP signer's and the responder's perfdata for target i. */
+static void print_responder_perfdata(const struct sg_monitor *m, size_t i)
+{
+	const char *t = m->targets[i].spec;
+	const struct sg_staple *s = m->judged[i].signer;
+	const struct sg_rhealth *h = m->health ? &m->health[i] : NULL;
+
+	if (s)
+		printf(" '%s signer_seconds_left'=%lds;%ld;%ld", t,
+		       (long)(s->signer_not_after - time(NULL)),
+		       m->signer_warn_sec, m->signer_crit_sec);
+	if (h == NULL || !h->checked)
+		return;
+	printf(" '%s responder_latency'=%.3fs;%.3f", t, h->latency_ms / 1000.0,
+	       SG_RESPONDER_SLOW_MS / 1000.0);
+	printf(" '%s responder_http_status'=%ld", t, h->http_status);
+	if (h->ocsp_status >= 0)
+		printf(" '%s responder_ocsp_status'=%d", t, h->ocsp_status);
+	if (h->staple.valid)
+		printf(" '%s responder_validity'=%lds;%ld '%s "
+		       "responder_next_update_after_not_after'=%d",
+		       t, h->validity_sec, SG_FIREFOX_MAX_LIFETIME_SEC, t,
+		       h->beyond_not_after);
+}
+
 /* A Nagios/Icinga plugin: one line, state first, perfdata after '|'. */
 static int run_monitor(struct sg_cli *cli)
 {
@@ -205,6 +232,7 @@ static int run_monitor(struct sg_cli *cli)
 			       m.probes[i].staple.seconds_left,
 			       cli->monitor.warn_sec, cli->monitor.crit_sec);
 		printf(" '%s webq96'=%d;;;0;100", t, m.judged[i].webq96);
+		print_responder_perfdata(&m, i);
 	}
 	printf(" 'must_staple_targets'=%zu;;;0;%zu", m.must_staple, m.n);
 	putchar('\n');
@@ -237,10 +265,13 @@ static int run_drill(struct sg_cli *cli)
 		if (d.t[i].survival_sec >= 0)
 			sg_duration_format(d.t[i].survival_sec, left,
 					   sizeof(left));
-		printf("%-24s %-20s survival %-8s %s%s%s\n", d.targets[i].spec,
-		       d.targets[i].servername, left,
+		printf("%-24s %-20s survival %-8s %s%s%s%s\n",
+		       d.targets[i].spec, d.targets[i].servername, left,
 		       d.t[i].survival_ok && !d.t[i].failures ? "ok" : "FAIL",
-		       d.t[i].reason[0] ? ": " : "", d.t[i].reason);
+		       d.t[i].reason[0] ? ": " : "", d.t[i].reason,
+		       d.t[i].signer_capped && !d.t[i].reason[0]
+			       ? " (until the OCSP signer expires)"
+			       : "");
 	}
 	printf("DRILL %s: %zu targets, %d rounds\n", d.ok ? "PASSED" : "FAILED",
 	       d.n, d.rounds);

@@ -1,6 +1,7 @@
 #include "output.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "../preflight/duration.h"
 #include "../preflight/record.h"
@@ -33,6 +34,23 @@ static void print_cert(const struct sg_report *rep, FILE *out)
 		c->ocsp_urls.n ? c->ocsp_urls.v[0] : "none");
 }
 
+/* Who signed the staple: a delegated responder's expiry breaks every
+ * staple it signed at once, so it is shown with the time it has left. */
+static void print_signer(const struct sg_staple *st, FILE *out)
+{
+	char when[32], left[32];
+	long rem = (long)(st->signer_not_after - time(NULL));
+
+	if (!st->signer_known)
+		return;
+	sg_time_iso(st->signer_not_after, when);
+	sg_duration_format(rem > 0 ? rem : -rem, left, sizeof(left));
+	fprintf(out, "  OCSP signer: %s %s, notAfter %s (%s %s)\n",
+		st->signer_delegated ? "delegated responder"
+				     : "the issuer itself",
+		st->signer_subject, when, left, rem > 0 ? "left" : "ago");
+}
+
 static void print_target(const struct sg_report *rep, size_t i, FILE *out)
 {
 	const struct sg_probe *p = &rep->probes[i];
@@ -49,6 +67,7 @@ static void print_target(const struct sg_report *rep, size_t i, FILE *out)
 		fprintf(out, " (%d handshakes, %d stapled)", p->attempts,
 			p->stapled);
 	fputc('\n', out);
+	print_signer(&p->staple, out);
 }
 
 void sg_output_human(const struct sg_report *rep, FILE *out)

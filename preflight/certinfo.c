@@ -54,7 +54,7 @@ time_t sg_asn1_time(const ASN1_TIME *t)
 	return timegm(&tm);
 }
 
-static void read_subject(X509 *cert, char *buf, size_t size)
+void sg_cert_subject(X509 *cert, char *buf, size_t size)
 {
 	BIO *mem = BIO_new(BIO_s_mem());
 	int n;
@@ -117,7 +117,7 @@ sg_result sg_certinfo_read(X509 *cert, struct sg_certinfo *info)
 	sg_result r;
 
 	memset(info, 0, sizeof(*info));
-	read_subject(cert, info->subject, sizeof(info->subject));
+	sg_cert_subject(cert, info->subject, sizeof(info->subject));
 	read_serial(cert, info->serial, sizeof(info->serial));
 	sg_cert_sha256(cert, info->sha256);
 	info->not_before = sg_asn1_time(X509_get0_notBefore(cert));

@@ -49,6 +49,9 @@ const char *sg_certinfo_first_dns(const struct sg_certinfo *info);
 sg_result sg_strlist_add(struct sg_strlist *l, const char *s);
 void sg_strlist_free(struct sg_strlist *l);
 
+/* The certificate's subject, RFC 2253 form ("" when it cannot). */
+void sg_cert_subject(X509 *cert, char *buf, size_t size);
+
 /* SHA-256 of the certificate's DER, lowercase hex. */
 void sg_cert_sha256(X509 *cert, char out[65]);
 

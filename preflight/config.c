@@ -48,6 +48,12 @@ static const struct key {
 	 offsetof(struct sg_config, require_history), 0, 366L * 86400},
 	{"history_max_gap", K_DURATION,
 	 offsetof(struct sg_config, history_max_gap), 60, 366L * 86400},
+	{"signer_warn", K_DURATION, offsetof(struct sg_config, signer_warn_sec),
+	 0, SG_DURATION_MAX_SEC},
+	{"signer_crit", K_DURATION, offsetof(struct sg_config, signer_crit_sec),
+	 0, SG_DURATION_MAX_SEC},
+	{"responder_health", K_BOOL,
+	 offsetof(struct sg_config, responder_health), 0, 1},
 	{"record", K_STRING, offsetof(struct sg_config, record_path), 0, 0},
 	{"state_dir", K_STRING, offsetof(struct sg_config, state_dir), 0, 0},
 	{"cafile", K_STRING, offsetof(struct sg_config, cafile), 0, 0},
@@ -341,6 +347,8 @@ void sg_config_defaults(struct sg_config *cfg)
 	cfg->settle_handshakes = SG_DEFAULT_SETTLE_HANDSHAKES;
 	cfg->deadline_sec = SG_DEFAULT_DEADLINE_SEC;
 	cfg->history_max_gap = 86400;
+	cfg->signer_warn_sec = SG_DEFAULT_SIGNER_WARN_SEC;
+	cfg->signer_crit_sec = SG_DEFAULT_SIGNER_CRIT_SEC;
 }
 
 static sg_result fill_default_paths(struct sg_config *cfg)

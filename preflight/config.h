@@ -14,6 +14,10 @@
 #define SG_DEFAULT_SETTLE_TIMEOUT_SEC 60
 #define SG_DEFAULT_SETTLE_HANDSHAKES  3
 #define SG_DEFAULT_DEADLINE_SEC	      100 /* lego kills hooks after 120 s */
+/* A delegated OCSP signer is often issued for weeks only: two weeks'
+ * notice leaves time to rotate it, three days is an emergency. */
+#define SG_DEFAULT_SIGNER_WARN_SEC (14L * 86400)
+#define SG_DEFAULT_SIGNER_CRIT_SEC (3L * 86400)
 
 struct sg_domain_cfg {
 	char *name; /* "shop.example" or "*.example.com" */
@@ -33,6 +37,8 @@ struct sg_config {
 	long attempts, confirm, settle_handshakes;
 	long store; /* 1: fill the approved-certificate store */
 	long require_history, history_max_gap; /* "prove stapling first" */
+	long signer_warn_sec, signer_crit_sec; /* monitor: OCSP signer left */
+	long responder_health; /* 1: monitor asks each responder too */
 	char *record_path, *state_dir, *cafile;
 	char *haproxy_socket; /* HAProxy stats socket for staples, or NULL */
 	char **deploy_argv, **rollback_argv;

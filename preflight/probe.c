@@ -537,6 +537,14 @@ static void harvest(struct loop *l, size_t i)
 	sg_staple_verify_cached(len > 0 ? der : NULL, len > 0 ? (size_t)len : 0,
 				leaf, issuer, &l->opts->policy, time(NULL),
 				&l->cache, &r->staple);
+	if (l->opts->keep_certs) {
+		X509_free(r->leaf);
+		X509_free(r->issuer);
+		X509_up_ref(leaf);
+		r->leaf = leaf;
+		r->issuer = issuer; /* the reference judge_chain gave */
+		return;
+	}
 	X509_free(issuer);
 }
 
@@ -974,6 +982,10 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 
 void sg_probe_free(struct sg_probe *results, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		sg_certinfo_free(&results[i].served);
+		X509_free(results[i].leaf);
+		X509_free(results[i].issuer);
+		results[i].leaf = results[i].issuer = NULL;
+	}
 }

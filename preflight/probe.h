@@ -12,8 +12,8 @@
 #include "staple.h"
 #include "target.h"
 
-#define SG_DEFAULT_TIMEOUT_SEC	   5
-#define SG_DEFAULT_PARALLEL	   256
+#define SG_DEFAULT_TIMEOUT_SEC 5
+#define SG_DEFAULT_PARALLEL    256
 /* Priming and confirmation (README, "Priming and confirmation"): a target
  * passes with SG_DEFAULT_CONFIRM good handshakes in a row. Before the
  * first good one, handshakes without a staple are priming (nginx fetches
@@ -54,6 +54,7 @@ struct sg_probe_opts {
 				      chain (--chain, the new bundle) */
 	X509_STORE *store;	   /* roots for chain validation */
 	struct sg_policy policy;
+	bool keep_certs; /* results hold the served leaf and its issuer */
 };
 
 struct sg_probe {
@@ -65,9 +66,12 @@ struct sg_probe {
 	struct sg_certinfo served; /* valid when handshake_ok */
 	bool chain_valid;
 	char chain_reason[128];
-	struct sg_staple staple;   /* of the last handshake */
-	int attempts;		   /* handshakes made */
-	int stapled;		   /* of those, with a fresh valid staple */
+	struct sg_staple staple; /* of the last handshake */
+	/* With keep_certs, of the last handshake (owned references, NULL
+	 * when not seen or not found): monitor asks their responder. */
+	X509 *leaf, *issuer;
+	int attempts; /* handshakes made */
+	int stapled;  /* of those, with a fresh valid staple */
 	long elapsed_ms;
 	char error[SG_REASON_MAX]; /* why no handshake, "" on success */
 	/* The server could not negotiate the new certificate's key type

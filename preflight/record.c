@@ -49,6 +49,15 @@ static json_t *nullable_string(bool present, const char *s)
 	return present ? json_string(s) : json_null();
 }
 
+json_t *sg_record_signer(const struct sg_staple *st)
+{
+	if (!st->signer_known)
+		return json_null();
+	return json_pack("{s:b, s:s, s:o}", "delegated", st->signer_delegated,
+			 "subject", st->signer_subject, "not_after",
+			 sg_record_time(st->signer_not_after));
+}
+
 static json_t *target_json(const struct sg_report *rep, size_t i)
 {
 	const struct sg_probe *p = &rep->probes[i];
@@ -77,6 +86,7 @@ static json_t *target_json(const struct sg_report *rep, size_t i)
 	json_object_set_new(t, "seconds_left",
 			    st->next_update ? json_integer(st->seconds_left)
 					    : json_null());
+	json_object_set_new(t, "signer", sg_record_signer(st));
 	json_object_set_new(t, "attempts", json_integer(p->attempts));
 	json_object_set_new(t, "handshakes", json_integer(p->attempts));
 	json_object_set_new(t, "handshakes_stapled", json_integer(p->stapled));

@@ -402,6 +402,22 @@ static bool check_signature(OCSP_BASICRESP *bs, X509 *issuer,
 	return ok;
 }
 
+/* Names the signer that check_signature accepted, for the report and
+ * monitor's --signer-warn: found again from the bytes and the issuer, so
+ * nothing about it goes into the verdict cache. */
+static void note_signer(OCSP_BASICRESP *bs, X509 *issuer, struct sg_staple *out)
+{
+	X509 *signer = find_signer(bs, issuer);
+
+	if (signer == NULL)
+		return;
+	out->signer_known = true;
+	out->signer_delegated = signer != issuer;
+	sg_cert_subject(signer, out->signer_subject,
+			sizeof(out->signer_subject));
+	out->signer_not_after = sg_asn1_time(X509_get0_notAfter(signer));
+}
+
 /* The signing certificate, and the issuer above a delegated responder,
  * must be valid now: named as such, not as a chain failure. */
 static bool check_signer_times(OCSP_BASICRESP *bs, X509 *issuer, time_t now,
@@ -598,6 +614,7 @@ void sg_staple_verify_cached(const unsigned char *der, size_t len, X509 *leaf,
 		return;
 	sr = find_single(bs, leaf, issuer, out);
 	if (sr && check_signature_cached(bs, issuer, der, len, cache, out) &&
+	    (note_signer(bs, issuer, out), true) &&
 	    check_signer_times(bs, issuer, now, out) &&
 	    check_extensions(bs, sr, out) && check_status(sr, out) &&
 	    check_times(sr, policy, now, out)) {

@@ -44,6 +44,13 @@ struct sg_staple {
 	bool capped;
 	time_t revoked_at;
 	int revoke_reason; /* OCSP_REVOKED_STATUS_*, -1 none given */
+	/* The certificate whose key verified the signature (check 4), set
+	 * only then: the issuer itself or a delegated responder. When a
+	 * delegated one expires, every staple it signed fails at once. */
+	bool signer_known;
+	bool signer_delegated;
+	char signer_subject[256];
+	time_t signer_not_after;
 	char reason[SG_REASON_MAX];
 };
 

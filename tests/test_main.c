@@ -88,6 +88,7 @@ int main(void)
 	srunner_add_suite(sr, deadline_suite());
 	srunner_add_suite(sr, operator_suite());
 	srunner_add_suite(sr, clients_suite());
+	srunner_add_suite(sr, signer_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -218,12 +218,14 @@ START_TEST(prometheus_file_parses_back)
 		"staplegate_webq96_score",
 		"staplegate_probe_success",
 		"staplegate_ocsp_url",
+		"staplegate_ocsp_signer_seconds_remaining",
+		"staplegate_ocsp_signer_delegated",
 		"staplegate_pending_deployments",
 		"staplegate_last_run_timestamp_seconds"};
 	struct fleet f;
 	struct cli_run r;
 	char dir[600], line[1024], current[128] = "";
-	int helps[8] = {0}, types[8] = {0}, samples = 0;
+	int helps[10] = {0}, types[10] = {0}, samples = 0;
 	regex_t sample;
 	FILE *in;
 
@@ -242,7 +244,7 @@ START_TEST(prometheus_file_parses_back)
 	ck_assert_ptr_nonnull(in);
 	while (fgets(line, sizeof(line), in)) {
 		line[strcspn(line, "\n")] = '\0';
-		for (int i = 0; i < 8; i++) {
+		for (int i = 0; i < 10; i++) {
 			size_t n = strlen(families[i]);
 
 			if (strncmp(line, "# HELP ", 7) == 0 &&
@@ -267,12 +269,13 @@ START_TEST(prometheus_file_parses_back)
 	}
 	fclose(in);
 	regfree(&sample);
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 10; i++)
 		ck_assert_msg(helps[i] == 1 && types[i] == 1,
 			      "%s: %d HELP %d TYPE", families[i], helps[i],
 			      types[i]);
-	/* 2 valid staples + 5 per-target families of 3 + 2 scalars */
-	ck_assert_int_eq(samples, 2 + 5 * 3 + 2);
+	/* 2 valid staples + 5 per-target families of 3 + 2 scalars + the
+	 * signer's 2 families for the 2 valid staples */
+	ck_assert_int_eq(samples, 2 + 5 * 3 + 2 + 2 * 2);
 }
 END_TEST
 

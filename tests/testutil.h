@@ -45,5 +45,6 @@ Suite *deadline_suite(void);
 Suite *confirm_suite(void);
 Suite *operator_suite(void);
 Suite *clients_suite(void);
+Suite *signer_suite(void);
 
 #endif

@@ -96,7 +96,8 @@ static unsigned char *answer(struct tresponder *t, const unsigned char *req,
 			? OCSP_cert_to_id(EVP_sha1(), t->answer_for, t->ca)
 			: NULL;
 	ASN1_TIME *thisupd = X509_gmtime_adj(NULL, -3600);
-	ASN1_TIME *nextupd = X509_gmtime_adj(NULL, 7L * 86400);
+	ASN1_TIME *nextupd =
+		X509_gmtime_adj(NULL, t->next_off ? t->next_off : 7L * 86400);
 	ASN1_TIME *rev = X509_gmtime_adj(NULL, -7200);
 	OCSP_RESPONSE *resp = NULL;
 	unsigned char *der = NULL;
@@ -164,6 +165,15 @@ static void serve(struct tresponder *t, int fd)
 
 		reply(fd, 200, big, 1 << 20);
 		OPENSSL_free(big);
+	} else if (t->mode == TR_UNSUCCESSFUL) {
+		OCSP_RESPONSE *resp =
+			OCSP_response_create(t->resp_status, NULL);
+
+		der = NULL;
+		len = (size_t)i2d_OCSP_RESPONSE(resp, &der);
+		reply(fd, 200, der, len);
+		OPENSSL_free(der);
+		OCSP_RESPONSE_free(resp);
 	} else if (t->mode == TR_BYTES) {
 		reply(fd, 200, t->body, t->body_len);
 	} else if (t->mode == TR_GARBAGE || req == NULL) {

@@ -13,9 +13,11 @@ enum tr_mode {
 	TR_STATUS,  /* a signed answer with cert_status */
 	TR_GARBAGE, /* 200 with bytes that are no OCSP response */
 	TR_HTTP500,
-	TR_GET_ONLY, /* answers GET, refuses POST with 405 */
-	TR_HUGE,     /* 200 with a 1 MiB body */
-	TR_BYTES,    /* 200 with body, whatever is asked */
+	TR_GET_ONLY,	 /* answers GET, refuses POST with 405 */
+	TR_HUGE,	 /* 200 with a 1 MiB body */
+	TR_BYTES,	 /* 200 with body, whatever is asked */
+	TR_UNSUCCESSFUL, /* 200 with an OCSPResponse of resp_status only
+			    (tryLater 3, internalError 2) */
 };
 
 struct tresponder {
@@ -23,6 +25,8 @@ struct tresponder {
 	int cert_status;  /* V_OCSP_CERTSTATUS_* for TR_STATUS */
 	X509 *answer_for; /* answer about this cert instead, NULL: as asked */
 	long delay_ms;	  /* wait before answering */
+	long next_off;	  /* nextUpdate - now, 0: 7 days */
+	int resp_status;  /* TR_UNSUCCESSFUL */
 	X509 *ca;
 	EVP_PKEY *ca_key;
 	/* a delegated responder signs instead, its certificate included;
