@@ -52,7 +52,7 @@ void sg_gate_phase_done(struct gate *g, enum sg_gate_phase phase,
 static void set_budget(struct gate *g, long long start)
 {
 	long long total = 1000LL * (g->o->deadline_sec ? g->o->deadline_sec
-						       : g->cfg.deadline_sec);
+						       : g->cfg->deadline_sec);
 
 	g->reserve_ms =
 		total / 4 < SG_GATE_RESERVE_MS ? total / 4 : SG_GATE_RESERVE_MS;
@@ -91,23 +91,14 @@ static void make_run_id(char out[33])
 		sprintf(out + 2 * i, "%02x", b[i]);
 }
 
-/* A missing default config is no error (a non-Must-Staple certificate
- * needs none); an explicit one that cannot be read is. */
-static void load_config(struct gate *g)
+/* A config that could not be read (the defaults stand in) is an error
+ * of the run, which then neither locks nor stores nor pre-stages. */
+static void note_config(struct gate *g)
 {
-	const char *path = g->o->config_path;
-	sg_result r;
-
-	if (path == NULL && access(SG_DEFAULT_CONFIG, F_OK) != 0) {
-		r = sg_config_parse("{}", 2, "defaults", &g->cfg);
-	} else {
-		r = sg_config_load(path, &g->cfg);
-	}
-	if (r.code) {
-		sg_gate_note_error(g, "config: %s", r.reason);
-		sg_config_parse("{}", 2, "defaults", &g->cfg);
-		g->cfg_failed = true;
-	}
+	if (g->o->config_error == NULL)
+		return;
+	sg_gate_note_error(g, "config: %s", g->o->config_error);
+	g->cfg_failed = true;
 }
 
 static void on_timer(int sig)
@@ -149,7 +140,7 @@ static void open_log(struct gate *g)
 	sg_result r;
 
 	g->log_path =
-		g->o->record_path ? g->o->record_path : g->cfg.record_path;
+		g->o->record_path ? g->o->record_path : g->cfg->record_path;
 	/* as the checks: half of what is left, the rest for the deploy */
 	bound_wait(sg_now_ms() +
 		   (g->deadline - g->reserve_ms - sg_now_ms()) / 2);
@@ -275,13 +266,13 @@ static bool lock(struct gate *g)
 	long long until = g->deadline - g->reserve_ms;
 	sg_result r;
 
-	if (g->cfg_failed || (!g->cfg.store && plain))
+	if (g->cfg_failed || (!g->cfg->store && plain))
 		return true;
 	/* A plain certificate keeps half of its time for its deploy. */
 	if (plain)
 		until = sg_now_ms() + (until - sg_now_ms()) / 2;
-	r = sg_lock_lineage(g->cfg.state_dir, g->nc.lineage, until, &g->lock_fd,
-			    &busy);
+	r = sg_lock_lineage(g->cfg->state_dir, g->nc.lineage, until,
+			    &g->lock_fd, &busy);
 	if (!r.code)
 		return true;
 	/* Never gated, not even by another run: deployed without the
@@ -314,7 +305,7 @@ static bool still_pending(struct gate *g)
 
 	if (!g->o->resume)
 		return true;
-	sg_pending_load(g->cfg.state_dir, g->nc.lineage, &e);
+	sg_pending_load(g->cfg->state_dir, g->nc.lineage, &e);
 	sha = json_string_value(json_object_get(e, "sha256"));
 	same = sha && g->o->expect_sha256 &&
 	       strcmp(sha, g->o->expect_sha256) == 0;
@@ -329,9 +320,11 @@ static bool still_pending(struct gate *g)
 	return same;
 }
 
-void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
+void sg_gate_run(const struct sg_config *cfg, const struct sg_gate_opts *o,
+		 struct sg_gate_result *res)
 {
-	struct gate g = {.o = o, .res = res, .log_fd = -1, .lock_fd = -1};
+	struct gate g = {
+		.cfg = cfg, .o = o, .res = res, .log_fd = -1, .lock_fd = -1};
 	long long start = sg_now_ms();
 	sg_result r;
 
@@ -357,12 +350,13 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 	}
 	if (g.nc.client == SG_CLIENT_CERTBOT)
 		sg_repeat_certbot_run(g.certbot_run, sizeof(g.certbot_run));
-	load_config(&g);
+	note_config(&g);
 	set_budget(&g, start);
 	sg_gate_phase_done(&g, SG_PHASE_CONFIG, g.deadline - g.reserve_ms);
 	open_log(&g);
 	sg_gate_phase_done(&g, SG_PHASE_SCORE_LOG, g.deadline - g.reserve_ms);
 	sg_newcert_name(&g.nc, sg_gate_load(&g) ? &g.cert : NULL);
+	sg_config_site(cfg, &g.cert.dns_names, &g.site);
 	if (!lock(&g) || !still_pending(&g))
 		goto out;
 	sg_gate_decide(&g);
@@ -383,7 +377,7 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 			 "superseded %s: the certificate on disk is newer "
 			 "than the pending one",
 			 g.nc.lineage);
-		sg_pending_remove(g.cfg.state_dir, g.nc.lineage);
+		sg_pending_remove(g.cfg->state_dir, g.nc.lineage);
 		goto out;
 	}
 	if (o->wait_sec)
@@ -403,7 +397,6 @@ out:
 	sg_certinfo_free(&g.cert);
 	sg_material_free(&g.mat);
 	sg_strlist_free(&g.unconfigured);
-	sg_config_free(&g.cfg);
 	sg_newcert_free(&g.nc);
 }
 

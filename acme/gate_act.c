@@ -20,37 +20,14 @@
 #include "repeat.h"
 #include "store.h"
 
-static char **pick_argv(const struct gate *g, bool rollback)
-{
-	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
-		const struct sg_domain_cfg *d =
-			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
-		char **argv = d ? (rollback ? d->rollback_argv : d->deploy_argv)
-				: NULL;
-
-		if (argv)
-			return argv;
-	}
-	return rollback ? g->cfg.rollback_argv : g->cfg.deploy_argv;
-}
-
 static const char *staple_out_path(const struct gate *g)
 {
-	if (g->o->staple_out)
-		return g->o->staple_out;
-	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
-		const struct sg_domain_cfg *d =
-			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
-
-		if (d && d->staple_out)
-			return d->staple_out;
-	}
-	return NULL;
+	return g->o->staple_out ? g->o->staple_out : g->site.staple_out;
 }
 
 static char **deploy_argv(const struct gate *g)
 {
-	return g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
+	return g->o->deploy_argv ? g->o->deploy_argv : g->site.deploy_argv;
 }
 
 /* With the store, live/ goes back to the previous version (and its
@@ -62,22 +39,22 @@ static void keep_after_settle_failure(struct gate *g, const char *why);
 
 static void rollback(struct gate *g, const char *why)
 {
-	char **argv = pick_argv(g, true);
+	char **argv = g->site.rollback_argv;
 	struct sg_command cmd;
 	bool swapped = false;
 	const char *what = "rollback";
 
 	g->out.action = "settle-failed";
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", why);
-	if (g->cfg.store &&
-	    !sg_store_has_previous(g->cfg.state_dir, g->nc.lineage)) {
+	if (g->cfg->store &&
+	    !sg_store_has_previous(g->cfg->state_dir, g->nc.lineage)) {
 		/* The first version: nothing to go back to. */
 		snprintf(g->out_reason + strlen(g->out_reason),
 			 sizeof(g->out_reason) - strlen(g->out_reason),
 			 "; store: no previous version to roll back to");
-	} else if (g->cfg.store) {
-		sg_result r = sg_store_rollback(g->cfg.state_dir, g->nc.lineage,
-						staple_out_path(g));
+	} else if (g->cfg->store) {
+		sg_result r = sg_store_rollback(
+			g->cfg->state_dir, g->nc.lineage, staple_out_path(g));
 
 		if (r.code)
 			sg_gate_note_error(g, "store rollback: %s", r.reason);
@@ -108,7 +85,7 @@ static void rollback(struct gate *g, const char *why)
 static void settle(struct gate *g)
 {
 	struct sg_probe_opts p;
-	long budget = g->cfg.settle_timeout_sec * 1000;
+	long budget = g->cfg->settle_timeout_sec * 1000;
 	struct sg_gate_result *res = g->res;
 	sg_result r;
 
@@ -128,9 +105,9 @@ static void settle(struct gate *g)
 		    "certificate with a fresh staple, %ld handshakes in a row "
 		    "(up to %lds)",
 		    res->n, res->n == 1 ? " serves" : "s serve",
-		    g->cfg.settle_handshakes, budget / 1000);
+		    g->cfg->settle_handshakes, budget / 1000);
 	r = sg_settle_run(res->targets, res->n, &p, g->cert.sha256,
-			  (int)g->cfg.settle_handshakes, budget, res->settle,
+			  (int)g->cfg->settle_handshakes, budget, res->settle,
 			  &g->out.settle_ms);
 	g->out.settle = res->settle;
 	sg_gate_phase_done(g, SG_PHASE_SETTLE, g->deadline - g->reserve_ms);
@@ -210,7 +187,7 @@ static void hold(struct gate *g)
 	entry = sg_pending_entry(&g->nc, &g->mat, &g->cert,
 				 g->res->has_report ? &g->res->rep : NULL, argv,
 				 g->reason);
-	r = entry ? sg_pending_save(g->cfg.state_dir, g->nc.lineage, entry)
+	r = entry ? sg_pending_save(g->cfg->state_dir, g->nc.lineage, entry)
 		  : sg_err(SG_ENOMEM, "out of memory");
 	json_decref(entry);
 	if (r.code) {
@@ -239,7 +216,7 @@ static void keep_after_settle_failure(struct gate *g, const char *why)
 	entry = sg_pending_entry(&g->nc, &g->mat, &g->cert,
 				 g->res->has_report ? &g->res->rep : NULL,
 				 deploy_argv(g), why);
-	r = entry ? sg_pending_save_settle_failure(g->cfg.state_dir,
+	r = entry ? sg_pending_save_settle_failure(g->cfg->state_dir,
 						   g->nc.lineage, entry, why)
 		  : sg_err(SG_ENOMEM, "out of memory");
 	sg_duration_format(entry ? (long)(json_integer_value(json_object_get(
@@ -268,16 +245,15 @@ static void remember_staple(struct gate *g, const char *staple)
 
 	snprintf(cert, sizeof(cert), "%s", g->nc.cert_path);
 	snprintf(chain, sizeof(chain), "%s", g->nc.chain_path);
-	if (g->cfg.store &&
+	if (g->cfg->store &&
 	    !sg_store_lineage_name(g->nc.lineage, name, sizeof(name)).code) {
 		snprintf(cert, sizeof(cert), "%s/live/%s/cert.pem",
-			 g->cfg.state_dir, name);
+			 g->cfg->state_dir, name);
 		snprintf(chain, sizeof(chain), "%s/live/%s/chain.pem",
-			 g->cfg.state_dir, name);
+			 g->cfg->state_dir, name);
 	}
-	r = sg_prestage_remember(g->cfg.state_dir, g->nc.lineage, staple, cert,
-				 chain,
-				 sg_haproxy_socket_for(&g->cfg, &g->cert));
+	r = sg_prestage_remember(g->cfg->state_dir, g->nc.lineage, staple, cert,
+				 chain, g->site.haproxy_socket);
 	if (r.code)
 		sg_gate_note_error(g,
 				   "staple file not remembered for refresh: %s",
@@ -314,17 +290,17 @@ static bool prepare(struct gate *g, char *store_error, size_t size)
 	if (staple && !have && g->gated)
 		r = sg_err(SG_EINPUT, "%s: no verified staple to pre-stage",
 			   staple);
-	else if (staple && have && !g->cfg.store)
+	else if (staple && have && !g->cfg->store)
 		r = sg_write_atomic(staple, g->resp.der, g->resp.len, 0644);
 	if (r.code)
 		return held_back(g, "staple-out-failed",
 				 "staple not pre-staged", r.reason);
-	if (g->cfg.store && g->lock_error[0] && !g->gated) {
+	if (g->cfg->store && g->lock_error[0] && !g->gated) {
 		snprintf(store_error, size, "store not filled: %s",
 			 g->lock_error);
-	} else if (g->cfg.store) {
+	} else if (g->cfg->store) {
 		/* The store writes the staple file too, with the version. */
-		r = sg_store_fill(g->cfg.state_dir, &g->nc, &g->mat, &st);
+		r = sg_store_fill(g->cfg->state_dir, &g->nc, &g->mat, &st);
 		if (r.code && !g->gated) {
 			snprintf(store_error, size, "store: %s", r.reason);
 			r = sg_ok();
@@ -372,9 +348,9 @@ void sg_gate_act(struct gate *g)
 		sg_gate_note_error(g, "%s", store_error);
 	if (strcmp(g->out.action, "deployed") == 0 &&
 	    g->nc.client == SG_CLIENT_CERTBOT)
-		sg_repeat_note(g->cfg.state_dir, g->nc.lineage, g->cert.sha256,
+		sg_repeat_note(g->cfg->state_dir, g->nc.lineage, g->cert.sha256,
 			       g->certbot_run);
 	if (strcmp(g->out.action, "deployed") == 0 ||
 	    strcmp(g->out.action, "allowed") == 0)
-		sg_pending_remove(g->cfg.state_dir, g->nc.lineage);
+		sg_pending_remove(g->cfg->state_dir, g->nc.lineage);
 }

@@ -34,7 +34,8 @@ struct gate {
 	const char *ran_out;  /* the phase the budget ran out in, or NULL */
 	char run_id[33];
 	struct sg_newcert nc;
-	struct sg_config cfg;
+	const struct sg_config *cfg;
+	struct sg_site site; /* the certificate's settings in cfg */
 	struct sg_material mat;
 	bool have_cert;
 	struct sg_certinfo cert;

@@ -214,12 +214,12 @@ static sg_result write_metrics(const struct sg_monitor *m, const char *path)
 
 /* A damaged entry counts as pending (it stands for a refused
  * certificate nobody can resume) and is named in the summary. */
-static void count_pending(const struct sg_monitor_opts *o, struct sg_monitor *m)
+static void count_pending(const struct sg_config *cfg, struct sg_monitor *m)
 {
 	json_t *list = NULL, *e;
 	size_t i;
 
-	if (sg_pending_list(o->config_path, &list).code == SG_OK)
+	if (sg_pending_list(cfg, &list).code == SG_OK)
 		json_array_foreach (list, i, e) {
 			m->pending++;
 			m->pending_urgent +=
@@ -342,8 +342,7 @@ static void refresh_failed(struct sg_monitor *m, const char *why)
  * staples from that file, so its staple ages from now on. */
 static void refresh_staples(const struct sg_config *cfg, struct sg_monitor *m)
 {
-	struct sg_policy policy = {cfg->skew_sec, cfg->min_remaining_sec,
-				   cfg->max_age_sec};
+	struct sg_policy policy = sg_config_policy(cfg);
 	struct sg_strlist msgs = {0};
 	int failed = 0;
 	sg_result r = sg_prestage_refresh(cfg->state_dir, cfg->cafile,
@@ -416,37 +415,28 @@ sg_result sg_config_probe(const struct sg_config *cfg,
 
 	if (r.code)
 		return r;
-	sg_probe_opts_init(&p);
-	p.timeout_ms = cfg->timeout_sec * 1000;
-	p.attempts = (int)cfg->attempts;
-	p.confirm = (int)cfg->confirm;
-	p.retry_delay_ms = cfg->retry_delay_sec * 1000;
-	p.policy = (struct sg_policy){cfg->skew_sec, cfg->min_remaining_sec,
-				      cfg->max_age_sec};
+	sg_config_probe_opts(cfg, &p);
 	p.store = store;
 	r = sg_probe_run(targets, n, &p, probes);
 	X509_STORE_free(store);
 	return r;
 }
 
-sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
+sg_result sg_monitor_run(const struct sg_config *cfg,
+			 const struct sg_monitor_opts *o, struct sg_monitor *m)
 {
-	struct sg_config cfg;
 	sg_result r;
 
 	memset(m, 0, sizeof(*m));
 	m->state = SG_NAGIOS_UNKNOWN;
-	r = sg_config_load(o->config_path, &cfg);
-	if (r.code)
-		return r;
-	r = sg_config_targets(&cfg, &m->targets, &m->n);
+	r = sg_config_targets(cfg, &m->targets, &m->n);
 	if (!r.code && m->n == 0)
 		r = sg_err(SG_EINPUT, "no targets configured");
 	if (!r.code) {
 		m->probes = calloc(m->n, sizeof(*m->probes));
 		m->judged = calloc(m->n, sizeof(*m->judged));
 		r = m->probes && m->judged
-			    ? sg_config_probe(&cfg, m->targets, m->n, m->probes)
+			    ? sg_config_probe(cfg, m->targets, m->n, m->probes)
 			    : sg_err(SG_ENOMEM, "out of memory");
 	}
 	if (!r.code) {
@@ -457,17 +447,16 @@ sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
 			if (m->judged[i].state > m->state)
 				m->state = m->judged[i].state;
 		}
-		count_pending(o, m);
+		count_pending(cfg, m);
 		if (m->pending && m->state < SG_NAGIOS_WARNING)
 			m->state = SG_NAGIOS_WARNING;
 		if (m->pending_urgent)
 			m->state = SG_NAGIOS_CRITICAL;
-		refresh_staples(&cfg, m);
+		refresh_staples(cfg, m);
 		summarize(m);
-		persist(&cfg, o, m);
+		persist(cfg, o, m);
 		report_unwritten(m);
 	}
-	sg_config_free(&cfg);
 	return r;
 }
 

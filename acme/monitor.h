@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "../preflight/config.h"
 #include "../preflight/probe.h"
 #include "../preflight/result.h"
 #include "../preflight/target.h"
@@ -45,13 +46,13 @@ struct sg_monitor {
 };
 
 struct sg_monitor_opts {
-	const char *config_path;
 	const char *prom_path; /* NULL: no metrics file */
 	long warn_sec, crit_sec;
 };
 
 /* Fills m; an error means nothing could be judged (UNKNOWN). */
-sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m);
+sg_result sg_monitor_run(const struct sg_config *cfg,
+			 const struct sg_monitor_opts *o, struct sg_monitor *m);
 void sg_monitor_free(struct sg_monitor *m);
 
 const char *sg_nagios_name(enum sg_nagios s);

@@ -76,12 +76,12 @@ static bool backing_off(json_t *e, struct sg_resume_item *item)
 	return true;
 }
 
-static void resume_one(const char *config_path, json_t *e,
+static void resume_one(const struct sg_config *cfg, json_t *e,
 		       struct sg_resume_item *item)
 {
 	struct sg_newcert nc = {0};
 	char client[32];
-	struct sg_gate_opts o = {.config_path = config_path, .resume = &nc};
+	struct sg_gate_opts o = {.resume = &nc};
 	struct sg_gate_result res;
 
 	if (backing_off(e, item))
@@ -95,7 +95,7 @@ static void resume_one(const char *config_path, json_t *e,
 	copy_field(e, "lineage_dir", nc.lineage_dir, sizeof(nc.lineage_dir));
 	o.expect_sha256 = json_string_value(json_object_get(e, "sha256"));
 	o.deploy_argv = entry_argv(e);
-	sg_gate_run(&o, &res);
+	sg_gate_run(cfg, &o, &res);
 	item->status = res.status;
 	item->superseded = res.superseded;
 	item->deployed = res.status == 0 && !res.superseded && !res.pending;
@@ -104,17 +104,14 @@ static void resume_one(const char *config_path, json_t *e,
 	free(o.deploy_argv);
 }
 
-sg_result sg_resume_run(const char *config_path, struct sg_resume_item **items,
-			size_t *n)
+sg_result sg_resume_run(const struct sg_config *cfg,
+			struct sg_resume_item **items, size_t *n)
 {
-	struct sg_config cfg;
 	struct sg_strlist names = {0};
-	sg_result r = sg_config_load(config_path, &cfg);
+	sg_result r = sg_pending_names(cfg->state_dir, &names);
 
 	*items = NULL;
 	*n = 0;
-	if (!r.code)
-		r = sg_pending_names(cfg.state_dir, &names);
 	if (!r.code && names.n) {
 		*items = calloc(names.n, sizeof(**items));
 		if (*items == NULL)
@@ -136,44 +133,34 @@ sg_result sg_resume_run(const char *config_path, struct sg_resume_item **items,
 				 names.v[i], sg_interrupted());
 			continue;
 		}
-		lr = sg_pending_load(cfg.state_dir, names.v[i], &e);
+		lr = sg_pending_load(cfg->state_dir, names.v[i], &e);
 		if (lr.code || e == NULL) {
 			item->status = 2;
 			snprintf(item->summary, sizeof(item->summary), "%s",
 				 lr.code ? lr.reason : "entry vanished");
 		} else {
-			resume_one(config_path, e, item);
+			resume_one(cfg, e, item);
 		}
 		json_decref(e);
 	}
 	sg_strlist_free(&names);
-	sg_config_free(&cfg);
 	return r;
 }
 
-sg_result sg_resume_staples(const char *config_path, struct sg_strlist *msgs,
-			    int *failed)
+sg_result sg_resume_staples(const struct sg_config *cfg,
+			    struct sg_strlist *msgs, int *failed)
 {
-	struct sg_config cfg;
-	struct sg_policy policy;
-	sg_result r = sg_config_load(config_path, &cfg);
+	struct sg_policy policy = sg_config_policy(cfg);
 
 	*failed = 0;
-	if (r.code)
-		return r;
-	if (sg_interrupted()) {
-		sg_config_free(&cfg);
+	if (sg_interrupted())
 		return sg_err(SG_EINPUT,
 			      "interrupted by signal %d: staple files not "
 			      "refreshed",
 			      sg_interrupted());
-	}
-	policy = (struct sg_policy){cfg.skew_sec, cfg.min_remaining_sec,
-				    cfg.max_age_sec};
-	r = sg_prestage_refresh(cfg.state_dir, cfg.cafile,
-				cfg.timeout_sec * 1000L, &policy, msgs, failed);
-	sg_config_free(&cfg);
-	return r;
+	return sg_prestage_refresh(cfg->state_dir, cfg->cafile,
+				   cfg->timeout_sec * 1000L, &policy, msgs,
+				   failed);
 }
 
 /* One entry that cannot be read (cut by a crash, a FIFO, junk): listed
@@ -189,20 +176,17 @@ static json_t *damaged_json(const char *name, const char *why)
 			 "reason", reason, "urgent", 0);
 }
 
-sg_result sg_pending_list(const char *config_path, json_t **list)
+sg_result sg_pending_list(const struct sg_config *cfg, json_t **list)
 {
-	struct sg_config cfg;
 	struct sg_strlist names = {0};
 	time_t now = time(NULL);
-	sg_result r = sg_config_load(config_path, &cfg);
+	sg_result r = sg_pending_names(cfg->state_dir, &names);
 
 	*list = json_array();
-	if (!r.code)
-		r = sg_pending_names(cfg.state_dir, &names);
 	for (size_t i = 0; !r.code && i < names.n; i++) {
 		json_t *e = NULL;
 		json_int_t served;
-		sg_result lr = sg_pending_load(cfg.state_dir, names.v[i], &e);
+		sg_result lr = sg_pending_load(cfg->state_dir, names.v[i], &e);
 
 		if (lr.code) {
 			json_array_append_new(
@@ -226,81 +210,62 @@ sg_result sg_pending_list(const char *config_path, json_t **list)
 		json_array_append_new(*list, e);
 	}
 	sg_strlist_free(&names);
-	sg_config_free(&cfg);
 	return r;
 }
 
-/* The rolled-back certificate's names pick the command: a domain's own
- * rollback_command, else the global one; with none, the deploy command
- * (the domain's, else the global one) runs again so that the server
- * re-reads the previous version. */
+/* The rolled-back certificate's names pick the command: its site's
+ * rollback_command; with none, its deploy command runs again so that the
+ * server re-reads the previous version. */
 static char **rollback_argv(const struct sg_config *cfg, const char *lineage,
 			    bool *redeploy)
 {
 	char name[256], path[PATH_MAX];
 	STACK_OF(X509) *certs = NULL;
-	struct sg_certinfo info;
-	char **argv = NULL, **deploy = NULL;
+	struct sg_certinfo info = {0};
+	struct sg_site site;
 
-	*redeploy = false;
 	if (!sg_store_lineage_name(lineage, name, sizeof(name)).code) {
 		snprintf(path, sizeof(path), "%s/live/%s/cert.pem",
 			 cfg->state_dir, name);
 		sg_bundle_load(path, &certs);
 	}
-	if (certs && !sg_certinfo_read(sk_X509_value(certs, 0), &info).code) {
-		for (size_t i = 0; i < info.dns_names.n; i++) {
-			const struct sg_domain_cfg *d =
-				sg_config_match(cfg, info.dns_names.v[i]);
-
-			if (d && d->rollback_argv && argv == NULL)
-				argv = d->rollback_argv;
-			if (d && d->deploy_argv && deploy == NULL)
-				deploy = d->deploy_argv;
-		}
-		sg_certinfo_free(&info);
-	}
+	if (certs && sg_certinfo_read(sk_X509_value(certs, 0), &info).code)
+		memset(&info, 0, sizeof(info));
 	sk_X509_pop_free(certs, X509_free);
-	argv = argv ? argv : cfg->rollback_argv;
-	deploy = deploy ? deploy : cfg->deploy_argv;
-	if (argv == NULL && deploy) {
-		*redeploy = true;
-		argv = deploy;
-	}
-	return argv;
+	sg_config_site(cfg, &info.dns_names, &site);
+	sg_certinfo_free(&info);
+	*redeploy = site.rollback_argv == NULL && site.deploy_argv;
+	return site.rollback_argv ? site.rollback_argv : site.deploy_argv;
 }
 
-sg_result sg_rollback_run(const char *config_path, const char *lineage,
+sg_result sg_rollback_run(const struct sg_config *cfg, const char *lineage,
 			  char *note, size_t size)
 {
-	struct sg_config cfg;
 	struct sg_command cmd = {0};
 	char staple[PATH_MAX] = "";
 	char **argv;
 	bool busy, redeploy;
 	int fd = -1;
-	sg_result r = sg_config_load(config_path, &cfg);
+	sg_result r = sg_lock_lineage(cfg->state_dir, lineage,
+				      sg_now_ms() + cfg->deadline_sec * 1000L,
+				      &fd, &busy);
 
 	note[0] = '\0';
 	if (!r.code)
-		r = sg_lock_lineage(cfg.state_dir, lineage,
-				    sg_now_ms() + cfg.deadline_sec * 1000L, &fd,
-				    &busy);
-	if (!r.code)
-		r = sg_prestage_path(cfg.state_dir, lineage, staple,
+		r = sg_prestage_path(cfg->state_dir, lineage, staple,
 				     sizeof(staple));
 	if (!r.code)
-		r = sg_store_rollback(cfg.state_dir, lineage,
+		r = sg_store_rollback(cfg->state_dir, lineage,
 				      staple[0] ? staple : NULL);
 	if (!r.code) {
-		argv = rollback_argv(&cfg, lineage, &redeploy);
+		argv = rollback_argv(cfg, lineage, &redeploy);
 		if (argv == NULL)
 			snprintf(note, size,
 				 "neither a rollback_command nor a "
 				 "deploy_command is configured: reload the "
 				 "server yourself");
 		else
-			sg_command_run(argv, cfg.deadline_sec * 1000L, &cmd);
+			sg_command_run(argv, cfg->deadline_sec * 1000L, &cmd);
 		if (argv && cmd.started && cmd.exit_status == 0)
 			snprintf(note, size, "%s", cmd.reason);
 		if (argv && (!cmd.started || cmd.exit_status != 0))
@@ -313,6 +278,5 @@ sg_result sg_rollback_run(const char *config_path, const char *lineage,
 	}
 	if (fd >= 0)
 		close(fd);
-	sg_config_free(&cfg);
 	return r;
 }

@@ -227,7 +227,7 @@ static sg_result apply(struct sg_cli *cli, int opt, const char *arg)
 		cli->help = true;
 		break;
 	case OPT_CONFIG:
-		cli->gate.config_path = arg;
+		cli->config_path = arg;
 		break;
 	case OPT_DRY_RUN:
 		cli->gate.dry_run = true;
@@ -342,13 +342,11 @@ static sg_result check_applies(const char *command, int opt)
 
 static sg_result validate(struct sg_cli *cli)
 {
-	if (cli->gate.config_path == NULL && getenv("STAPLEGATE_CONFIG") &&
+	if (cli->config_path == NULL && getenv("STAPLEGATE_CONFIG") &&
 	    *getenv("STAPLEGATE_CONFIG"))
-		cli->gate.config_path = getenv("STAPLEGATE_CONFIG");
+		cli->config_path = getenv("STAPLEGATE_CONFIG");
 	if (is(cli->command, "rollback") && cli->lineage == NULL)
 		return sg_err(SG_EINPUT, "rollback: the LINEAGE is required");
-	cli->monitor.config_path = cli->gate.config_path;
-	cli->drill.config_path = cli->gate.config_path;
 	if (cli->monitor.crit_sec > cli->monitor.warn_sec)
 		return sg_err(SG_EINPUT, "monitor: --crit must not exceed "
 					 "--warn");

@@ -12,7 +12,8 @@
 enum sg_exit { SG_EXIT_ALLOW = 0, SG_EXIT_REFUSE = 1, SG_EXIT_USAGE = 2 };
 
 struct sg_cli {
-	const char *command; /* check probe hook resume pending rollback */
+	const char *command;	 /* check probe hook resume pending rollback */
+	const char *config_path; /* --config; NULL: the default */
 	struct sg_check_opts check;
 	struct sg_gate_opts gate;
 	struct sg_monitor_opts monitor;

@@ -55,7 +55,7 @@ static bool same_stream(void)
  * it failed, which is where ACME clients look, unless that is the same
  * stream), then the details. Progress lines come as they happen: stdout
  * is line-buffered even into a pipe or file. */
-static int run_hook(struct sg_cli *cli)
+static int run_hook(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	struct sg_gate_result res;
 	int status;
@@ -65,7 +65,7 @@ static int run_hook(struct sg_cli *cli)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sg_progress_set(print_progress);
 	sg_interrupt_install();
-	sg_gate_run(&cli->gate, &res);
+	sg_gate_run(cfg, &cli->gate, &res);
 	if (status_shown) /* the last round stays, the summary below it */
 		putchar('\n');
 	status = res.status;
@@ -86,11 +86,11 @@ static int run_hook(struct sg_cli *cli)
 
 /* After the pending entries: the pre-staged staple files. A file that
  * needed a refresh and did not get one makes resume exit 1. */
-static int refresh_staples(struct sg_cli *cli, int status)
+static int refresh_staples(const struct sg_config *cfg, int status)
 {
 	struct sg_strlist msgs = {0};
 	int failed = 0;
-	sg_result r = sg_resume_staples(cli->gate.config_path, &msgs, &failed);
+	sg_result r = sg_resume_staples(cfg, &msgs, &failed);
 
 	if (r.code)
 		fprintf(stderr, "staplegate: resume: %s\n", r.reason);
@@ -104,7 +104,7 @@ static int refresh_staples(struct sg_cli *cli, int status)
 
 /* resume: 0 nothing pending or all deployed, 1 some still pending or
  * failed, 2 usage or config error. */
-static int run_resume(struct sg_cli *cli)
+static int run_resume(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	struct sg_resume_item *items;
 	size_t n;
@@ -114,7 +114,8 @@ static int run_resume(struct sg_cli *cli)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sg_progress_set(print_progress);
 	sg_interrupt_install();
-	r = sg_resume_run(cli->gate.config_path, &items, &n);
+	(void)cli;
+	r = sg_resume_run(cfg, &items, &n);
 	if (status_shown)
 		putchar('\n');
 	if (r.code) {
@@ -130,14 +131,14 @@ static int run_resume(struct sg_cli *cli)
 						      : SG_EXIT_REFUSE;
 	}
 	free(items);
-	return refresh_staples(cli, status);
+	return refresh_staples(cfg, status);
 }
 
 /* pending: 0 none, 1 some. */
-static int run_pending(struct sg_cli *cli)
+static int run_pending(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	json_t *list;
-	sg_result r = sg_pending_list(cli->gate.config_path, &list);
+	sg_result r = sg_pending_list(cfg, &list);
 	int status;
 
 	if (r.code) {
@@ -155,10 +156,10 @@ static int run_pending(struct sg_cli *cli)
 }
 
 /* adopt: 0 adopted, 1 not (the reason on stderr), 2 usage. */
-static int run_adopt(struct sg_cli *cli)
+static int run_adopt(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	char msg[1024];
-	sg_result r = sg_adopt_run(&cli->gate, msg, sizeof(msg));
+	sg_result r = sg_adopt_run(cfg, &cli->gate, msg, sizeof(msg));
 
 	if (r.code) {
 		fprintf(stderr, "staplegate: adopt: %s\n", r.reason);
@@ -168,11 +169,10 @@ static int run_adopt(struct sg_cli *cli)
 	return 0;
 }
 
-static int run_rollback(struct sg_cli *cli)
+static int run_rollback(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	char note[SG_REASON_MAX];
-	sg_result r = sg_rollback_run(cli->gate.config_path, cli->lineage, note,
-				      sizeof(note));
+	sg_result r = sg_rollback_run(cfg, cli->lineage, note, sizeof(note));
 
 	if (r.code) {
 		fprintf(stderr, "staplegate: rollback %s: %s\n", cli->lineage,
@@ -185,10 +185,10 @@ static int run_rollback(struct sg_cli *cli)
 }
 
 /* A Nagios/Icinga plugin: one line, state first, perfdata after '|'. */
-static int run_monitor(struct sg_cli *cli)
+static int run_monitor(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	struct sg_monitor m;
-	sg_result r = sg_monitor_run(&cli->monitor, &m);
+	sg_result r = sg_monitor_run(cfg, &cli->monitor, &m);
 	int state = m.state;
 
 	if (r.code) {
@@ -218,14 +218,14 @@ static int run_monitor(struct sg_cli *cli)
 
 /* drill: 0 every target survives the outage and never stopped stapling
  * while a valid staple existed, 1 otherwise, 2 usage or config error. */
-static int run_drill(struct sg_cli *cli)
+static int run_drill(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	struct sg_drill d;
 	sg_result r;
 	int status;
 
 	sg_interrupt_install();
-	r = sg_drill_run(&cli->drill, &d);
+	r = sg_drill_run(cfg, &cli->drill, &d);
 	if (r.code) {
 		fprintf(stderr, "staplegate: drill: %s\n", r.reason);
 		sg_drill_free(&d);
@@ -249,12 +249,13 @@ static int run_drill(struct sg_cli *cli)
 	return status;
 }
 
-static int run(struct sg_cli *cli)
+static int run_check(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	struct sg_report rep;
 	sg_result r;
 	int status;
 
+	(void)cfg; /* check and probe take everything from the command line */
 	if (strcmp(cli->command, "check") == 0)
 		r = sg_check_run(&cli->check, &rep);
 	else
@@ -274,6 +275,74 @@ static int run(struct sg_cli *cli)
 		sg_output_human(&rep, stdout);
 	}
 	sg_report_free(&rep);
+	return status;
+}
+
+enum config_use {
+	CONFIG_NONE,
+	CONFIG_LENIENT, /* the hook: the defaults stand in, an error noted */
+	CONFIG_STRICT,	/* no config, no run */
+};
+
+static const struct command {
+	const char *name;
+	int (*run)(struct sg_cli *cli, const struct sg_config *cfg);
+	enum config_use config;
+} commands[] = {
+	{"check", run_check, CONFIG_NONE},
+	{"probe", run_check, CONFIG_NONE},
+	{"hook", run_hook, CONFIG_LENIENT},
+	{"resume", run_resume, CONFIG_STRICT},
+	{"pending", run_pending, CONFIG_STRICT},
+	{"adopt", run_adopt, CONFIG_STRICT},
+	{"rollback", run_rollback, CONFIG_STRICT},
+	{"monitor", run_monitor, CONFIG_STRICT},
+	{"drill", run_drill, CONFIG_STRICT},
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Each command says it cannot read its config in its own words: the
+ * monitor as a plugin, rollback naming its lineage. */
+static int config_failed(const struct sg_cli *cli, const char *why)
+{
+	if (strcmp(cli->command, "monitor") == 0) {
+		printf("STAPLEGATE UNKNOWN - %s\n", why);
+		return SG_NAGIOS_UNKNOWN;
+	}
+	if (strcmp(cli->command, "rollback") == 0) {
+		fprintf(stderr, "staplegate: rollback %s: %s\n", cli->lineage,
+			why);
+		return SG_EXIT_REFUSE;
+	}
+	fprintf(stderr, "staplegate: %s: %s\n", cli->command, why);
+	return strcmp(cli->command, "adopt") == 0 ? SG_EXIT_REFUSE
+						  : SG_EXIT_USAGE;
+}
+
+/* The config is read once, here, and handed down read-only. */
+static int run_command(const struct command *c, struct sg_cli *cli)
+{
+	struct sg_config cfg;
+	sg_result r = sg_ok();
+	int status;
+
+	if (c->config == CONFIG_NONE) {
+		sg_config_defaults(&cfg);
+	} else if (c->config == CONFIG_LENIENT) {
+		r = sg_config_load_or_defaults(cli->config_path, &cfg);
+		cli->gate.config_error = r.code ? r.reason : NULL;
+	} else if ((r = sg_config_load(cli->config_path, &cfg)).code) {
+		return config_failed(cli, r.reason);
+	}
+	status = c->run(cli, &cfg);
+	sg_config_free(&cfg);
 	return status;
 }
 
@@ -315,22 +384,8 @@ int main(int argc, char **argv)
 	if (cli.help) {
 		sg_cli_usage(cmd, stdout);
 		status = 0;
-	} else if (strcmp(cmd, "hook") == 0) {
-		status = run_hook(&cli);
-	} else if (strcmp(cmd, "resume") == 0) {
-		status = run_resume(&cli);
-	} else if (strcmp(cmd, "pending") == 0) {
-		status = run_pending(&cli);
-	} else if (strcmp(cmd, "adopt") == 0) {
-		status = run_adopt(&cli);
-	} else if (strcmp(cmd, "rollback") == 0) {
-		status = run_rollback(&cli);
-	} else if (strcmp(cmd, "monitor") == 0) {
-		status = run_monitor(&cli);
-	} else if (strcmp(cmd, "drill") == 0) {
-		status = run_drill(&cli);
 	} else {
-		status = run(&cli);
+		status = run_command(find_command(cmd), &cli);
 	}
 	sg_cli_free(&cli);
 	return status;

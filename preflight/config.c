@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "duration.h"
+#include "history.h"
 #include "probe.h" /* and staple.h: the probing defaults */
 
 #define CONFIG_MAX_BYTES (16L * 1024 * 1024) /* long target lists fit */
@@ -330,9 +331,9 @@ static sg_result parse_root(const struct parser *p, json_t *root,
 void sg_config_defaults(struct sg_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->timeout_sec = 5;
-	cfg->min_remaining_sec = 24L * 3600;
-	cfg->skew_sec = 5L * 60;
+	cfg->timeout_sec = SG_DEFAULT_TIMEOUT_SEC;
+	cfg->min_remaining_sec = SG_DEFAULT_MIN_REMAINING_SEC;
+	cfg->skew_sec = SG_DEFAULT_SKEW_SEC;
 	cfg->max_age_sec = SG_DEFAULT_MAX_AGE_SEC;
 	cfg->retry_delay_sec = SG_DEFAULT_RETRY_DELAY_SEC;
 	cfg->attempts = SG_DEFAULT_ATTEMPTS;
@@ -340,7 +341,7 @@ void sg_config_defaults(struct sg_config *cfg)
 	cfg->settle_timeout_sec = SG_DEFAULT_SETTLE_TIMEOUT_SEC;
 	cfg->settle_handshakes = SG_DEFAULT_SETTLE_HANDSHAKES;
 	cfg->deadline_sec = SG_DEFAULT_DEADLINE_SEC;
-	cfg->history_max_gap = 86400;
+	cfg->history_max_gap = SG_DEFAULT_HISTORY_GAP_SEC;
 }
 
 static sg_result fill_default_paths(struct sg_config *cfg)
@@ -437,6 +438,18 @@ sg_result sg_config_load(const char *path, struct sg_config *cfg)
 	return r;
 }
 
+sg_result sg_config_load_or_defaults(const char *path, struct sg_config *cfg)
+{
+	sg_result r;
+
+	if (path == NULL && access(SG_DEFAULT_CONFIG, F_OK) != 0)
+		return sg_config_parse("{}", 2, "defaults", cfg);
+	r = sg_config_load(path, cfg);
+	if (r.code)
+		sg_config_parse("{}", 2, "defaults", cfg);
+	return r;
+}
+
 void sg_config_free(struct sg_config *cfg)
 {
 	for (size_t i = 0; i < cfg->ndomains; i++) {
@@ -477,4 +490,54 @@ const struct sg_domain_cfg *sg_config_match(const struct sg_config *cfg,
 			return &cfg->domains[i];
 	}
 	return NULL;
+}
+
+struct sg_policy sg_config_policy(const struct sg_config *cfg)
+{
+	struct sg_policy p = {
+		.skew_sec = cfg->skew_sec,
+		.min_remaining_sec = cfg->min_remaining_sec,
+		.max_age_sec = cfg->max_age_sec,
+	};
+	return p;
+}
+
+void sg_config_probe_opts(const struct sg_config *cfg, struct sg_probe_opts *p)
+{
+	sg_probe_opts_init(p);
+	p->timeout_ms = cfg->timeout_sec * 1000;
+	p->attempts = (int)cfg->attempts;
+	p->confirm = (int)cfg->confirm;
+	p->retry_delay_ms = cfg->retry_delay_sec * 1000;
+	p->policy = sg_config_policy(cfg);
+}
+
+void sg_config_site(const struct sg_config *cfg, const struct sg_strlist *names,
+		    struct sg_site *site)
+{
+	memset(site, 0, sizeof(*site));
+	site->require_history = cfg->require_history;
+	for (size_t i = 0; i < names->n; i++) {
+		const struct sg_domain_cfg *d =
+			sg_config_match(cfg, names->v[i]);
+
+		if (d == NULL)
+			continue;
+		if (site->deploy_argv == NULL)
+			site->deploy_argv = d->deploy_argv;
+		if (site->rollback_argv == NULL)
+			site->rollback_argv = d->rollback_argv;
+		if (site->staple_out == NULL)
+			site->staple_out = d->staple_out;
+		if (site->haproxy_socket == NULL)
+			site->haproxy_socket = d->haproxy_socket;
+		if (d->require_history > site->require_history)
+			site->require_history = d->require_history;
+	}
+	if (site->deploy_argv == NULL)
+		site->deploy_argv = cfg->deploy_argv;
+	if (site->rollback_argv == NULL)
+		site->rollback_argv = cfg->rollback_argv;
+	if (site->haproxy_socket == NULL)
+		site->haproxy_socket = cfg->haproxy_socket;
 }
