@@ -8,7 +8,6 @@
 #include "../preflight/config.h"
 #include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
-#include "monitor.h"
 
 /* (a): the first round sets each target's survival window. */
 static void survival(const struct sg_probe *p, long outage,

@@ -18,35 +18,6 @@
 #include "pending.h"
 #include "repeat.h"
 
-long sg_gate_left_ms(const struct gate *g)
-{
-	long long left = g->deadline - sg_now_ms() - g->reserve_ms;
-
-	return left > 0 ? (long)left : 0;
-}
-
-static const char *const phase_names[] = {
-	[SG_PHASE_CONFIG] = "config",
-	[SG_PHASE_SCORE_LOG] = "score log",
-	[SG_PHASE_RESOLVE] = "name resolution",
-	[SG_PHASE_RESPONDER] = "responder readiness",
-	[SG_PHASE_PREFLIGHT] = "pre-flight",
-	[SG_PHASE_DEPLOY] = "deploy",
-	[SG_PHASE_SETTLE] = "settle",
-	[SG_PHASE_ROLLBACK] = "rollback",
-};
-
-/* A phase that ends this close to its bound was stopped by it: libcurl's
- * and poll's timers round to milliseconds and may fire just before. */
-#define PHASE_SLACK_MS 20
-
-void sg_gate_phase_done(struct gate *g, enum sg_gate_phase phase,
-			long long bound_ms)
-{
-	if (g->ran_out == NULL && sg_now_ms() + PHASE_SLACK_MS >= bound_ms)
-		g->ran_out = phase_names[phase];
-}
-
 /* One budget from the start of the run: --wait, then the deadline, of
  * which the reserve is kept back for rollback and the record. */
 static void set_budget(struct gate *g, long long start)
@@ -58,27 +29,6 @@ static void set_budget(struct gate *g, long long start)
 		total / 4 < SG_GATE_RESERVE_MS ? total / 4 : SG_GATE_RESERVE_MS;
 	/* --wait extends the run explicitly: the deadline starts after it. */
 	g->deadline = start + 1000LL * g->o->wait_sec + total;
-}
-
-void sg_gate_note_error(struct gate *g, const char *fmt, ...)
-{
-	char buf[SG_REASON_MAX * 2];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	sg_strlist_add(&g->res->errors, buf);
-}
-
-void sg_gate_refuse(struct gate *g, const char *fmt, ...)
-{
-	va_list ap;
-
-	g->allow = false;
-	va_start(ap, fmt);
-	vsnprintf(g->reason, sizeof(g->reason), fmt, ap);
-	va_end(ap);
 }
 
 static void make_run_id(char out[33])

@@ -17,20 +17,6 @@
 #include "repeat.h"
 #include "targets.h"
 
-void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p,
-			  long long bound_ms)
-{
-	long long left = bound_ms - sg_now_ms();
-
-	sg_config_probe_opts(g->cfg, p);
-	if (p->timeout_ms > left)
-		p->timeout_ms = left > 0 ? (long)left : 1;
-	p->deadline_ms = bound_ms;
-	/* priming retries stop where this phase's time does */
-	if (p->priming_ms > left)
-		p->priming_ms = left > 0 ? (long)left : 0;
-}
-
 /* Every target's name at once, bounded by the per-target timeout and
  * the checks' share of the budget; a name that does not resolve in time
  * fails its target, not the run. */

@@ -18,7 +18,7 @@
 #include "../preflight/scorelog.h"
 #include "leaving.h"
 #include "prestage.h"
-#include "resume.h"
+#include "pending.h"
 
 const char *sg_nagios_name(enum sg_nagios s)
 {
@@ -26,34 +26,6 @@ const char *sg_nagios_name(enum sg_nagios s)
 					    "UNKNOWN"};
 
 	return names[s <= SG_NAGIOS_UNKNOWN ? s : SG_NAGIOS_UNKNOWN];
-}
-
-sg_result sg_config_targets(const struct sg_config *cfg, struct sg_target **out,
-			    size_t *n)
-{
-	size_t total = 0;
-
-	*n = 0;
-	for (size_t i = 0; i < cfg->ndomains; i++)
-		total += cfg->domains[i].ntargets;
-	*out = calloc(total ? total : 1, sizeof(**out));
-	if (*out == NULL)
-		return sg_err(SG_ENOMEM, "out of memory");
-	for (size_t i = 0; i < cfg->ndomains; i++) {
-		const struct sg_domain_cfg *d = &cfg->domains[i];
-		const char *sni = d->servername		      ? d->servername
-				  : strncmp(d->name, "*.", 2) ? d->name
-							      : "";
-
-		for (size_t j = 0; j < d->ntargets; j++) {
-			struct sg_target *t = &(*out)[(*n)++];
-
-			*t = d->targets[j];
-			snprintf(t->servername, sizeof(t->servername), "%s",
-				 sni);
-		}
-	}
-	return sg_ok();
 }
 
 /* A responder issuing responses valid over Firefox's 10 days: Firefox
@@ -219,7 +191,7 @@ static void count_pending(const struct sg_config *cfg, struct sg_monitor *m)
 	json_t *list = NULL, *e;
 	size_t i;
 
-	if (sg_pending_list(cfg, &list).code == SG_OK)
+	if (sg_pending_list(cfg->state_dir, &list).code == SG_OK)
 		json_array_foreach (list, i, e) {
 			m->pending++;
 			m->pending_urgent +=
@@ -403,23 +375,6 @@ static void report_unwritten(struct sg_monitor *m)
 	snprintf(m->summary + strlen(m->summary),
 		 sizeof(m->summary) - strlen(m->summary),
 		 "; records not written: %s", m->errors.v[0]);
-}
-
-sg_result sg_config_probe(const struct sg_config *cfg,
-			  const struct sg_target *targets, size_t n,
-			  struct sg_probe *probes)
-{
-	struct sg_probe_opts p;
-	X509_STORE *store = NULL;
-	sg_result r = sg_store_load(cfg->cafile, &store);
-
-	if (r.code)
-		return r;
-	sg_config_probe_opts(cfg, &p);
-	p.store = store;
-	r = sg_probe_run(targets, n, &p, probes);
-	X509_STORE_free(store);
-	return r;
 }
 
 sg_result sg_monitor_run(const struct sg_config *cfg,

@@ -57,16 +57,4 @@ void sg_monitor_free(struct sg_monitor *m);
 
 const char *sg_nagios_name(enum sg_nagios s);
 
-struct sg_config;
-
-/* Every target of every domain entry of the config, each with the SNI
- * the gate uses for it (the entry's servername, else its name). */
-sg_result sg_config_targets(const struct sg_config *cfg, struct sg_target **out,
-			    size_t *n);
-
-/* Probes them as they serve today, with the config's policy. */
-sg_result sg_config_probe(const struct sg_config *cfg,
-			  const struct sg_target *targets, size_t n,
-			  struct sg_probe *probes);
-
 #endif

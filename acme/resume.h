@@ -28,18 +28,4 @@ sg_result sg_resume_run(const struct sg_config *cfg,
 sg_result sg_resume_staples(const struct sg_config *cfg,
 			    struct sg_strlist *msgs, int *failed);
 
-/* The entries as a JSON array, each with "age_seconds" and "urgent"
- * (the served certificate expires within 7 days) added and the PEM
- * copies left out. */
-sg_result sg_pending_list(const struct sg_config *cfg, json_t **list);
-
-/* Under the lineage's lock: swaps the store back to the previous
- * version (and its pre-staged staple file), then runs the rollback
- * command of the certificate's domain, else the global one; with none,
- * the deploy command again (domain's, else global), so that the server
- * re-reads the previous version. note says what ran, or that nothing
- * could. */
-sg_result sg_rollback_run(const struct sg_config *cfg, const char *lineage,
-			  char *note, size_t size);
-
 #endif

@@ -12,7 +12,7 @@
 enum sg_exit { SG_EXIT_ALLOW = 0, SG_EXIT_REFUSE = 1, SG_EXIT_USAGE = 2 };
 
 struct sg_cli {
-	const char *command;	 /* check probe hook resume pending rollback */
+	const char *command;	 /* one of the known commands */
 	const char *config_path; /* --config; NULL: the default */
 	struct sg_check_opts check;
 	struct sg_gate_opts gate;
@@ -30,7 +30,7 @@ struct sg_cli {
 /* true for the subcommands staplegate knows. */
 bool sg_cli_known(const char *command);
 
-/* Parses argv after the subcommand name. On error, *msg says why. */
+/* Parses argv after the subcommand name; the error says why. */
 sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 		       char **argv);
 void sg_cli_free(struct sg_cli *cli);

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "../acme/adopt.h"
+#include "../acme/pending.h"
 #include "../acme/resume.h"
+#include "../acme/rollback.h"
 #include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
 #include "../preflight/progress.h"
@@ -138,7 +140,7 @@ static int run_resume(struct sg_cli *cli, const struct sg_config *cfg)
 static int run_pending(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	json_t *list;
-	sg_result r = sg_pending_list(cfg, &list);
+	sg_result r = sg_pending_list(cfg->state_dir, &list);
 	int status;
 
 	if (r.code) {

@@ -14,23 +14,6 @@ void sg_check_opts_init(struct sg_check_opts *o)
 	sg_probe_opts_init(&o->probe);
 }
 
-const struct sg_certinfo *sg_report_cert(const struct sg_report *rep)
-{
-	if (strcmp(rep->mode, "probe") == 0)
-		return &rep->probes[0].served;
-	return &rep->cert;
-}
-
-void sg_report_free(struct sg_report *rep)
-{
-	sg_certinfo_free(&rep->cert);
-	if (rep->probes)
-		sg_probe_free(rep->probes, rep->n);
-	free(rep->probes);
-	free(rep->scores);
-	memset(rep, 0, sizeof(*rep));
-}
-
 static sg_result report_alloc(struct sg_report *rep, const char *mode,
 			      const struct sg_check_opts *o, size_t n)
 {
@@ -86,7 +69,7 @@ sg_result sg_material_load(const char *cert, const char *chain,
 	if (!r.code && chain)
 		r = append_file(chain, m->issuers);
 	if (!r.code)
-		r = sg_store_load(cafile, &m->store);
+		r = sg_bundle_trust_store(cafile, &m->store);
 	if (r.code)
 		sg_material_free(m);
 	return r;
@@ -169,7 +152,7 @@ sg_result sg_probe_one(struct sg_check_opts *o, struct sg_report *rep)
 	memset(rep, 0, sizeof(*rep));
 	if (issuers == NULL)
 		return sg_err(SG_ENOMEM, "out of memory");
-	r = sg_store_load(o->cafile, &store);
+	r = sg_bundle_trust_store(o->cafile, &store);
 	if (!r.code && o->chain_path)
 		r = append_file(o->chain_path, issuers);
 	if (!r.code)

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "bundle.h"
 #include "duration.h"
 #include "history.h"
 #include "probe.h" /* and staple.h: the probing defaults */
@@ -540,4 +541,49 @@ void sg_config_site(const struct sg_config *cfg, const struct sg_strlist *names,
 		site->rollback_argv = cfg->rollback_argv;
 	if (site->haproxy_socket == NULL)
 		site->haproxy_socket = cfg->haproxy_socket;
+}
+
+sg_result sg_config_targets(const struct sg_config *cfg, struct sg_target **out,
+			    size_t *n)
+{
+	size_t total = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < cfg->ndomains; i++)
+		total += cfg->domains[i].ntargets;
+	*out = calloc(total ? total : 1, sizeof(**out));
+	if (*out == NULL)
+		return sg_err(SG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg->ndomains; i++) {
+		const struct sg_domain_cfg *d = &cfg->domains[i];
+		const char *sni = d->servername		      ? d->servername
+				  : strncmp(d->name, "*.", 2) ? d->name
+							      : "";
+
+		for (size_t j = 0; j < d->ntargets; j++) {
+			struct sg_target *t = &(*out)[(*n)++];
+
+			*t = d->targets[j];
+			snprintf(t->servername, sizeof(t->servername), "%s",
+				 sni);
+		}
+	}
+	return sg_ok();
+}
+
+sg_result sg_config_probe(const struct sg_config *cfg,
+			  const struct sg_target *targets, size_t n,
+			  struct sg_probe *probes)
+{
+	struct sg_probe_opts p;
+	X509_STORE *store = NULL;
+	sg_result r = sg_bundle_trust_store(cfg->cafile, &store);
+
+	if (r.code)
+		return r;
+	sg_config_probe_opts(cfg, &p);
+	p.store = store;
+	r = sg_probe_run(targets, n, &p, probes);
+	X509_STORE_free(store);
+	return r;
 }
