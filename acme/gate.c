@@ -188,19 +188,17 @@ static void record_outcome(struct gate *g)
 
 static void finish(struct gate *g)
 {
-	static const char *const ok[] = {"deployed", "allowed", "dry-run"};
 	struct sg_gate_result *res = g->res;
-	bool good = false;
+	bool good = sg_gate_action_ok(g->out.action);
 
-	for (size_t i = 0; i < 3; i++)
-		good |= strcmp(g->out.action, ok[i]) == 0;
 	/* Config and score-log errors are exit 2 even when a
 	 * non-Must-Staple deployment went ahead regardless. */
 	if (res->status == 0)
 		res->status = res->errors.n ? 2 : good ? 0 : 1;
 	snprintf(res->summary, sizeof(res->summary), "%s %s (%s%s): %s",
-		 strcmp(g->out.action, "refused") == 0 ? "REFUSED"
-						       : g->out.action,
+		 g->out.action == SG_ACTION_REFUSED
+			 ? "REFUSED"
+			 : sg_gate_action_name(g->out.action),
 		 g->nc.lineage, sg_client_name(g->nc.client),
 		 g->gated ? ", Must-Staple" : "", g->out_reason);
 }

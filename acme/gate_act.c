@@ -44,7 +44,7 @@ static void rollback(struct gate *g, const char *why)
 	bool swapped = false;
 	const char *what = "rollback";
 
-	g->out.action = "settle-failed";
+	g->out.action = SG_ACTION_SETTLE_FAILED;
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", why);
 	if (g->cfg->store &&
 	    !sg_store_has_previous(g->cfg->state_dir, g->nc.lineage)) {
@@ -72,7 +72,7 @@ static void rollback(struct gate *g, const char *why)
 				   g->deadline - SG_GATE_RECORD_MS);
 		g->out.rollback_exit_status =
 			cmd.started ? cmd.exit_status : 127;
-		g->out.action = "rolled-back";
+		g->out.action = SG_ACTION_ROLLED_BACK;
 		snprintf(g->out_reason + strlen(g->out_reason),
 			 sizeof(g->out_reason) - strlen(g->out_reason),
 			 "; %s: %s", what, cmd.reason);
@@ -116,7 +116,7 @@ static void settle(struct gate *g)
 	} else if (sg_interrupted()) {
 		/* The operator stopped us: no rollback on our own
 		 * initiative, but the record says where it stopped. */
-		g->out.action = "interrupted";
+		g->out.action = SG_ACTION_INTERRUPTED;
 		snprintf(g->out_reason, sizeof(g->out_reason),
 			 "interrupted by signal %d during settle",
 			 sg_interrupted());
@@ -142,7 +142,7 @@ static void deploy(struct gate *g)
 	char what[200];
 
 	if (argv == NULL) {
-		g->out.action = "allowed";
+		g->out.action = SG_ACTION_ALLOWED;
 		snprintf(g->out_reason, sizeof(g->out_reason),
 			 "no deploy command configured: gate only");
 		return;
@@ -155,18 +155,18 @@ static void deploy(struct gate *g)
 	g->out.deploy_exit_status = cmd.started ? cmd.exit_status : 127;
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", cmd.reason);
 	if (cmd.interrupted) {
-		g->out.action = "interrupted";
+		g->out.action = SG_ACTION_INTERRUPTED;
 		return;
 	}
 	if (cmd.timed_out) {
-		g->out.action = "deadline";
+		g->out.action = SG_ACTION_DEADLINE;
 		return;
 	}
 	if (!cmd.started || cmd.exit_status != 0) {
-		g->out.action = "deploy-failed";
+		g->out.action = SG_ACTION_DEPLOY_FAILED;
 		return;
 	}
-	g->out.action = "deployed";
+	g->out.action = SG_ACTION_DEPLOYED;
 	sg_gate_haproxy(g);
 	if (g->gated && g->res->n)
 		settle(g);
@@ -262,8 +262,8 @@ static void remember_staple(struct gate *g, const char *staple)
 
 /* A gated certificate that could not be prepared stays pending; the
  * outcome names what failed. */
-static bool held_back(struct gate *g, const char *action, const char *what,
-		      const char *why)
+static bool held_back(struct gate *g, enum sg_gate_action action,
+		      const char *what, const char *why)
 {
 	g->out.action = action;
 	snprintf(g->out_reason, sizeof(g->out_reason),
@@ -293,7 +293,7 @@ static bool prepare(struct gate *g, char *store_error, size_t size)
 	else if (staple && have && !g->cfg->store)
 		r = sg_write_atomic(staple, g->resp.der, g->resp.len, 0644);
 	if (r.code)
-		return held_back(g, "staple-out-failed",
+		return held_back(g, SG_ACTION_STAPLE_OUT_FAILED,
 				 "staple not pre-staged", r.reason);
 	if (g->cfg->store && g->lock_error[0] && !g->gated) {
 		snprintf(store_error, size, "store not filled: %s",
@@ -307,7 +307,7 @@ static bool prepare(struct gate *g, char *store_error, size_t size)
 		}
 	}
 	if (r.code)
-		return held_back(g, "store-failed",
+		return held_back(g, SG_ACTION_STORE_FAILED,
 				 "certificate not put into the approved store",
 				 r.reason);
 	if (have && staple)
@@ -319,7 +319,7 @@ void sg_gate_act(struct gate *g)
 {
 	char store_error[SG_REASON_MAX + 8] = "";
 
-	g->out = (struct sg_gate_outcome){.action = "refused",
+	g->out = (struct sg_gate_outcome){.action = SG_ACTION_REFUSED,
 					  .deploy_exit_status = -1,
 					  .rollback_exit_status = -1};
 	if (!g->allow) {
@@ -329,14 +329,14 @@ void sg_gate_act(struct gate *g)
 		return;
 	}
 	if (sg_interrupted()) {
-		g->out.action = "interrupted";
+		g->out.action = SG_ACTION_INTERRUPTED;
 		snprintf(g->out_reason, sizeof(g->out_reason),
 			 "interrupted by signal %d before the deploy command",
 			 sg_interrupted());
 		return;
 	}
 	if (g->o->dry_run) {
-		g->out.action = "dry-run";
+		g->out.action = SG_ACTION_DRY_RUN;
 		snprintf(g->out_reason, sizeof(g->out_reason),
 			 "dry run: deploy command not run");
 		return;
@@ -346,11 +346,11 @@ void sg_gate_act(struct gate *g)
 	deploy(g);
 	if (store_error[0])
 		sg_gate_note_error(g, "%s", store_error);
-	if (strcmp(g->out.action, "deployed") == 0 &&
+	if (g->out.action == SG_ACTION_DEPLOYED &&
 	    g->nc.client == SG_CLIENT_CERTBOT)
 		sg_repeat_note(g->cfg->state_dir, g->nc.lineage, g->cert.sha256,
 			       g->certbot_run);
-	if (strcmp(g->out.action, "deployed") == 0 ||
-	    strcmp(g->out.action, "allowed") == 0)
+	if (g->out.action == SG_ACTION_DEPLOYED ||
+	    g->out.action == SG_ACTION_ALLOWED)
 		sg_pending_remove(g->cfg->state_dir, g->nc.lineage);
 }

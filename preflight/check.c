@@ -14,7 +14,7 @@ void sg_check_opts_init(struct sg_check_opts *o)
 	sg_probe_opts_init(&o->probe);
 }
 
-static sg_result report_alloc(struct sg_report *rep, const char *mode,
+static sg_result report_alloc(struct sg_report *rep, enum sg_report_mode mode,
 			      const struct sg_check_opts *o, size_t n)
 {
 	memset(rep, 0, sizeof(*rep));
@@ -98,7 +98,7 @@ sg_result sg_check_material(const struct sg_material *m,
 			    struct sg_probe_opts *probe, struct sg_report *rep)
 {
 	struct sg_check_opts o = {.targets = targets, .n = n};
-	sg_result r = report_alloc(rep, "check", &o, n);
+	sg_result r = report_alloc(rep, SG_MODE_CHECK, &o, n);
 
 	if (!r.code)
 		r = sg_certinfo_read(sg_material_leaf(m), &rep->cert);
@@ -156,7 +156,7 @@ sg_result sg_probe_one(struct sg_check_opts *o, struct sg_report *rep)
 	if (!r.code && o->chain_path)
 		r = append_file(o->chain_path, issuers);
 	if (!r.code)
-		r = report_alloc(rep, "probe", o, 1);
+		r = report_alloc(rep, SG_MODE_PROBE, o, 1);
 	if (!r.code) {
 		o->probe.issuers = issuers;
 		o->probe.store = store;

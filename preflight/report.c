@@ -3,9 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *sg_report_mode_name(enum sg_report_mode m)
+{
+	return m == SG_MODE_PROBE ? "probe" : "check";
+}
+
 const struct sg_certinfo *sg_report_cert(const struct sg_report *rep)
 {
-	if (strcmp(rep->mode, "probe") == 0)
+	if (rep->mode == SG_MODE_PROBE)
 		return &rep->probes[0].served;
 	return &rep->cert;
 }

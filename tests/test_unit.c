@@ -202,7 +202,7 @@ struct vfix {
 static void vfix_init(struct vfix *v, X509 *newcert, size_t n)
 {
 	memset(v, 0, sizeof(*v));
-	v->rep.mode = "check";
+	v->rep.mode = SG_MODE_CHECK;
 	v->rep.generated_at = time(NULL); /* the certificate is judged then */
 	v->rep.n = n;
 	v->rep.targets = v->targets;
