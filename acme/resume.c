@@ -34,19 +34,26 @@ static enum sg_client client_of(const char *name)
 	return SG_CLIENT_MANUAL;
 }
 
-/* The deploy argv saved in the entry (NULL: the config's at resume). */
-static char **entry_argv(json_t *e)
+/* The deploy argv saved in the entry, checked as the config's is (NULL
+ * when none was saved: the config's at resume). False, with the
+ * item refused, when the entry holds anything but such a command. */
+static bool entry_argv(json_t *e, struct sg_resume_item *item,
+		       const char *state_dir, char ***argv)
 {
 	json_t *a = json_object_get(e, "deploy_argv");
-	size_t n = json_array_size(a);
-	char **argv;
+	const char *why;
 
-	if (n == 0)
-		return NULL;
-	argv = calloc(n + 1, sizeof(*argv));
-	for (size_t i = 0; argv && i < n; i++)
-		argv[i] = (char *)json_string_value(json_array_get(a, i));
-	return argv;
+	*argv = NULL;
+	if (a == NULL || json_is_null(a))
+		return true;
+	why = sg_config_argv(a, argv);
+	if (why == NULL)
+		return true;
+	item->status = 2;
+	snprintf(item->summary, sizeof(item->summary),
+		 "%s/pending/%s.json: deploy_argv: %s", state_dir,
+		 item->lineage, why);
+	return false;
 }
 
 /* A certificate whose settle failed waits out its backoff. */
@@ -79,12 +86,14 @@ static bool backing_off(json_t *e, struct sg_resume_item *item)
 static void resume_one(const struct sg_config *cfg, json_t *e,
 		       struct sg_resume_item *item)
 {
+	char **argv;
+
 	struct sg_newcert nc = {0};
 	char client[32];
 	struct sg_gate_opts o = {.resume = &nc};
 	struct sg_gate_result res;
 
-	if (backing_off(e, item))
+	if (backing_off(e, item) || !entry_argv(e, item, cfg->state_dir, &argv))
 		return;
 	copy_field(e, "client", client, sizeof(client));
 	nc.client = client_of(client);
@@ -94,14 +103,14 @@ static void resume_one(const struct sg_config *cfg, json_t *e,
 	copy_field(e, "key_path", nc.key_path, sizeof(nc.key_path));
 	copy_field(e, "lineage_dir", nc.lineage_dir, sizeof(nc.lineage_dir));
 	o.expect_sha256 = json_string_value(json_object_get(e, "sha256"));
-	o.deploy_argv = entry_argv(e);
+	o.deploy_argv = argv;
 	sg_gate_run(cfg, &o, &res);
 	item->status = res.status;
 	item->superseded = res.superseded;
 	item->deployed = res.status == 0 && !res.superseded && !res.pending;
 	snprintf(item->summary, sizeof(item->summary), "%s", res.summary);
 	sg_gate_result_free(&res);
-	free(o.deploy_argv);
+	sg_config_argv_free(argv);
 }
 
 sg_result sg_resume_run(const struct sg_config *cfg,

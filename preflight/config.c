@@ -127,15 +127,14 @@ static sg_result key_error(const struct parser *p, const char *const *path,
 		      why);
 }
 
-static void argv_free(char **argv)
+void sg_config_argv_free(char **argv)
 {
 	for (size_t i = 0; argv && argv[i]; i++)
 		free(argv[i]);
 	free(argv);
 }
 
-/* A non-empty array of non-empty strings, as a NULL-terminated argv. */
-static const char *to_argv(json_t *v, char ***out)
+const char *sg_config_argv(json_t *v, char ***out)
 {
 	size_t n = json_array_size(v);
 	char **argv;
@@ -149,7 +148,7 @@ static const char *to_argv(json_t *v, char ***out)
 		const char *s = json_string_value(json_array_get(v, i));
 
 		if (s == NULL || *s == '\0' || (argv[i] = strdup(s)) == NULL) {
-			argv_free(argv);
+			sg_config_argv_free(argv);
 			return "expected a non-empty array of strings";
 		}
 	}
@@ -191,9 +190,9 @@ static const char *set_value(const struct key *k, json_t *v, void *base)
 		*(char **)field = strdup(s);
 		return *(char **)field ? NULL : "out of memory";
 	case K_ARGV:
-		argv_free(*(char ***)field);
+		sg_config_argv_free(*(char ***)field);
 		*(char ***)field = NULL;
-		return to_argv(v, (char ***)field);
+		return sg_config_argv(v, (char ***)field);
 	}
 	return "unsupported key";
 }
@@ -461,16 +460,16 @@ void sg_config_free(struct sg_config *cfg)
 		free(d->servername);
 		free(d->staple_out);
 		free(d->haproxy_socket);
-		argv_free(d->deploy_argv);
-		argv_free(d->rollback_argv);
+		sg_config_argv_free(d->deploy_argv);
+		sg_config_argv_free(d->rollback_argv);
 	}
 	free(cfg->domains);
 	free(cfg->record_path);
 	free(cfg->state_dir);
 	free(cfg->cafile);
 	free(cfg->haproxy_socket);
-	argv_free(cfg->deploy_argv);
-	argv_free(cfg->rollback_argv);
+	sg_config_argv_free(cfg->deploy_argv);
+	sg_config_argv_free(cfg->rollback_argv);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

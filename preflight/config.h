@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "probe.h"
 #include "result.h"
 #include "target.h"
@@ -55,6 +57,13 @@ sg_result sg_config_load(const char *path, struct sg_config *cfg);
  * leaves the defaults in cfg and says why. */
 sg_result sg_config_load_or_defaults(const char *path, struct sg_config *cfg);
 void sg_config_free(struct sg_config *cfg);
+
+/* A command as the config takes it (deploy_command): a non-empty array
+ * of non-empty strings, as a malloc'd NULL-terminated argv (free it with
+ * sg_config_argv_free). NULL, or why not. Also for commands read back
+ * from the state dir. */
+const char *sg_config_argv(json_t *v, char ***out);
+void sg_config_argv_free(char **argv);
 
 /* The entry for a certificate name: exact first, then a wildcard entry
  * "*.parent" matching one label. NULL when none. */
