@@ -258,7 +258,7 @@ static int run_check(struct sg_cli *cli, const struct sg_config *cfg)
 	int status;
 
 	(void)cfg; /* check and probe take everything from the command line */
-	if (strcmp(cli->command, "check") == 0)
+	if (cli->cmd->id == SG_CMD_CHECK)
 		r = sg_check_run(&cli->check, &rep);
 	else
 		r = sg_probe_one(&cli->check, &rep);
@@ -280,95 +280,77 @@ static int run_check(struct sg_cli *cli, const struct sg_config *cfg)
 	return status;
 }
 
-enum config_use {
-	CONFIG_NONE,
-	CONFIG_LENIENT, /* the hook: the defaults stand in, an error noted */
-	CONFIG_STRICT,	/* no config, no run */
+/* The runner of each command of the table in cli.c. */
+static int (*const runners[])(struct sg_cli *cli,
+			      const struct sg_config *cfg) = {
+	[SG_CMD_HOOK] = run_hook,	  [SG_CMD_ADOPT] = run_adopt,
+	[SG_CMD_RESUME] = run_resume,	  [SG_CMD_PENDING] = run_pending,
+	[SG_CMD_ROLLBACK] = run_rollback, [SG_CMD_DRILL] = run_drill,
+	[SG_CMD_MONITOR] = run_monitor,	  [SG_CMD_CHECK] = run_check,
+	[SG_CMD_PROBE] = run_check,
 };
-
-static const struct command {
-	const char *name;
-	int (*run)(struct sg_cli *cli, const struct sg_config *cfg);
-	enum config_use config;
-} commands[] = {
-	{"check", run_check, CONFIG_NONE},
-	{"probe", run_check, CONFIG_NONE},
-	{"hook", run_hook, CONFIG_LENIENT},
-	{"resume", run_resume, CONFIG_STRICT},
-	{"pending", run_pending, CONFIG_STRICT},
-	{"adopt", run_adopt, CONFIG_STRICT},
-	{"rollback", run_rollback, CONFIG_STRICT},
-	{"monitor", run_monitor, CONFIG_STRICT},
-	{"drill", run_drill, CONFIG_STRICT},
-};
-
-static const struct command *find_command(const char *name)
-{
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
-	return NULL;
-}
 
 /* Each command says it cannot read its config in its own words: the
  * monitor as a plugin, rollback naming its lineage. */
 static int config_failed(const struct sg_cli *cli, const char *why)
 {
-	if (strcmp(cli->command, "monitor") == 0) {
+	if (cli->cmd->id == SG_CMD_MONITOR) {
 		printf("STAPLEGATE UNKNOWN - %s\n", why);
 		return SG_NAGIOS_UNKNOWN;
 	}
-	if (strcmp(cli->command, "rollback") == 0) {
+	if (cli->cmd->id == SG_CMD_ROLLBACK) {
 		fprintf(stderr, "staplegate: rollback %s: %s\n", cli->lineage,
 			why);
 		return SG_EXIT_REFUSE;
 	}
 	fprintf(stderr, "staplegate: %s: %s\n", cli->command, why);
-	return strcmp(cli->command, "adopt") == 0 ? SG_EXIT_REFUSE
-						  : SG_EXIT_USAGE;
+	return cli->cmd->id == SG_CMD_ADOPT ? SG_EXIT_REFUSE : SG_EXIT_USAGE;
 }
 
 /* The config is read once, here, and handed down read-only. */
-static int run_command(const struct command *c, struct sg_cli *cli)
+static int run_command(struct sg_cli *cli)
 {
+	const struct sg_cli_command *c = cli->cmd;
 	struct sg_config cfg;
 	sg_result r = sg_ok();
 	int status;
 
-	if (c->config == CONFIG_NONE) {
+	if (c->config == SG_CONFIG_NONE) {
 		sg_config_defaults(&cfg);
-	} else if (c->config == CONFIG_LENIENT) {
+	} else if (c->config == SG_CONFIG_LENIENT) {
 		r = sg_config_load_or_defaults(cli->config_path, &cfg);
 		cli->gate.config_error = r.code ? r.reason : NULL;
 	} else if ((r = sg_config_load(cli->config_path, &cfg)).code) {
 		return config_failed(cli, r.reason);
 	}
-	status = c->run(cli, &cfg);
+	status = runners[c->id](cli, &cfg);
 	sg_config_free(&cfg);
 	return status;
 }
 
 int main(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : NULL;
+	const char *name = argc > 1 ? argv[1] : NULL;
+	const struct sg_cli_command *cmd = sg_cli_find(name);
 	struct sg_cli cli;
 	sg_result r;
 	int status;
 
 	/* A peer resetting mid-handshake must be an error, not a kill. */
 	signal(SIGPIPE, SIG_IGN);
-	if (cmd && strcmp(cmd, "--version") == 0) {
+	if (name && strcmp(name, "--version") == 0) {
 		printf("staplegate %s\n", SG_VERSION);
 		return 0;
 	}
-	if (cmd && (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0)) {
+	if (name &&
+	    (strcmp(name, "--help") == 0 || strcmp(name, "help") == 0)) {
 		sg_cli_usage(NULL, stdout);
 		return 0;
 	}
-	if (!sg_cli_known(cmd)) {
+	if (cmd == NULL) {
 		fprintf(stderr, "staplegate: %s%s\n",
-			cmd ? "unknown command: " : "missing command",
-			cmd ? cmd : "");
+			name ? "unknown command: " : "missing command",
+			name ? name : "");
 		sg_cli_usage(NULL, stderr);
 		return SG_EXIT_USAGE;
 	}
@@ -377,7 +359,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "staplegate: %s\n", r.reason);
 		sg_cli_free(&cli);
 		/* The plugin guidelines: usage errors are UNKNOWN. */
-		if (strcmp(cmd, "monitor") == 0) {
+		if (cmd->id == SG_CMD_MONITOR) {
 			printf("STAPLEGATE UNKNOWN - %s\n", r.reason);
 			return SG_NAGIOS_UNKNOWN;
 		}
@@ -387,7 +369,7 @@ int main(int argc, char **argv)
 		sg_cli_usage(cmd, stdout);
 		status = 0;
 	} else {
-		status = run_command(find_command(cmd), &cli);
+		status = run_command(&cli);
 	}
 	sg_cli_free(&cli);
 	return status;
