@@ -8,12 +8,12 @@
 
 #include "../preflight/check.h"
 #include "../preflight/clock.h"
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/responder.h"
 #include "haproxy.h"
 #include "issuer.h"
 #include "lock.h"
-#include "newcert.h"
+#include "clients.h"
 #include "prestage.h"
 #include "store.h"
 
@@ -31,7 +31,7 @@ struct adopt {
 static sg_result load(struct adopt *a)
 {
 	const struct sg_gate_opts *o = a->o;
-	sg_result r = sg_newcert_detect(&a->nc, o->cert, o->chain, o->key);
+	sg_result r = sg_client_detect(&a->nc, o->cert, o->chain, o->key);
 
 	if (r.code)
 		return r;
@@ -44,7 +44,7 @@ static sg_result load(struct adopt *a)
 	if (!r.code)
 		r = sg_certinfo_read(sg_material_leaf(&a->mat), &a->cert);
 	if (!r.code)
-		sg_newcert_name(&a->nc, &a->cert);
+		sg_client_lineage(&a->nc, &a->cert);
 	sg_config_site(a->cfg, &a->cert.dns_names, &a->site);
 	if (!r.code)
 		r = sg_issuer_complete(&a->nc, &a->mat, true,
@@ -132,6 +132,6 @@ sg_result sg_adopt_run(const struct sg_config *cfg,
 	sg_responder_free(&a.resp);
 	sg_certinfo_free(&a.cert);
 	sg_material_free(&a.mat);
-	sg_newcert_free(&a.nc);
+	sg_client_free(&a.nc);
 	return r;
 }

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/result.h"
 #include "gate.h"
 

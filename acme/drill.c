@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "../preflight/clock.h"
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
 

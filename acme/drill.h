@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/result.h"
 #include "../preflight/target.h"
 

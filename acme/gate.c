@@ -283,10 +283,10 @@ void sg_gate_run(const struct sg_config *cfg, const struct sg_gate_opts *o,
 		memset(&g.nc.domains, 0, sizeof(g.nc.domains));
 		r = sg_ok();
 	} else if (o->dehydrated_domain) {
-		r = sg_newcert_dehydrated(&g.nc, o->dehydrated_domain, o->cert,
-					  o->chain, o->key);
+		r = sg_client_dehydrated(&g.nc, o->dehydrated_domain, o->cert,
+					 o->chain, o->key);
 	} else {
-		r = sg_newcert_detect(&g.nc, o->cert, o->chain, o->key);
+		r = sg_client_detect(&g.nc, o->cert, o->chain, o->key);
 		if (!r.code && o->lineage)
 			snprintf(g.nc.lineage, sizeof(g.nc.lineage), "%s",
 				 o->lineage);
@@ -303,7 +303,7 @@ void sg_gate_run(const struct sg_config *cfg, const struct sg_gate_opts *o,
 	sg_gate_phase_done(&g, SG_PHASE_CONFIG, g.deadline - g.reserve_ms);
 	open_log(&g);
 	sg_gate_phase_done(&g, SG_PHASE_SCORE_LOG, g.deadline - g.reserve_ms);
-	sg_newcert_name(&g.nc, sg_gate_load(&g) ? &g.cert : NULL);
+	sg_client_lineage(&g.nc, sg_gate_load(&g) ? &g.cert : NULL);
 	sg_config_site(cfg, &g.cert.dns_names, &g.site);
 	if (!lock(&g) || !still_pending(&g))
 		goto out;
@@ -345,7 +345,7 @@ out:
 	sg_certinfo_free(&g.cert);
 	sg_material_free(&g.mat);
 	sg_strlist_free(&g.unconfigured);
-	sg_newcert_free(&g.nc);
+	sg_client_free(&g.nc);
 }
 
 void sg_gate_result_free(struct sg_gate_result *res)

@@ -10,7 +10,7 @@
 #include "../preflight/responder.h"
 #include "../preflight/settle.h"
 #include "leaving.h"
-#include "newcert.h"
+#include "clients.h"
 
 struct sg_gate_facts {
 	const char *run_id;

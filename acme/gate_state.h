@@ -5,12 +5,12 @@
 #define SG_GATE_STATE_H
 
 #include "../preflight/check.h"
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/responder.h"
 #include "gate.h"
 #include "gate_record.h"
 #include "leaving.h"
-#include "newcert.h"
+#include "clients.h"
 
 /* The phases of a run, in order, each taking its time from one budget. */
 enum sg_gate_phase {

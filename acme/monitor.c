@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "../preflight/bundle.h"
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/duration.h"
 #include "../preflight/history.h"
 #include "../preflight/prom.h"

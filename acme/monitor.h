@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/probe.h"
 #include "../preflight/result.h"
 #include "../preflight/target.h"

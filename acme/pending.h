@@ -9,7 +9,7 @@
 
 #include "../preflight/certinfo.h"
 #include "../preflight/result.h"
-#include "newcert.h"
+#include "clients.h"
 
 #define SG_PENDING_VERSION    1
 #define SG_PENDING_URGENT_SEC (7L * 86400) /* served cert expiring soon */

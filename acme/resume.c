@@ -10,7 +10,7 @@
 
 #include "../preflight/bundle.h"
 #include "../preflight/clock.h"
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/interrupt.h"
 #include "command.h"
 #include "gate.h"

@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "../preflight/certinfo.h"
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/result.h"
 
 struct sg_resume_item {

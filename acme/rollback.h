@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/result.h"
 
 /* Under the lineage's lock: swaps the store back to the previous

@@ -2,7 +2,7 @@
  * the verdict rules. */
 #include <string.h>
 
-#include "../preflight/config.h"
+#include "../acme/config.h"
 #include "../preflight/duration.h"
 #include "../preflight/score.h"
 #include "../preflight/target.h"

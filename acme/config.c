@@ -10,10 +10,10 @@
 
 #include <jansson.h>
 
-#include "bundle.h"
-#include "duration.h"
-#include "history.h"
-#include "probe.h" /* and staple.h: the probing defaults */
+#include "../preflight/bundle.h"
+#include "../preflight/duration.h"
+#include "../preflight/history.h"
+#include "../preflight/probe.h" /* and staple.h: the probing defaults */
 
 #define CONFIG_MAX_BYTES (16L * 1024 * 1024) /* long target lists fit */
 

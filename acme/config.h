@@ -7,9 +7,9 @@
 
 #include <jansson.h>
 
-#include "probe.h"
-#include "result.h"
-#include "target.h"
+#include "../preflight/probe.h"
+#include "../preflight/result.h"
+#include "../preflight/target.h"
 
 #define SG_DEFAULT_CONFIG	      "/etc/staplegate/config.json"
 #define SG_DEFAULT_STATE_DIR	      "/var/lib/staplegate"
