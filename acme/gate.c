@@ -268,6 +268,86 @@ static bool still_pending(struct gate *g)
 	return same;
 }
 
+/* The new certificate: a pending entry's (resume), dehydrated's
+ * arguments, or the client's environment. */
+static sg_result read_newcert(struct gate *g)
+{
+	const struct sg_gate_opts *o = g->o;
+	sg_result r;
+
+	if (o->resume) {
+		g->nc = *o->resume;
+		memset(&g->nc.domains, 0, sizeof(g->nc.domains));
+		return sg_ok();
+	}
+	if (o->dehydrated_domain)
+		return sg_client_dehydrated(&g->nc, o->dehydrated_domain,
+					    o->cert, o->chain, o->key);
+	r = sg_client_detect(&g->nc, o->cert, o->chain, o->key);
+	if (!r.code && o->lineage)
+		snprintf(g->nc.lineage, sizeof(g->nc.lineage), "%s",
+			 o->lineage);
+	return r;
+}
+
+/* After the decision, two runs end early: certbot's second run for one
+ * renewal, and a resume whose certificate a newer one replaced. */
+static bool ends_early(struct gate *g)
+{
+	struct sg_gate_result *res = g->res;
+
+	if (g->repeat) {
+		snprintf(res->summary, sizeof(res->summary),
+			 "already deployed %s (certbot): this certificate "
+			 "(sha256 %.16s...) passed the gate %lds ago; certbot "
+			 "runs both renewal-hooks/deploy/ and the lineage's "
+			 "renew_hook: keep only one (see README)",
+			 g->nc.lineage, g->cert.sha256, g->repeat_age);
+		return true;
+	}
+	if (g->o->expect_sha256 && g->have_cert &&
+	    strcmp(g->o->expect_sha256, g->cert.sha256) != 0) {
+		res->superseded = true;
+		res->status = 0;
+		snprintf(res->summary, sizeof(res->summary),
+			 "superseded %s: the certificate on disk is newer "
+			 "than the pending one",
+			 g->nc.lineage);
+		sg_pending_remove(g->cfg->state_dir, g->nc.lineage);
+		return true;
+	}
+	return false;
+}
+
+/* From the decision to the outcome record, under the lineage's lock. */
+static void decide_and_act(struct gate *g)
+{
+	sg_gate_decide(g);
+	if (ends_early(g))
+		return;
+	if (g->o->wait_sec)
+		sg_gate_wait(g);
+	if (g->lock_error[0] && g->gated)
+		sg_gate_refuse(g, "cannot lock the lineage: %s", g->lock_error);
+	record_decision(g);
+	sg_gate_act(g);
+	record_outcome(g);
+	finish(g);
+}
+
+static void release(struct gate *g)
+{
+	if (g->lock_fd >= 0)
+		close(g->lock_fd); /* after the outcome record */
+	if (g->log_fd >= 0)
+		close(g->log_fd);
+	sg_responder_free(&g->resp);
+	sg_certinfo_free(&g->cert);
+	sg_material_free(&g->mat);
+	sg_strlist_free(&g->unconfigured);
+	sg_client_free(&g->nc);
+}
+
 void sg_gate_run(const struct sg_config *cfg, const struct sg_gate_opts *o,
 		 struct sg_gate_result *res)
 {
@@ -278,19 +358,7 @@ void sg_gate_run(const struct sg_config *cfg, const struct sg_gate_opts *o,
 
 	memset(res, 0, sizeof(*res));
 	make_run_id(g.run_id);
-	if (o->resume) {
-		g.nc = *o->resume;
-		memset(&g.nc.domains, 0, sizeof(g.nc.domains));
-		r = sg_ok();
-	} else if (o->dehydrated_domain) {
-		r = sg_client_dehydrated(&g.nc, o->dehydrated_domain, o->cert,
-					 o->chain, o->key);
-	} else {
-		r = sg_client_detect(&g.nc, o->cert, o->chain, o->key);
-		if (!r.code && o->lineage)
-			snprintf(g.nc.lineage, sizeof(g.nc.lineage), "%s",
-				 o->lineage);
-	}
+	r = read_newcert(&g);
 	if (r.code) {
 		res->status = 2;
 		snprintf(res->summary, sizeof(res->summary), "%s", r.reason);
@@ -305,47 +373,9 @@ void sg_gate_run(const struct sg_config *cfg, const struct sg_gate_opts *o,
 	sg_gate_phase_done(&g, SG_PHASE_SCORE_LOG, g.deadline - g.reserve_ms);
 	sg_client_lineage(&g.nc, sg_gate_load(&g) ? &g.cert : NULL);
 	sg_config_site(cfg, &g.cert.dns_names, &g.site);
-	if (!lock(&g) || !still_pending(&g))
-		goto out;
-	sg_gate_decide(&g);
-	if (g.repeat) {
-		snprintf(res->summary, sizeof(res->summary),
-			 "already deployed %s (certbot): this certificate "
-			 "(sha256 %.16s...) passed the gate %lds ago; certbot "
-			 "runs both renewal-hooks/deploy/ and the lineage's "
-			 "renew_hook: keep only one (see README)",
-			 g.nc.lineage, g.cert.sha256, g.repeat_age);
-		goto out;
-	}
-	if (o->expect_sha256 && g.have_cert &&
-	    strcmp(o->expect_sha256, g.cert.sha256) != 0) {
-		res->superseded = true;
-		res->status = 0;
-		snprintf(res->summary, sizeof(res->summary),
-			 "superseded %s: the certificate on disk is newer "
-			 "than the pending one",
-			 g.nc.lineage);
-		sg_pending_remove(g.cfg->state_dir, g.nc.lineage);
-		goto out;
-	}
-	if (o->wait_sec)
-		sg_gate_wait(&g);
-	if (g.lock_error[0] && g.gated)
-		sg_gate_refuse(&g, "cannot lock the lineage: %s", g.lock_error);
-	record_decision(&g);
-	sg_gate_act(&g);
-	record_outcome(&g);
-	finish(&g);
-out:
-	if (g.lock_fd >= 0)
-		close(g.lock_fd); /* after the outcome record */
-	if (g.log_fd >= 0)
-		close(g.log_fd);
-	sg_responder_free(&g.resp);
-	sg_certinfo_free(&g.cert);
-	sg_material_free(&g.mat);
-	sg_strlist_free(&g.unconfigured);
-	sg_client_free(&g.nc);
+	if (lock(&g) && still_pending(&g))
+		decide_and_act(&g);
+	release(&g);
 }
 
 void sg_gate_result_free(struct sg_gate_result *res)

@@ -172,11 +172,29 @@ static void deploy(struct gate *g)
 		settle(g);
 }
 
+static json_t *pending_entry(const struct gate *g, const char *why)
+{
+	return sg_pending_entry(&g->nc, &g->mat, &g->cert,
+				g->res->has_report ? &g->res->rep : NULL,
+				deploy_argv(g), why);
+}
+
+/* The entry saved (r), the run says so; else the error is noted. */
+static bool pending_saved(struct gate *g, sg_result r)
+{
+	if (r.code) {
+		sg_gate_note_error(g, "pending deployment not saved: %s",
+				   r.reason);
+		return false;
+	}
+	g->res->pending = true;
+	return true;
+}
+
 /* A refused Must-Staple certificate is remembered, since no ACME client
  * runs a failed hook again: `staplegate resume` picks it up. */
 static void hold(struct gate *g)
 {
-	char **argv = deploy_argv(g);
 	json_t *entry;
 	sg_result r;
 
@@ -184,18 +202,12 @@ static void hold(struct gate *g)
 	 * itself is what the operator must act on. */
 	if (!g->gated || !g->have_cert || g->o->dry_run || g->cfg_failed)
 		return;
-	entry = sg_pending_entry(&g->nc, &g->mat, &g->cert,
-				 g->res->has_report ? &g->res->rep : NULL, argv,
-				 g->reason);
+	entry = pending_entry(g, g->reason);
 	r = entry ? sg_pending_save(g->cfg->state_dir, g->nc.lineage, entry)
 		  : sg_err(SG_ENOMEM, "out of memory");
 	json_decref(entry);
-	if (r.code) {
-		sg_gate_note_error(g, "pending deployment not saved: %s",
-				   r.reason);
+	if (!pending_saved(g, r))
 		return;
-	}
-	g->res->pending = true;
 	snprintf(g->out_reason + strlen(g->out_reason),
 		 sizeof(g->out_reason) - strlen(g->out_reason),
 		 "; held as a pending deployment (staplegate resume deploys "
@@ -213,9 +225,7 @@ static void keep_after_settle_failure(struct gate *g, const char *why)
 
 	if (!g->gated || g->cfg_failed)
 		return;
-	entry = sg_pending_entry(&g->nc, &g->mat, &g->cert,
-				 g->res->has_report ? &g->res->rep : NULL,
-				 deploy_argv(g), why);
+	entry = pending_entry(g, why);
 	r = entry ? sg_pending_save_settle_failure(g->cfg->state_dir,
 						   g->nc.lineage, entry, why)
 		  : sg_err(SG_ENOMEM, "out of memory");
@@ -225,12 +235,8 @@ static void keep_after_settle_failure(struct gate *g, const char *why)
 				 : 0,
 			   wait, sizeof(wait));
 	json_decref(entry);
-	if (r.code) {
-		sg_gate_note_error(g, "pending deployment not saved: %s",
-				   r.reason);
+	if (!pending_saved(g, r))
 		return;
-	}
-	g->res->pending = true;
 	snprintf(g->out_reason + strlen(g->out_reason),
 		 sizeof(g->out_reason) - strlen(g->out_reason),
 		 "; kept pending, resume tries again in %s", wait);

@@ -232,12 +232,9 @@ sg_result sg_pending_names(const char *state_dir, struct sg_strlist *names)
 	snprintf(dir, sizeof(dir), "%s/pending", state_dir);
 	/* Killed writes' temporary files never end in ".json"; stale ones
 	 * go here, where every run of resume and pending passes. */
-	sg_temp_sweep(dir, time(NULL));
-	d = opendir(dir);
+	r = sg_temp_swept_dir(dir, &d);
 	if (d == NULL)
-		return errno == ENOENT ? sg_ok()
-				       : sg_err(SG_ESYS, "%s: %s", dir,
-						strerror(errno));
+		return r;
 	while (!r.code && (e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
 
