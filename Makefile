@@ -43,7 +43,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SG_CFLAGS) -MMD -MP -c -o $@ $<
 
+# Rebuilt from scratch: a moved or renamed source must not leave its old
+# object behind in the archive.
 $(BUILD)/libstaplegate.a: $(ENGINE_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/staplegate: $(HOOK_OBJ) $(BUILD)/libstaplegate.a

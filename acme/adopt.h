@@ -9,12 +9,14 @@
 
 #include <stddef.h>
 
+#include "config.h"
 #include "../preflight/result.h"
 #include "gate.h"
 
-/* Uses o's config_path, cert, chain, key, cafile, lineage and
+/* Uses cfg and o's cert, chain, key, cafile, lineage and
  * staple_out (the client environment when no --cert). Refuses a lineage
  * the store already holds. msg says what was adopted. */
-sg_result sg_adopt_run(const struct sg_gate_opts *o, char *msg, size_t size);
+sg_result sg_adopt_run(const struct sg_config *cfg,
+		       const struct sg_gate_opts *o, char *msg, size_t size);
 
 #endif

@@ -175,6 +175,28 @@ static void close_pair(int p[2])
 			close(p[k]);
 }
 
+/* The reason line of a command that ran: how it ended. */
+static void describe_end(const char *what, struct sg_command *out)
+{
+	if (out->interrupted)
+		snprintf(out->reason, sizeof(out->reason),
+			 "interrupted by signal %d while %s ran (passed on to "
+			 "it)",
+			 out->interrupted, what);
+	else if (out->timed_out)
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s did not finish within the deadline and was "
+			 "killed",
+			 what);
+	else if (out->exit_status != 0)
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s failed with exit status %d", what,
+			 out->exit_status);
+	else
+		snprintf(out->reason, sizeof(out->reason), "%s succeeded",
+			 what);
+}
+
 void sg_command_run(char *const *argv, long timeout_ms, struct sg_command *out)
 {
 	long long start = sg_now_ms();
@@ -225,21 +247,5 @@ void sg_command_run(char *const *argv, long timeout_ms, struct sg_command *out)
 	out->elapsed_ms = (long)(sg_now_ms() - start);
 	out->exit_status = WIFEXITED(status) ? WEXITSTATUS(status)
 					     : 128 + WTERMSIG(status);
-	if (out->interrupted)
-		snprintf(out->reason, sizeof(out->reason),
-			 "interrupted by signal %d while %s ran (passed on to "
-			 "it)",
-			 out->interrupted, what);
-	else if (out->timed_out)
-		snprintf(out->reason, sizeof(out->reason),
-			 "%s did not finish within the deadline and was "
-			 "killed",
-			 what);
-	else if (out->exit_status != 0)
-		snprintf(out->reason, sizeof(out->reason),
-			 "%s failed with exit status %d", what,
-			 out->exit_status);
-	else
-		snprintf(out->reason, sizeof(out->reason), "%s succeeded",
-			 what);
+	describe_end(what, out);
 }

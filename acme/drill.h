@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "config.h"
 #include "../preflight/result.h"
 #include "../preflight/target.h"
 
@@ -19,7 +20,6 @@
 #define SG_DEFAULT_DRILL_INTERVAL_MS 2000
 
 struct sg_drill_opts {
-	const char *config_path;
 	long outage_sec;
 	long watch_sec; /* 0: survival window only */
 	long interval_ms;
@@ -42,7 +42,8 @@ struct sg_drill {
 	bool ok;
 };
 
-sg_result sg_drill_run(const struct sg_drill_opts *o, struct sg_drill *d);
+sg_result sg_drill_run(const struct sg_config *cfg,
+		       const struct sg_drill_opts *o, struct sg_drill *d);
 void sg_drill_free(struct sg_drill *d);
 
 #endif

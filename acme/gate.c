@@ -18,67 +18,17 @@
 #include "pending.h"
 #include "repeat.h"
 
-long sg_gate_left_ms(const struct gate *g)
-{
-	long long left = g->deadline - sg_now_ms() - g->reserve_ms;
-
-	return left > 0 ? (long)left : 0;
-}
-
-static const char *const phase_names[] = {
-	[SG_PHASE_CONFIG] = "config",
-	[SG_PHASE_SCORE_LOG] = "score log",
-	[SG_PHASE_RESOLVE] = "name resolution",
-	[SG_PHASE_RESPONDER] = "responder readiness",
-	[SG_PHASE_PREFLIGHT] = "pre-flight",
-	[SG_PHASE_DEPLOY] = "deploy",
-	[SG_PHASE_SETTLE] = "settle",
-	[SG_PHASE_ROLLBACK] = "rollback",
-};
-
-/* A phase that ends this close to its bound was stopped by it: libcurl's
- * and poll's timers round to milliseconds and may fire just before. */
-#define PHASE_SLACK_MS 20
-
-void sg_gate_phase_done(struct gate *g, enum sg_gate_phase phase,
-			long long bound_ms)
-{
-	if (g->ran_out == NULL && sg_now_ms() + PHASE_SLACK_MS >= bound_ms)
-		g->ran_out = phase_names[phase];
-}
-
 /* One budget from the start of the run: --wait, then the deadline, of
  * which the reserve is kept back for rollback and the record. */
 static void set_budget(struct gate *g, long long start)
 {
 	long long total = 1000LL * (g->o->deadline_sec ? g->o->deadline_sec
-						       : g->cfg.deadline_sec);
+						       : g->cfg->deadline_sec);
 
 	g->reserve_ms =
 		total / 4 < SG_GATE_RESERVE_MS ? total / 4 : SG_GATE_RESERVE_MS;
 	/* --wait extends the run explicitly: the deadline starts after it. */
 	g->deadline = start + 1000LL * g->o->wait_sec + total;
-}
-
-void sg_gate_note_error(struct gate *g, const char *fmt, ...)
-{
-	char buf[SG_REASON_MAX * 2];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	sg_strlist_add(&g->res->errors, buf);
-}
-
-void sg_gate_refuse(struct gate *g, const char *fmt, ...)
-{
-	va_list ap;
-
-	g->allow = false;
-	va_start(ap, fmt);
-	vsnprintf(g->reason, sizeof(g->reason), fmt, ap);
-	va_end(ap);
 }
 
 static void make_run_id(char out[33])
@@ -91,23 +41,14 @@ static void make_run_id(char out[33])
 		sprintf(out + 2 * i, "%02x", b[i]);
 }
 
-/* A missing default config is no error (a non-Must-Staple certificate
- * needs none); an explicit one that cannot be read is. */
-static void load_config(struct gate *g)
+/* A config that could not be read (the defaults stand in) is an error
+ * of the run, which then neither locks nor stores nor pre-stages. */
+static void note_config(struct gate *g)
 {
-	const char *path = g->o->config_path;
-	sg_result r;
-
-	if (path == NULL && access(SG_DEFAULT_CONFIG, F_OK) != 0) {
-		r = sg_config_parse("{}", 2, "defaults", &g->cfg);
-	} else {
-		r = sg_config_load(path, &g->cfg);
-	}
-	if (r.code) {
-		sg_gate_note_error(g, "config: %s", r.reason);
-		sg_config_parse("{}", 2, "defaults", &g->cfg);
-		g->cfg_failed = true;
-	}
+	if (g->o->config_error == NULL)
+		return;
+	sg_gate_note_error(g, "config: %s", g->o->config_error);
+	g->cfg_failed = true;
 }
 
 static void on_timer(int sig)
@@ -149,7 +90,7 @@ static void open_log(struct gate *g)
 	sg_result r;
 
 	g->log_path =
-		g->o->record_path ? g->o->record_path : g->cfg.record_path;
+		g->o->record_path ? g->o->record_path : g->cfg->record_path;
 	/* as the checks: half of what is left, the rest for the deploy */
 	bound_wait(sg_now_ms() +
 		   (g->deadline - g->reserve_ms - sg_now_ms()) / 2);
@@ -247,19 +188,17 @@ static void record_outcome(struct gate *g)
 
 static void finish(struct gate *g)
 {
-	static const char *const ok[] = {"deployed", "allowed", "dry-run"};
 	struct sg_gate_result *res = g->res;
-	bool good = false;
+	bool good = sg_gate_action_ok(g->out.action);
 
-	for (size_t i = 0; i < 3; i++)
-		good |= strcmp(g->out.action, ok[i]) == 0;
 	/* Config and score-log errors are exit 2 even when a
 	 * non-Must-Staple deployment went ahead regardless. */
 	if (res->status == 0)
 		res->status = res->errors.n ? 2 : good ? 0 : 1;
 	snprintf(res->summary, sizeof(res->summary), "%s %s (%s%s): %s",
-		 strcmp(g->out.action, "refused") == 0 ? "REFUSED"
-						       : g->out.action,
+		 g->out.action == SG_ACTION_REFUSED
+			 ? "REFUSED"
+			 : sg_gate_action_name(g->out.action),
 		 g->nc.lineage, sg_client_name(g->nc.client),
 		 g->gated ? ", Must-Staple" : "", g->out_reason);
 }
@@ -275,13 +214,13 @@ static bool lock(struct gate *g)
 	long long until = g->deadline - g->reserve_ms;
 	sg_result r;
 
-	if (g->cfg_failed || (!g->cfg.store && plain))
+	if (g->cfg_failed || (!g->cfg->store && plain))
 		return true;
 	/* A plain certificate keeps half of its time for its deploy. */
 	if (plain)
 		until = sg_now_ms() + (until - sg_now_ms()) / 2;
-	r = sg_lock_lineage(g->cfg.state_dir, g->nc.lineage, until, &g->lock_fd,
-			    &busy);
+	r = sg_lock_lineage(g->cfg->state_dir, g->nc.lineage, until,
+			    &g->lock_fd, &busy);
 	if (!r.code)
 		return true;
 	/* Never gated, not even by another run: deployed without the
@@ -314,7 +253,7 @@ static bool still_pending(struct gate *g)
 
 	if (!g->o->resume)
 		return true;
-	sg_pending_load(g->cfg.state_dir, g->nc.lineage, &e);
+	sg_pending_load(g->cfg->state_dir, g->nc.lineage, &e);
 	sha = json_string_value(json_object_get(e, "sha256"));
 	same = sha && g->o->expect_sha256 &&
 	       strcmp(sha, g->o->expect_sha256) == 0;
@@ -329,27 +268,97 @@ static bool still_pending(struct gate *g)
 	return same;
 }
 
-void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
+/* The new certificate: a pending entry's (resume), dehydrated's
+ * arguments, or the client's environment. */
+static sg_result read_newcert(struct gate *g)
 {
-	struct gate g = {.o = o, .res = res, .log_fd = -1, .lock_fd = -1};
+	const struct sg_gate_opts *o = g->o;
+	sg_result r;
+
+	if (o->resume) {
+		g->nc = *o->resume;
+		memset(&g->nc.domains, 0, sizeof(g->nc.domains));
+		return sg_ok();
+	}
+	if (o->dehydrated_domain)
+		return sg_client_dehydrated(&g->nc, o->dehydrated_domain,
+					    o->cert, o->chain, o->key);
+	r = sg_client_detect(&g->nc, o->cert, o->chain, o->key);
+	if (!r.code && o->lineage)
+		snprintf(g->nc.lineage, sizeof(g->nc.lineage), "%s",
+			 o->lineage);
+	return r;
+}
+
+/* After the decision, two runs end early: certbot's second run for one
+ * renewal, and a resume whose certificate a newer one replaced. */
+static bool ends_early(struct gate *g)
+{
+	struct sg_gate_result *res = g->res;
+
+	if (g->repeat) {
+		snprintf(res->summary, sizeof(res->summary),
+			 "already deployed %s (certbot): this certificate "
+			 "(sha256 %.16s...) passed the gate %lds ago; certbot "
+			 "runs both renewal-hooks/deploy/ and the lineage's "
+			 "renew_hook: keep only one (see README)",
+			 g->nc.lineage, g->cert.sha256, g->repeat_age);
+		return true;
+	}
+	if (g->o->expect_sha256 && g->have_cert &&
+	    strcmp(g->o->expect_sha256, g->cert.sha256) != 0) {
+		res->superseded = true;
+		res->status = 0;
+		snprintf(res->summary, sizeof(res->summary),
+			 "superseded %s: the certificate on disk is newer "
+			 "than the pending one",
+			 g->nc.lineage);
+		sg_pending_remove(g->cfg->state_dir, g->nc.lineage);
+		return true;
+	}
+	return false;
+}
+
+/* From the decision to the outcome record, under the lineage's lock. */
+static void decide_and_act(struct gate *g)
+{
+	sg_gate_decide(g);
+	if (ends_early(g))
+		return;
+	if (g->o->wait_sec)
+		sg_gate_wait(g);
+	if (g->lock_error[0] && g->gated)
+		sg_gate_refuse(g, "cannot lock the lineage: %s", g->lock_error);
+	record_decision(g);
+	sg_gate_act(g);
+	record_outcome(g);
+	finish(g);
+}
+
+static void release(struct gate *g)
+{
+	if (g->lock_fd >= 0)
+		close(g->lock_fd); /* after the outcome record */
+	if (g->log_fd >= 0)
+		close(g->log_fd);
+	sg_responder_free(&g->resp);
+	sg_certinfo_free(&g->cert);
+	sg_material_free(&g->mat);
+	sg_strlist_free(&g->unconfigured);
+	sg_client_free(&g->nc);
+}
+
+void sg_gate_run(const struct sg_config *cfg, const struct sg_gate_opts *o,
+		 struct sg_gate_result *res)
+{
+	struct gate g = {
+		.cfg = cfg, .o = o, .res = res, .log_fd = -1, .lock_fd = -1};
 	long long start = sg_now_ms();
 	sg_result r;
 
 	memset(res, 0, sizeof(*res));
 	make_run_id(g.run_id);
-	if (o->resume) {
-		g.nc = *o->resume;
-		memset(&g.nc.domains, 0, sizeof(g.nc.domains));
-		r = sg_ok();
-	} else if (o->dehydrated_domain) {
-		r = sg_newcert_dehydrated(&g.nc, o->dehydrated_domain, o->cert,
-					  o->chain, o->key);
-	} else {
-		r = sg_newcert_detect(&g.nc, o->cert, o->chain, o->key);
-		if (!r.code && o->lineage)
-			snprintf(g.nc.lineage, sizeof(g.nc.lineage), "%s",
-				 o->lineage);
-	}
+	r = read_newcert(&g);
 	if (r.code) {
 		res->status = 2;
 		snprintf(res->summary, sizeof(res->summary), "%s", r.reason);
@@ -357,54 +366,16 @@ void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res)
 	}
 	if (g.nc.client == SG_CLIENT_CERTBOT)
 		sg_repeat_certbot_run(g.certbot_run, sizeof(g.certbot_run));
-	load_config(&g);
+	note_config(&g);
 	set_budget(&g, start);
 	sg_gate_phase_done(&g, SG_PHASE_CONFIG, g.deadline - g.reserve_ms);
 	open_log(&g);
 	sg_gate_phase_done(&g, SG_PHASE_SCORE_LOG, g.deadline - g.reserve_ms);
-	sg_newcert_name(&g.nc, sg_gate_load(&g) ? &g.cert : NULL);
-	if (!lock(&g) || !still_pending(&g))
-		goto out;
-	sg_gate_decide(&g);
-	if (g.repeat) {
-		snprintf(res->summary, sizeof(res->summary),
-			 "already deployed %s (certbot): this certificate "
-			 "(sha256 %.16s...) passed the gate %lds ago; certbot "
-			 "runs both renewal-hooks/deploy/ and the lineage's "
-			 "renew_hook: keep only one (see README)",
-			 g.nc.lineage, g.cert.sha256, g.repeat_age);
-		goto out;
-	}
-	if (o->expect_sha256 && g.have_cert &&
-	    strcmp(o->expect_sha256, g.cert.sha256) != 0) {
-		res->superseded = true;
-		res->status = 0;
-		snprintf(res->summary, sizeof(res->summary),
-			 "superseded %s: the certificate on disk is newer "
-			 "than the pending one",
-			 g.nc.lineage);
-		sg_pending_remove(g.cfg.state_dir, g.nc.lineage);
-		goto out;
-	}
-	if (o->wait_sec)
-		sg_gate_wait(&g);
-	if (g.lock_error[0] && g.gated)
-		sg_gate_refuse(&g, "cannot lock the lineage: %s", g.lock_error);
-	record_decision(&g);
-	sg_gate_act(&g);
-	record_outcome(&g);
-	finish(&g);
-out:
-	if (g.lock_fd >= 0)
-		close(g.lock_fd); /* after the outcome record */
-	if (g.log_fd >= 0)
-		close(g.log_fd);
-	sg_responder_free(&g.resp);
-	sg_certinfo_free(&g.cert);
-	sg_material_free(&g.mat);
-	sg_strlist_free(&g.unconfigured);
-	sg_config_free(&g.cfg);
-	sg_newcert_free(&g.nc);
+	sg_client_lineage(&g.nc, sg_gate_load(&g) ? &g.cert : NULL);
+	sg_config_site(cfg, &g.cert.dns_names, &g.site);
+	if (lock(&g) && still_pending(&g))
+		decide_and_act(&g);
+	release(&g);
 }
 
 void sg_gate_result_free(struct sg_gate_result *res)

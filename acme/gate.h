@@ -21,7 +21,8 @@
 #define SG_GATE_LOG_WAIT_MIN_MS 200
 
 struct sg_gate_opts {
-	const char *config_path; /* NULL: the default, which may be absent */
+	/* the config could not be read (the defaults stand in): why */
+	const char *config_error;
 	const char *cert, *chain, *key, *cafile, *record_path; /* overrides */
 	const struct sg_target *extra; /* --target, for every name */
 	size_t nextra;
@@ -59,7 +60,10 @@ struct sg_gate_result {
 	bool busy; /* another run held the lineage's lock: nothing done */
 };
 
-void sg_gate_run(const struct sg_gate_opts *o, struct sg_gate_result *res);
+struct sg_config;
+
+void sg_gate_run(const struct sg_config *cfg, const struct sg_gate_opts *o,
+		 struct sg_gate_result *res);
 void sg_gate_result_free(struct sg_gate_result *res);
 
 #endif

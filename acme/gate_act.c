@@ -20,37 +20,14 @@
 #include "repeat.h"
 #include "store.h"
 
-static char **pick_argv(const struct gate *g, bool rollback)
-{
-	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
-		const struct sg_domain_cfg *d =
-			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
-		char **argv = d ? (rollback ? d->rollback_argv : d->deploy_argv)
-				: NULL;
-
-		if (argv)
-			return argv;
-	}
-	return rollback ? g->cfg.rollback_argv : g->cfg.deploy_argv;
-}
-
 static const char *staple_out_path(const struct gate *g)
 {
-	if (g->o->staple_out)
-		return g->o->staple_out;
-	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
-		const struct sg_domain_cfg *d =
-			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
-
-		if (d && d->staple_out)
-			return d->staple_out;
-	}
-	return NULL;
+	return g->o->staple_out ? g->o->staple_out : g->site.staple_out;
 }
 
 static char **deploy_argv(const struct gate *g)
 {
-	return g->o->deploy_argv ? g->o->deploy_argv : pick_argv(g, false);
+	return g->o->deploy_argv ? g->o->deploy_argv : g->site.deploy_argv;
 }
 
 /* With the store, live/ goes back to the previous version (and its
@@ -62,22 +39,22 @@ static void keep_after_settle_failure(struct gate *g, const char *why);
 
 static void rollback(struct gate *g, const char *why)
 {
-	char **argv = pick_argv(g, true);
+	char **argv = g->site.rollback_argv;
 	struct sg_command cmd;
 	bool swapped = false;
 	const char *what = "rollback";
 
-	g->out.action = "settle-failed";
+	g->out.action = SG_ACTION_SETTLE_FAILED;
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", why);
-	if (g->cfg.store &&
-	    !sg_store_has_previous(g->cfg.state_dir, g->nc.lineage)) {
+	if (g->cfg->store &&
+	    !sg_store_has_previous(g->cfg->state_dir, g->nc.lineage)) {
 		/* The first version: nothing to go back to. */
 		snprintf(g->out_reason + strlen(g->out_reason),
 			 sizeof(g->out_reason) - strlen(g->out_reason),
 			 "; store: no previous version to roll back to");
-	} else if (g->cfg.store) {
-		sg_result r = sg_store_rollback(g->cfg.state_dir, g->nc.lineage,
-						staple_out_path(g));
+	} else if (g->cfg->store) {
+		sg_result r = sg_store_rollback(
+			g->cfg->state_dir, g->nc.lineage, staple_out_path(g));
 
 		if (r.code)
 			sg_gate_note_error(g, "store rollback: %s", r.reason);
@@ -95,7 +72,7 @@ static void rollback(struct gate *g, const char *why)
 				   g->deadline - SG_GATE_RECORD_MS);
 		g->out.rollback_exit_status =
 			cmd.started ? cmd.exit_status : 127;
-		g->out.action = "rolled-back";
+		g->out.action = SG_ACTION_ROLLED_BACK;
 		snprintf(g->out_reason + strlen(g->out_reason),
 			 sizeof(g->out_reason) - strlen(g->out_reason),
 			 "; %s: %s", what, cmd.reason);
@@ -108,7 +85,7 @@ static void rollback(struct gate *g, const char *why)
 static void settle(struct gate *g)
 {
 	struct sg_probe_opts p;
-	long budget = g->cfg.settle_timeout_sec * 1000;
+	long budget = g->cfg->settle_timeout_sec * 1000;
 	struct sg_gate_result *res = g->res;
 	sg_result r;
 
@@ -128,9 +105,9 @@ static void settle(struct gate *g)
 		    "certificate with a fresh staple, %ld handshakes in a row "
 		    "(up to %lds)",
 		    res->n, res->n == 1 ? " serves" : "s serve",
-		    g->cfg.settle_handshakes, budget / 1000);
+		    g->cfg->settle_handshakes, budget / 1000);
 	r = sg_settle_run(res->targets, res->n, &p, g->cert.sha256,
-			  (int)g->cfg.settle_handshakes, budget, res->settle,
+			  (int)g->cfg->settle_handshakes, budget, res->settle,
 			  &g->out.settle_ms);
 	g->out.settle = res->settle;
 	sg_gate_phase_done(g, SG_PHASE_SETTLE, g->deadline - g->reserve_ms);
@@ -139,7 +116,7 @@ static void settle(struct gate *g)
 	} else if (sg_interrupted()) {
 		/* The operator stopped us: no rollback on our own
 		 * initiative, but the record says where it stopped. */
-		g->out.action = "interrupted";
+		g->out.action = SG_ACTION_INTERRUPTED;
 		snprintf(g->out_reason, sizeof(g->out_reason),
 			 "interrupted by signal %d during settle",
 			 sg_interrupted());
@@ -165,7 +142,7 @@ static void deploy(struct gate *g)
 	char what[200];
 
 	if (argv == NULL) {
-		g->out.action = "allowed";
+		g->out.action = SG_ACTION_ALLOWED;
 		snprintf(g->out_reason, sizeof(g->out_reason),
 			 "no deploy command configured: gate only");
 		return;
@@ -178,28 +155,46 @@ static void deploy(struct gate *g)
 	g->out.deploy_exit_status = cmd.started ? cmd.exit_status : 127;
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", cmd.reason);
 	if (cmd.interrupted) {
-		g->out.action = "interrupted";
+		g->out.action = SG_ACTION_INTERRUPTED;
 		return;
 	}
 	if (cmd.timed_out) {
-		g->out.action = "deadline";
+		g->out.action = SG_ACTION_DEADLINE;
 		return;
 	}
 	if (!cmd.started || cmd.exit_status != 0) {
-		g->out.action = "deploy-failed";
+		g->out.action = SG_ACTION_DEPLOY_FAILED;
 		return;
 	}
-	g->out.action = "deployed";
+	g->out.action = SG_ACTION_DEPLOYED;
 	sg_gate_haproxy(g);
 	if (g->gated && g->res->n)
 		settle(g);
+}
+
+static json_t *pending_entry(const struct gate *g, const char *why)
+{
+	return sg_pending_entry(&g->nc, &g->mat, &g->cert,
+				g->res->has_report ? &g->res->rep : NULL,
+				deploy_argv(g), why);
+}
+
+/* The entry saved (r), the run says so; else the error is noted. */
+static bool pending_saved(struct gate *g, sg_result r)
+{
+	if (r.code) {
+		sg_gate_note_error(g, "pending deployment not saved: %s",
+				   r.reason);
+		return false;
+	}
+	g->res->pending = true;
+	return true;
 }
 
 /* A refused Must-Staple certificate is remembered, since no ACME client
  * runs a failed hook again: `staplegate resume` picks it up. */
 static void hold(struct gate *g)
 {
-	char **argv = deploy_argv(g);
 	json_t *entry;
 	sg_result r;
 
@@ -207,18 +202,12 @@ static void hold(struct gate *g)
 	 * itself is what the operator must act on. */
 	if (!g->gated || !g->have_cert || g->o->dry_run || g->cfg_failed)
 		return;
-	entry = sg_pending_entry(&g->nc, &g->mat, &g->cert,
-				 g->res->has_report ? &g->res->rep : NULL, argv,
-				 g->reason);
-	r = entry ? sg_pending_save(g->cfg.state_dir, g->nc.lineage, entry)
+	entry = pending_entry(g, g->reason);
+	r = entry ? sg_pending_save(g->cfg->state_dir, g->nc.lineage, entry)
 		  : sg_err(SG_ENOMEM, "out of memory");
 	json_decref(entry);
-	if (r.code) {
-		sg_gate_note_error(g, "pending deployment not saved: %s",
-				   r.reason);
+	if (!pending_saved(g, r))
 		return;
-	}
-	g->res->pending = true;
 	snprintf(g->out_reason + strlen(g->out_reason),
 		 sizeof(g->out_reason) - strlen(g->out_reason),
 		 "; held as a pending deployment (staplegate resume deploys "
@@ -236,10 +225,8 @@ static void keep_after_settle_failure(struct gate *g, const char *why)
 
 	if (!g->gated || g->cfg_failed)
 		return;
-	entry = sg_pending_entry(&g->nc, &g->mat, &g->cert,
-				 g->res->has_report ? &g->res->rep : NULL,
-				 deploy_argv(g), why);
-	r = entry ? sg_pending_save_settle_failure(g->cfg.state_dir,
+	entry = pending_entry(g, why);
+	r = entry ? sg_pending_save_settle_failure(g->cfg->state_dir,
 						   g->nc.lineage, entry, why)
 		  : sg_err(SG_ENOMEM, "out of memory");
 	sg_duration_format(entry ? (long)(json_integer_value(json_object_get(
@@ -248,12 +235,8 @@ static void keep_after_settle_failure(struct gate *g, const char *why)
 				 : 0,
 			   wait, sizeof(wait));
 	json_decref(entry);
-	if (r.code) {
-		sg_gate_note_error(g, "pending deployment not saved: %s",
-				   r.reason);
+	if (!pending_saved(g, r))
 		return;
-	}
-	g->res->pending = true;
 	snprintf(g->out_reason + strlen(g->out_reason),
 		 sizeof(g->out_reason) - strlen(g->out_reason),
 		 "; kept pending, resume tries again in %s", wait);
@@ -268,16 +251,15 @@ static void remember_staple(struct gate *g, const char *staple)
 
 	snprintf(cert, sizeof(cert), "%s", g->nc.cert_path);
 	snprintf(chain, sizeof(chain), "%s", g->nc.chain_path);
-	if (g->cfg.store &&
+	if (g->cfg->store &&
 	    !sg_store_lineage_name(g->nc.lineage, name, sizeof(name)).code) {
 		snprintf(cert, sizeof(cert), "%s/live/%s/cert.pem",
-			 g->cfg.state_dir, name);
+			 g->cfg->state_dir, name);
 		snprintf(chain, sizeof(chain), "%s/live/%s/chain.pem",
-			 g->cfg.state_dir, name);
+			 g->cfg->state_dir, name);
 	}
-	r = sg_prestage_remember(g->cfg.state_dir, g->nc.lineage, staple, cert,
-				 chain,
-				 sg_haproxy_socket_for(&g->cfg, &g->cert));
+	r = sg_prestage_remember(g->cfg->state_dir, g->nc.lineage, staple, cert,
+				 chain, g->site.haproxy_socket);
 	if (r.code)
 		sg_gate_note_error(g,
 				   "staple file not remembered for refresh: %s",
@@ -286,8 +268,8 @@ static void remember_staple(struct gate *g, const char *staple)
 
 /* A gated certificate that could not be prepared stays pending; the
  * outcome names what failed. */
-static bool held_back(struct gate *g, const char *action, const char *what,
-		      const char *why)
+static bool held_back(struct gate *g, enum sg_gate_action action,
+		      const char *what, const char *why)
 {
 	g->out.action = action;
 	snprintf(g->out_reason, sizeof(g->out_reason),
@@ -314,24 +296,24 @@ static bool prepare(struct gate *g, char *store_error, size_t size)
 	if (staple && !have && g->gated)
 		r = sg_err(SG_EINPUT, "%s: no verified staple to pre-stage",
 			   staple);
-	else if (staple && have && !g->cfg.store)
+	else if (staple && have && !g->cfg->store)
 		r = sg_write_atomic(staple, g->resp.der, g->resp.len, 0644);
 	if (r.code)
-		return held_back(g, "staple-out-failed",
+		return held_back(g, SG_ACTION_STAPLE_OUT_FAILED,
 				 "staple not pre-staged", r.reason);
-	if (g->cfg.store && g->lock_error[0] && !g->gated) {
+	if (g->cfg->store && g->lock_error[0] && !g->gated) {
 		snprintf(store_error, size, "store not filled: %s",
 			 g->lock_error);
-	} else if (g->cfg.store) {
+	} else if (g->cfg->store) {
 		/* The store writes the staple file too, with the version. */
-		r = sg_store_fill(g->cfg.state_dir, &g->nc, &g->mat, &st);
+		r = sg_store_fill(g->cfg->state_dir, &g->nc, &g->mat, &st);
 		if (r.code && !g->gated) {
 			snprintf(store_error, size, "store: %s", r.reason);
 			r = sg_ok();
 		}
 	}
 	if (r.code)
-		return held_back(g, "store-failed",
+		return held_back(g, SG_ACTION_STORE_FAILED,
 				 "certificate not put into the approved store",
 				 r.reason);
 	if (have && staple)
@@ -343,7 +325,7 @@ void sg_gate_act(struct gate *g)
 {
 	char store_error[SG_REASON_MAX + 8] = "";
 
-	g->out = (struct sg_gate_outcome){.action = "refused",
+	g->out = (struct sg_gate_outcome){.action = SG_ACTION_REFUSED,
 					  .deploy_exit_status = -1,
 					  .rollback_exit_status = -1};
 	if (!g->allow) {
@@ -353,14 +335,14 @@ void sg_gate_act(struct gate *g)
 		return;
 	}
 	if (sg_interrupted()) {
-		g->out.action = "interrupted";
+		g->out.action = SG_ACTION_INTERRUPTED;
 		snprintf(g->out_reason, sizeof(g->out_reason),
 			 "interrupted by signal %d before the deploy command",
 			 sg_interrupted());
 		return;
 	}
 	if (g->o->dry_run) {
-		g->out.action = "dry-run";
+		g->out.action = SG_ACTION_DRY_RUN;
 		snprintf(g->out_reason, sizeof(g->out_reason),
 			 "dry run: deploy command not run");
 		return;
@@ -370,11 +352,11 @@ void sg_gate_act(struct gate *g)
 	deploy(g);
 	if (store_error[0])
 		sg_gate_note_error(g, "%s", store_error);
-	if (strcmp(g->out.action, "deployed") == 0 &&
+	if (g->out.action == SG_ACTION_DEPLOYED &&
 	    g->nc.client == SG_CLIENT_CERTBOT)
-		sg_repeat_note(g->cfg.state_dir, g->nc.lineage, g->cert.sha256,
+		sg_repeat_note(g->cfg->state_dir, g->nc.lineage, g->cert.sha256,
 			       g->certbot_run);
-	if (strcmp(g->out.action, "deployed") == 0 ||
-	    strcmp(g->out.action, "allowed") == 0)
-		sg_pending_remove(g->cfg.state_dir, g->nc.lineage);
+	if (g->out.action == SG_ACTION_DEPLOYED ||
+	    g->out.action == SG_ACTION_ALLOWED)
+		sg_pending_remove(g->cfg->state_dir, g->nc.lineage);
 }

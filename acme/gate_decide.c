@@ -17,33 +17,12 @@
 #include "repeat.h"
 #include "targets.h"
 
-void sg_gate_probe_policy(const struct gate *g, struct sg_probe_opts *p,
-			  long long bound_ms)
-{
-	long long left = bound_ms - sg_now_ms();
-
-	sg_probe_opts_init(p);
-	p->timeout_ms = g->cfg.timeout_sec * 1000;
-	if (p->timeout_ms > left)
-		p->timeout_ms = left > 0 ? (long)left : 1;
-	p->deadline_ms = bound_ms;
-	p->attempts = (int)g->cfg.attempts;
-	p->confirm = (int)g->cfg.confirm;
-	/* priming retries stop where this phase's time does */
-	if (p->priming_ms > left)
-		p->priming_ms = left > 0 ? (long)left : 0;
-	p->retry_delay_ms = g->cfg.retry_delay_sec * 1000;
-	p->policy.skew_sec = g->cfg.skew_sec;
-	p->policy.min_remaining_sec = g->cfg.min_remaining_sec;
-	p->policy.max_age_sec = g->cfg.max_age_sec;
-}
-
 /* Every target's name at once, bounded by the per-target timeout and
  * the checks' share of the budget; a name that does not resolve in time
  * fails its target, not the run. */
 static sg_result resolve_targets(struct gate *g)
 {
-	long long until = sg_now_ms() + g->cfg.timeout_sec * 1000;
+	long long until = sg_now_ms() + g->cfg->timeout_sec * 1000;
 	sg_result r;
 
 	if (until > g->checks_end)
@@ -98,32 +77,18 @@ static bool responder_ready(struct gate *g)
 	return g->resp.ready;
 }
 
-/* "Prove stapling first": with require_history, every target must have
- * stapled in every monitor run of that window. A domain's own setting
- * wins over the global one. */
-static long history_window(const struct gate *g)
-{
-	long window = g->cfg.require_history;
-
-	for (size_t i = 0; i < g->cert.dns_names.n; i++) {
-		const struct sg_domain_cfg *d =
-			sg_config_match(&g->cfg, g->cert.dns_names.v[i]);
-
-		if (d && d->require_history > window)
-			window = d->require_history;
-	}
-	return window;
-}
-
+/* "Prove stapling first": with require_history (a domain's, or the
+ * global one), every target must have stapled in every monitor run of
+ * that window. */
 static bool history_proven(struct gate *g)
 {
-	long window = history_window(g);
+	long window = g->site.require_history;
 	time_t now = time(NULL);
 
 	for (size_t i = 0; window && i < g->res->n; i++) {
 		sg_result r =
-			sg_history_check(g->cfg.state_dir, &g->res->targets[i],
-					 now, window, g->cfg.history_max_gap);
+			sg_history_check(g->cfg->state_dir, &g->res->targets[i],
+					 now, window, g->cfg->history_max_gap);
 
 		if (r.code) {
 			char d[32];
@@ -166,8 +131,9 @@ static void decide_gated(struct gate *g)
  * the way out has an order (README, "Leaving Must-Staple"): say so. */
 static void note_leaving(struct gate *g)
 {
-	sg_leaving_detect(g->cfg.store ? g->cfg.state_dir : NULL, g->nc.lineage,
-			  &g->cert, g->res->has_report ? &g->res->rep : NULL,
+	sg_leaving_detect(g->cfg->store ? g->cfg->state_dir : NULL,
+			  g->nc.lineage, &g->cert,
+			  g->res->has_report ? &g->res->rep : NULL,
 			  &g->leaving);
 	if (g->leaving.leaving)
 		sg_strlist_add(&g->res->notes, g->leaving.message);
@@ -192,7 +158,7 @@ bool sg_gate_load(struct gate *g)
 		return true;
 	r = sg_material_load(
 		g->nc.cert_path, g->nc.chain_path[0] ? g->nc.chain_path : NULL,
-		g->o->cafile ? g->o->cafile : g->cfg.cafile, &g->mat);
+		g->o->cafile ? g->o->cafile : g->cfg->cafile, &g->mat);
 	if (!r.code)
 		r = sg_certinfo_read(sg_material_leaf(&g->mat), &g->cert);
 	if (r.code) {
@@ -205,8 +171,8 @@ bool sg_gate_load(struct gate *g)
 	/* The leaf alone decides whether the issuer may be fetched (AIA):
 	 * a plain certificate's deployment is never delayed for it. */
 	r = sg_issuer_complete(&g->nc, &g->mat, must_gate(g),
-			       g->cfg.timeout_sec * 1000 < sg_gate_left_ms(g)
-				       ? g->cfg.timeout_sec * 1000
+			       g->cfg->timeout_sec * 1000 < sg_gate_left_ms(g)
+				       ? g->cfg->timeout_sec * 1000
 				       : sg_gate_left_ms(g));
 	snprintf(g->issuer_error, sizeof(g->issuer_error), "%s",
 		 r.code ? r.reason : "");
@@ -230,12 +196,12 @@ void sg_gate_decide(struct gate *g)
 	if (!sg_gate_load(g))
 		return;
 	if (g->nc.client == SG_CLIENT_CERTBOT && !g->o->dry_run &&
-	    sg_repeat_recent(g->cfg.state_dir, g->nc.lineage, g->cert.sha256,
+	    sg_repeat_recent(g->cfg->state_dir, g->nc.lineage, g->cert.sha256,
 			     g->certbot_run, &g->repeat_age)) {
 		g->repeat = true;
 		return;
 	}
-	r = sg_gate_targets(&g->cfg, &g->cert, &g->nc.domains, g->o->extra,
+	r = sg_gate_targets(g->cfg, &g->cert, &g->nc.domains, g->o->extra,
 			    g->o->nextra, &g->res->targets, &g->res->n,
 			    &g->unconfigured);
 	if (r.code) {

@@ -9,7 +9,7 @@
 
 void sg_gate_haproxy(struct gate *g)
 {
-	const char *sock = sg_haproxy_socket_for(&g->cfg, &g->cert);
+	const char *sock = g->site.haproxy_socket;
 	size_t used = strlen(g->out_reason), size = sizeof(g->out_reason);
 	struct sg_probe_opts p;
 	X509 *issuer;

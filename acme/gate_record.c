@@ -4,6 +4,33 @@
 
 #include "../preflight/record.h"
 
+static const char *const action_names[] = {
+	[SG_ACTION_REFUSED] = "refused",
+	[SG_ACTION_DEPLOYED] = "deployed",
+	[SG_ACTION_ALLOWED] = "allowed",
+	[SG_ACTION_DRY_RUN] = "dry-run",
+	[SG_ACTION_ROLLED_BACK] = "rolled-back",
+	[SG_ACTION_DEADLINE] = "deadline",
+	[SG_ACTION_DEPLOY_FAILED] = "deploy-failed",
+	[SG_ACTION_SETTLE_FAILED] = "settle-failed",
+	[SG_ACTION_INTERRUPTED] = "interrupted",
+	[SG_ACTION_STORE_FAILED] = "store-failed",
+	[SG_ACTION_STAPLE_OUT_FAILED] = "staple-out-failed",
+};
+
+const char *sg_gate_action_name(enum sg_gate_action a)
+{
+	return a < sizeof(action_names) / sizeof(action_names[0])
+		       ? action_names[a]
+		       : "unknown";
+}
+
+bool sg_gate_action_ok(enum sg_gate_action a)
+{
+	return a == SG_ACTION_DEPLOYED || a == SG_ACTION_ALLOWED ||
+	       a == SG_ACTION_DRY_RUN;
+}
+
 static json_t *strings(const struct sg_strlist *l)
 {
 	json_t *a = json_array();
@@ -63,7 +90,9 @@ json_t *sg_gate_decision_json(const struct sg_gate_facts *f)
 	if (f->rep == NULL) {
 		json_object_set_new(rec, "generated_at",
 				    sg_record_time(time(NULL)));
-		json_object_set_new(rec, "mode", json_string("check"));
+		json_object_set_new(
+			rec, "mode",
+			json_string(sg_report_mode_name(SG_MODE_CHECK)));
 		json_object_set_new(rec, "cert", sg_record_cert(f->cert));
 		json_object_set_new(rec, "targets", json_array());
 	}
@@ -125,7 +154,8 @@ json_t *sg_gate_outcome_json(const struct sg_gate_facts *f,
 		return NULL;
 	add_common(rec, f, "outcome");
 	json_object_set_new(rec, "generated_at", sg_record_time(time(NULL)));
-	json_object_set_new(rec, "action", json_string(o->action));
+	json_object_set_new(rec, "action",
+			    json_string(sg_gate_action_name(o->action)));
 	json_object_set_new(rec, "deploy_exit_status",
 			    status_json(o->deploy_exit_status));
 	json_object_set_new(rec, "rollback_exit_status",

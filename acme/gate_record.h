@@ -10,7 +10,7 @@
 #include "../preflight/responder.h"
 #include "../preflight/settle.h"
 #include "leaving.h"
-#include "newcert.h"
+#include "clients.h"
 
 struct sg_gate_facts {
 	const char *run_id;
@@ -25,11 +25,28 @@ struct sg_gate_facts {
 	const struct sg_leaving *leaving;
 };
 
+/* What a gate run did in the end: the outcome record's "action". */
+enum sg_gate_action {
+	SG_ACTION_REFUSED,
+	SG_ACTION_DEPLOYED,
+	SG_ACTION_ALLOWED,
+	SG_ACTION_DRY_RUN,
+	SG_ACTION_ROLLED_BACK,
+	SG_ACTION_DEADLINE,
+	SG_ACTION_DEPLOY_FAILED,
+	SG_ACTION_SETTLE_FAILED,
+	SG_ACTION_INTERRUPTED,
+	SG_ACTION_STORE_FAILED,
+	SG_ACTION_STAPLE_OUT_FAILED,
+};
+
+/* The record's name for it ("staple-out-failed"). */
+const char *sg_gate_action_name(enum sg_gate_action a);
+/* deployed, allowed or dry-run: the run did what was asked. */
+bool sg_gate_action_ok(enum sg_gate_action a);
+
 struct sg_gate_outcome {
-	const char *action;	/* deployed refused rolled-back dry-run deadline
-				   deploy-failed settle-failed allowed
-				   interrupted store-failed
-				   staple-out-failed */
+	enum sg_gate_action action;
 	int deploy_exit_status; /* -1: not run */
 	int rollback_exit_status;
 	long settle_ms;

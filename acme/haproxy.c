@@ -17,19 +17,6 @@
 
 #define REPLY_MAX_BYTES (64L * 1024) /* `show` prints a few kB */
 
-const char *sg_haproxy_socket_for(const struct sg_config *cfg,
-				  const struct sg_certinfo *cert)
-{
-	for (size_t i = 0; i < cert->dns_names.n; i++) {
-		const struct sg_domain_cfg *d =
-			sg_config_match(cfg, cert->dns_names.v[i]);
-
-		if (d && d->haproxy_socket)
-			return d->haproxy_socket;
-	}
-	return cfg->haproxy_socket;
-}
-
 static long ms_left(long long end)
 {
 	long long left = end - sg_now_ms();

@@ -13,15 +13,10 @@
 #include <openssl/x509.h>
 
 #include "../preflight/certinfo.h"
-#include "../preflight/config.h"
+#include "../preflight/result.h"
 #include "../preflight/staple.h"
 
 #define SG_HAPROXY_TIMEOUT_MS 5000L
-
-/* The socket for a certificate: the haproxy_socket of the first of its
- * names whose domain entry has one, else the global one; NULL: none. */
-const char *sg_haproxy_socket_for(const struct sg_config *cfg,
-				  const struct sg_certinfo *cert);
 
 /* Pushes der into the HAProxy behind socket_path and reads it back. Only
  * a response that verifies now for leaf (signed by issuer's key or its

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #include "../preflight/check.h"
-#include "newcert.h"
+#include "clients.h"
 
 #define SG_AIA_MAX_BYTES (64L * 1024) /* a certificate, not a bundle */
 

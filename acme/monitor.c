@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "../preflight/bundle.h"
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/duration.h"
 #include "../preflight/history.h"
 #include "../preflight/prom.h"
@@ -18,6 +18,7 @@
 #include "../preflight/scorelog.h"
 #include "leaving.h"
 #include "prestage.h"
+#include "pending.h"
 #include "responder_health.h"
 #include "resume.h"
 #include "signer_expiry.h"
@@ -28,34 +29,6 @@ const char *sg_nagios_name(enum sg_nagios s)
 					    "UNKNOWN"};
 
 	return names[s <= SG_NAGIOS_UNKNOWN ? s : SG_NAGIOS_UNKNOWN];
-}
-
-sg_result sg_config_targets(const struct sg_config *cfg, struct sg_target **out,
-			    size_t *n)
-{
-	size_t total = 0;
-
-	*n = 0;
-	for (size_t i = 0; i < cfg->ndomains; i++)
-		total += cfg->domains[i].ntargets;
-	*out = calloc(total ? total : 1, sizeof(**out));
-	if (*out == NULL)
-		return sg_err(SG_ENOMEM, "out of memory");
-	for (size_t i = 0; i < cfg->ndomains; i++) {
-		const struct sg_domain_cfg *d = &cfg->domains[i];
-		const char *sni = d->servername		      ? d->servername
-				  : strncmp(d->name, "*.", 2) ? d->name
-							      : "";
-
-		for (size_t j = 0; j < d->ntargets; j++) {
-			struct sg_target *t = &(*out)[(*n)++];
-
-			*t = d->targets[j];
-			snprintf(t->servername, sizeof(t->servername), "%s",
-				 sni);
-		}
-	}
-	return sg_ok();
 }
 
 /* A responder issuing responses valid over Firefox's 10 days: Firefox
@@ -416,12 +389,12 @@ static sg_result write_metrics(const struct sg_monitor *m, const char *path)
 
 /* A damaged entry counts as pending (it stands for a refused
  * certificate nobody can resume) and is named in the summary. */
-static void count_pending(const struct sg_monitor_opts *o, struct sg_monitor *m)
+static void count_pending(const struct sg_config *cfg, struct sg_monitor *m)
 {
 	json_t *list = NULL, *e;
 	size_t i;
 
-	if (sg_pending_list(o->config_path, &list).code == SG_OK)
+	if (sg_pending_list(cfg->state_dir, &list).code == SG_OK)
 		json_array_foreach (list, i, e) {
 			m->pending++;
 			m->pending_urgent +=
@@ -544,8 +517,7 @@ static void refresh_failed(struct sg_monitor *m, const char *why)
  * staples from that file, so its staple ages from now on. */
 static void refresh_staples(const struct sg_config *cfg, struct sg_monitor *m)
 {
-	struct sg_policy policy = {cfg->skew_sec, cfg->min_remaining_sec,
-				   cfg->max_age_sec};
+	struct sg_policy policy = sg_config_policy(cfg);
 	struct sg_strlist msgs = {0};
 	int failed = 0;
 	sg_result r = sg_prestage_refresh(cfg->state_dir, cfg->cafile,
@@ -608,30 +580,6 @@ static void report_unwritten(struct sg_monitor *m)
 		 "; records not written: %s", m->errors.v[0]);
 }
 
-sg_result sg_config_probe(const struct sg_config *cfg,
-			  const struct sg_target *targets, size_t n,
-			  struct sg_probe *probes)
-{
-	struct sg_probe_opts p;
-	X509_STORE *store = NULL;
-	sg_result r = sg_store_load(cfg->cafile, &store);
-
-	if (r.code)
-		return r;
-	sg_probe_opts_init(&p);
-	p.timeout_ms = cfg->timeout_sec * 1000;
-	p.attempts = (int)cfg->attempts;
-	p.confirm = (int)cfg->confirm;
-	p.retry_delay_ms = cfg->retry_delay_sec * 1000;
-	p.policy = (struct sg_policy){cfg->skew_sec, cfg->min_remaining_sec,
-				      cfg->max_age_sec};
-	p.store = store;
-	p.keep_certs = true; /* for the responder health check */
-	r = sg_probe_run(targets, n, &p, probes);
-	X509_STORE_free(store);
-	return r;
-}
-
 /* --signer-warn/--signer-crit, else the config's, else the defaults
  * (which sg_config_defaults put there). */
 static sg_result signer_thresholds(const struct sg_monitor_opts *o,
@@ -650,33 +598,29 @@ static sg_result signer_thresholds(const struct sg_monitor_opts *o,
 	return sg_ok();
 }
 
-sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
+sg_result sg_monitor_run(const struct sg_config *cfg,
+			 const struct sg_monitor_opts *o, struct sg_monitor *m)
 {
-	struct sg_config cfg;
 	sg_result r;
 
 	memset(m, 0, sizeof(*m));
 	m->state = SG_NAGIOS_UNKNOWN;
-	r = sg_config_load(o->config_path, &cfg);
-	if (r.code)
-		return r;
-	r = sg_config_targets(&cfg, &m->targets, &m->n);
+	r = sg_config_targets(cfg, &m->targets, &m->n);
 	if (!r.code && m->n == 0)
 		r = sg_err(SG_EINPUT, "no targets configured");
 	if (!r.code)
-		r = signer_thresholds(o, &cfg, m);
+		r = signer_thresholds(o, cfg, m);
 	if (!r.code) {
 		m->probes = calloc(m->n, sizeof(*m->probes));
 		m->judged = calloc(m->n, sizeof(*m->judged));
-		if (o->responders > 0 ||
-		    (o->responders < 0 && cfg.responder_health))
+		if (o->responders || cfg->responder_health)
 			m->health = calloc(m->n, sizeof(*m->health));
 		r = m->probes && m->judged
-			    ? sg_config_probe(&cfg, m->targets, m->n, m->probes)
+			    ? sg_config_probe(cfg, m->targets, m->n, m->probes)
 			    : sg_err(SG_ENOMEM, "out of memory");
 	}
 	if (!r.code && m->health)
-		check_responders(&cfg, m);
+		check_responders(cfg, m);
 	if (!r.code) {
 		m->state = SG_NAGIOS_OK;
 		for (size_t i = 0; i < m->n; i++) {
@@ -687,17 +631,16 @@ sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m)
 			if (m->judged[i].state > m->state)
 				m->state = m->judged[i].state;
 		}
-		count_pending(o, m);
+		count_pending(cfg, m);
 		if (m->pending && m->state < SG_NAGIOS_WARNING)
 			m->state = SG_NAGIOS_WARNING;
 		if (m->pending_urgent)
 			m->state = SG_NAGIOS_CRITICAL;
-		refresh_staples(&cfg, m);
+		refresh_staples(cfg, m);
 		summarize(m);
-		persist(&cfg, o, m);
+		persist(cfg, o, m);
 		report_unwritten(m);
 	}
-	sg_config_free(&cfg);
 	return r;
 }
 

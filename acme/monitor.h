@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "config.h"
 #include "../preflight/probe.h"
 #include "../preflight/result.h"
 #include "../preflight/target.h"
@@ -53,30 +54,19 @@ struct sg_monitor {
 };
 
 struct sg_monitor_opts {
-	const char *config_path;
 	const char *prom_path; /* NULL: no metrics file */
 	long warn_sec, crit_sec;
 	/* -1: the config's (signer_warn, signer_crit, responder_health) */
 	long signer_warn_sec, signer_crit_sec;
-	int responders; /* 1: ask each certificate's responder too */
+	bool responders; /* ask each certificate's responder too (or the
+			  * config's responder_health) */
 };
 
 /* Fills m; an error means nothing could be judged (UNKNOWN). */
-sg_result sg_monitor_run(const struct sg_monitor_opts *o, struct sg_monitor *m);
+sg_result sg_monitor_run(const struct sg_config *cfg,
+			 const struct sg_monitor_opts *o, struct sg_monitor *m);
 void sg_monitor_free(struct sg_monitor *m);
 
 const char *sg_nagios_name(enum sg_nagios s);
-
-struct sg_config;
-
-/* Every target of every domain entry of the config, each with the SNI
- * the gate uses for it (the entry's servername, else its name). */
-sg_result sg_config_targets(const struct sg_config *cfg, struct sg_target **out,
-			    size_t *n);
-
-/* Probes them as they serve today, with the config's policy. */
-sg_result sg_config_probe(const struct sg_config *cfg,
-			  const struct sg_target *targets, size_t n,
-			  struct sg_probe *probes);
 
 #endif

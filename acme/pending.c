@@ -232,12 +232,9 @@ sg_result sg_pending_names(const char *state_dir, struct sg_strlist *names)
 	snprintf(dir, sizeof(dir), "%s/pending", state_dir);
 	/* Killed writes' temporary files never end in ".json"; stale ones
 	 * go here, where every run of resume and pending passes. */
-	sg_temp_sweep(dir, time(NULL));
-	d = opendir(dir);
+	r = sg_temp_swept_dir(dir, &d);
 	if (d == NULL)
-		return errno == ENOENT ? sg_ok()
-				       : sg_err(SG_ESYS, "%s: %s", dir,
-						strerror(errno));
+		return r;
 	while (!r.code && (e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
 
@@ -250,5 +247,55 @@ sg_result sg_pending_names(const char *state_dir, struct sg_strlist *names)
 	closedir(d);
 	if (names->n > 1)
 		qsort(names->v, names->n, sizeof(*names->v), by_name);
+	return r;
+}
+
+/* One entry that cannot be read (cut by a crash, a FIFO, junk): listed
+ * as damaged, with the reason naming its file, and left in place for
+ * the operator; it hides none of the others. */
+static json_t *damaged_json(const char *name, const char *why)
+{
+	char reason[SG_REASON_MAX + 64];
+
+	snprintf(reason, sizeof(reason), "damaged entry, left as it is: %s",
+		 why);
+	return json_pack("{s:s, s:b, s:s, s:b}", "lineage", name, "damaged", 1,
+			 "reason", reason, "urgent", 0);
+}
+
+sg_result sg_pending_list(const char *state_dir, json_t **list)
+{
+	struct sg_strlist names = {0};
+	time_t now = time(NULL);
+	sg_result r = sg_pending_names(state_dir, &names);
+
+	*list = json_array();
+	for (size_t i = 0; !r.code && i < names.n; i++) {
+		json_t *e = NULL;
+		json_int_t served;
+		sg_result lr = sg_pending_load(state_dir, names.v[i], &e);
+
+		if (lr.code) {
+			json_array_append_new(
+				*list, damaged_json(names.v[i], lr.reason));
+			continue;
+		}
+		if (e == NULL)
+			continue; /* removed since it was listed */
+		served = json_integer_value(
+			json_object_get(e, "served_not_after"));
+		json_object_del(e, "cert_pem");
+		json_object_del(e, "chain_pem");
+		json_object_set_new(
+			e, "age_seconds",
+			json_integer(now - json_integer_value(json_object_get(
+						   e, "first_refused"))));
+		json_object_set_new(
+			e, "urgent",
+			json_boolean(served &&
+				     served - now < SG_PENDING_URGENT_SEC));
+		json_array_append_new(*list, e);
+	}
+	sg_strlist_free(&names);
 	return r;
 }

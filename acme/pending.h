@@ -9,7 +9,7 @@
 
 #include "../preflight/certinfo.h"
 #include "../preflight/result.h"
-#include "newcert.h"
+#include "clients.h"
 
 #define SG_PENDING_VERSION    1
 #define SG_PENDING_URGENT_SEC (7L * 86400) /* served cert expiring soon */
@@ -51,5 +51,10 @@ sg_result sg_pending_load(const char *state_dir, const char *lineage,
 void sg_pending_remove(const char *state_dir, const char *lineage);
 /* The lineage names with an entry, sorted. */
 sg_result sg_pending_names(const char *state_dir, struct sg_strlist *names);
+
+/* The entries as a JSON array, each with "age_seconds" and "urgent"
+ * (the served certificate expires within 7 days) added and the PEM
+ * copies left out. */
+sg_result sg_pending_list(const char *state_dir, json_t **list);
 
 #endif

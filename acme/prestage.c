@@ -268,15 +268,13 @@ sg_result sg_prestage_refresh(const char *state_dir, const char *cafile,
 	char dir[PATH_MAX], path[PATH_MAX + 300], msg[1024];
 	DIR *d;
 	struct dirent *e;
+	sg_result r;
 
 	*failed = 0;
 	snprintf(dir, sizeof(dir), "%s/staples", state_dir);
-	sg_temp_sweep(dir, time(NULL));
-	d = opendir(dir);
+	r = sg_temp_swept_dir(dir, &d);
 	if (d == NULL)
-		return errno == ENOENT ? sg_ok()
-				       : sg_err(SG_ESYS, "%s: %s", dir,
-						strerror(errno));
+		return r;
 	while ((e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
 		char *text;

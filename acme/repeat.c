@@ -12,21 +12,32 @@
 
 #define ANCESTORS_MAX 8 /* certbot, sh -c, the drop-in script, us */
 
+/* /proc/PID/what into buf, NUL-terminated (cut at size - 1 bytes); the
+ * length read, or -1. */
+static long read_proc(long pid, const char *what, char *buf, size_t size)
+{
+	char path[64];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", pid, what);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return (long)n;
+}
+
 /* Parent pid and start time (clock ticks since boot, field 22) of pid,
  * from /proc/PID/stat; the command name in parentheses may hold spaces. */
 static bool proc_stat(long pid, long *ppid, unsigned long long *start)
 {
-	char path[64], buf[1024], *p;
-	FILE *f;
-	size_t n;
+	char buf[1024], *p;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
+	if (read_proc(pid, "stat", buf, sizeof(buf)) < 0)
 		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	return p && sscanf(p + 1,
 			   " %*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u "
@@ -38,23 +49,15 @@ static bool proc_stat(long pid, long *ppid, unsigned long long *start)
  * argv[1] (python3 /usr/bin/certbot). */
 static bool is_certbot(long pid)
 {
-	char path[64], buf[512];
-	FILE *f;
-	size_t n;
+	char buf[512];
+	long n = read_proc(pid, "cmdline", buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	for (size_t off = 0, i = 0; off < n && i < 2; i++) {
+	for (long off = 0, i = 0; off < n && i < 2; i++) {
 		const char *arg = buf + off, *base = strrchr(arg, '/');
 
 		if (strcmp(base ? base + 1 : arg, "certbot") == 0)
 			return true;
-		off += strlen(arg) + 1;
+		off += (long)strlen(arg) + 1;
 	}
 	return false;
 }

@@ -10,7 +10,7 @@
 
 #include "../preflight/bundle.h"
 #include "../preflight/clock.h"
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/interrupt.h"
 #include "command.h"
 #include "gate.h"
@@ -34,19 +34,26 @@ static enum sg_client client_of(const char *name)
 	return SG_CLIENT_MANUAL;
 }
 
-/* The deploy argv saved in the entry (NULL: the config's at resume). */
-static char **entry_argv(json_t *e)
+/* The deploy argv saved in the entry, checked as the config's is (NULL
+ * when none was saved: the config's at resume). False, with the
+ * item refused, when the entry holds anything but such a command. */
+static bool entry_argv(json_t *e, struct sg_resume_item *item,
+		       const char *state_dir, char ***argv)
 {
 	json_t *a = json_object_get(e, "deploy_argv");
-	size_t n = json_array_size(a);
-	char **argv;
+	const char *why;
 
-	if (n == 0)
-		return NULL;
-	argv = calloc(n + 1, sizeof(*argv));
-	for (size_t i = 0; argv && i < n; i++)
-		argv[i] = (char *)json_string_value(json_array_get(a, i));
-	return argv;
+	*argv = NULL;
+	if (a == NULL || json_is_null(a))
+		return true;
+	why = sg_config_argv(a, argv);
+	if (why == NULL)
+		return true;
+	item->status = 2;
+	snprintf(item->summary, sizeof(item->summary),
+		 "%s/pending/%s.json: deploy_argv: %s", state_dir,
+		 item->lineage, why);
+	return false;
 }
 
 /* A certificate whose settle failed waits out its backoff. */
@@ -76,15 +83,17 @@ static bool backing_off(json_t *e, struct sg_resume_item *item)
 	return true;
 }
 
-static void resume_one(const char *config_path, json_t *e,
+static void resume_one(const struct sg_config *cfg, json_t *e,
 		       struct sg_resume_item *item)
 {
+	char **argv;
+
 	struct sg_newcert nc = {0};
 	char client[32];
-	struct sg_gate_opts o = {.config_path = config_path, .resume = &nc};
+	struct sg_gate_opts o = {.resume = &nc};
 	struct sg_gate_result res;
 
-	if (backing_off(e, item))
+	if (backing_off(e, item) || !entry_argv(e, item, cfg->state_dir, &argv))
 		return;
 	copy_field(e, "client", client, sizeof(client));
 	nc.client = client_of(client);
@@ -94,27 +103,24 @@ static void resume_one(const char *config_path, json_t *e,
 	copy_field(e, "key_path", nc.key_path, sizeof(nc.key_path));
 	copy_field(e, "lineage_dir", nc.lineage_dir, sizeof(nc.lineage_dir));
 	o.expect_sha256 = json_string_value(json_object_get(e, "sha256"));
-	o.deploy_argv = entry_argv(e);
-	sg_gate_run(&o, &res);
+	o.deploy_argv = argv;
+	sg_gate_run(cfg, &o, &res);
 	item->status = res.status;
 	item->superseded = res.superseded;
 	item->deployed = res.status == 0 && !res.superseded && !res.pending;
 	snprintf(item->summary, sizeof(item->summary), "%s", res.summary);
 	sg_gate_result_free(&res);
-	free(o.deploy_argv);
+	sg_config_argv_free(argv);
 }
 
-sg_result sg_resume_run(const char *config_path, struct sg_resume_item **items,
-			size_t *n)
+sg_result sg_resume_run(const struct sg_config *cfg,
+			struct sg_resume_item **items, size_t *n)
 {
-	struct sg_config cfg;
 	struct sg_strlist names = {0};
-	sg_result r = sg_config_load(config_path, &cfg);
+	sg_result r = sg_pending_names(cfg->state_dir, &names);
 
 	*items = NULL;
 	*n = 0;
-	if (!r.code)
-		r = sg_pending_names(cfg.state_dir, &names);
 	if (!r.code && names.n) {
 		*items = calloc(names.n, sizeof(**items));
 		if (*items == NULL)
@@ -136,183 +142,32 @@ sg_result sg_resume_run(const char *config_path, struct sg_resume_item **items,
 				 names.v[i], sg_interrupted());
 			continue;
 		}
-		lr = sg_pending_load(cfg.state_dir, names.v[i], &e);
+		lr = sg_pending_load(cfg->state_dir, names.v[i], &e);
 		if (lr.code || e == NULL) {
 			item->status = 2;
 			snprintf(item->summary, sizeof(item->summary), "%s",
 				 lr.code ? lr.reason : "entry vanished");
 		} else {
-			resume_one(config_path, e, item);
+			resume_one(cfg, e, item);
 		}
 		json_decref(e);
 	}
 	sg_strlist_free(&names);
-	sg_config_free(&cfg);
 	return r;
 }
 
-sg_result sg_resume_staples(const char *config_path, struct sg_strlist *msgs,
-			    int *failed)
+sg_result sg_resume_staples(const struct sg_config *cfg,
+			    struct sg_strlist *msgs, int *failed)
 {
-	struct sg_config cfg;
-	struct sg_policy policy;
-	sg_result r = sg_config_load(config_path, &cfg);
+	struct sg_policy policy = sg_config_policy(cfg);
 
 	*failed = 0;
-	if (r.code)
-		return r;
-	if (sg_interrupted()) {
-		sg_config_free(&cfg);
+	if (sg_interrupted())
 		return sg_err(SG_EINPUT,
 			      "interrupted by signal %d: staple files not "
 			      "refreshed",
 			      sg_interrupted());
-	}
-	policy = (struct sg_policy){cfg.skew_sec, cfg.min_remaining_sec,
-				    cfg.max_age_sec};
-	r = sg_prestage_refresh(cfg.state_dir, cfg.cafile,
-				cfg.timeout_sec * 1000L, &policy, msgs, failed);
-	sg_config_free(&cfg);
-	return r;
-}
-
-/* One entry that cannot be read (cut by a crash, a FIFO, junk): listed
- * as damaged, with the reason naming its file, and left in place for
- * the operator; it hides none of the others. */
-static json_t *damaged_json(const char *name, const char *why)
-{
-	char reason[SG_REASON_MAX + 64];
-
-	snprintf(reason, sizeof(reason), "damaged entry, left as it is: %s",
-		 why);
-	return json_pack("{s:s, s:b, s:s, s:b}", "lineage", name, "damaged", 1,
-			 "reason", reason, "urgent", 0);
-}
-
-sg_result sg_pending_list(const char *config_path, json_t **list)
-{
-	struct sg_config cfg;
-	struct sg_strlist names = {0};
-	time_t now = time(NULL);
-	sg_result r = sg_config_load(config_path, &cfg);
-
-	*list = json_array();
-	if (!r.code)
-		r = sg_pending_names(cfg.state_dir, &names);
-	for (size_t i = 0; !r.code && i < names.n; i++) {
-		json_t *e = NULL;
-		json_int_t served;
-		sg_result lr = sg_pending_load(cfg.state_dir, names.v[i], &e);
-
-		if (lr.code) {
-			json_array_append_new(
-				*list, damaged_json(names.v[i], lr.reason));
-			continue;
-		}
-		if (e == NULL)
-			continue; /* removed since it was listed */
-		served = json_integer_value(
-			json_object_get(e, "served_not_after"));
-		json_object_del(e, "cert_pem");
-		json_object_del(e, "chain_pem");
-		json_object_set_new(
-			e, "age_seconds",
-			json_integer(now - json_integer_value(json_object_get(
-						   e, "first_refused"))));
-		json_object_set_new(
-			e, "urgent",
-			json_boolean(served &&
-				     served - now < SG_PENDING_URGENT_SEC));
-		json_array_append_new(*list, e);
-	}
-	sg_strlist_free(&names);
-	sg_config_free(&cfg);
-	return r;
-}
-
-/* The rolled-back certificate's names pick the command: a domain's own
- * rollback_command, else the global one; with none, the deploy command
- * (the domain's, else the global one) runs again so that the server
- * re-reads the previous version. */
-static char **rollback_argv(const struct sg_config *cfg, const char *lineage,
-			    bool *redeploy)
-{
-	char name[256], path[PATH_MAX];
-	STACK_OF(X509) *certs = NULL;
-	struct sg_certinfo info;
-	char **argv = NULL, **deploy = NULL;
-
-	*redeploy = false;
-	if (!sg_store_lineage_name(lineage, name, sizeof(name)).code) {
-		snprintf(path, sizeof(path), "%s/live/%s/cert.pem",
-			 cfg->state_dir, name);
-		sg_bundle_load(path, &certs);
-	}
-	if (certs && !sg_certinfo_read(sk_X509_value(certs, 0), &info).code) {
-		for (size_t i = 0; i < info.dns_names.n; i++) {
-			const struct sg_domain_cfg *d =
-				sg_config_match(cfg, info.dns_names.v[i]);
-
-			if (d && d->rollback_argv && argv == NULL)
-				argv = d->rollback_argv;
-			if (d && d->deploy_argv && deploy == NULL)
-				deploy = d->deploy_argv;
-		}
-		sg_certinfo_free(&info);
-	}
-	sk_X509_pop_free(certs, X509_free);
-	argv = argv ? argv : cfg->rollback_argv;
-	deploy = deploy ? deploy : cfg->deploy_argv;
-	if (argv == NULL && deploy) {
-		*redeploy = true;
-		argv = deploy;
-	}
-	return argv;
-}
-
-sg_result sg_rollback_run(const char *config_path, const char *lineage,
-			  char *note, size_t size)
-{
-	struct sg_config cfg;
-	struct sg_command cmd = {0};
-	char staple[PATH_MAX] = "";
-	char **argv;
-	bool busy, redeploy;
-	int fd = -1;
-	sg_result r = sg_config_load(config_path, &cfg);
-
-	note[0] = '\0';
-	if (!r.code)
-		r = sg_lock_lineage(cfg.state_dir, lineage,
-				    sg_now_ms() + cfg.deadline_sec * 1000L, &fd,
-				    &busy);
-	if (!r.code)
-		r = sg_prestage_path(cfg.state_dir, lineage, staple,
-				     sizeof(staple));
-	if (!r.code)
-		r = sg_store_rollback(cfg.state_dir, lineage,
-				      staple[0] ? staple : NULL);
-	if (!r.code) {
-		argv = rollback_argv(&cfg, lineage, &redeploy);
-		if (argv == NULL)
-			snprintf(note, size,
-				 "neither a rollback_command nor a "
-				 "deploy_command is configured: reload the "
-				 "server yourself");
-		else
-			sg_command_run(argv, cfg.deadline_sec * 1000L, &cmd);
-		if (argv && cmd.started && cmd.exit_status == 0)
-			snprintf(note, size, "%s", cmd.reason);
-		if (argv && (!cmd.started || cmd.exit_status != 0))
-			r = sg_err(SG_ESYS, "store rolled back, but %s%s",
-				   redeploy ? "the deploy command (run again "
-					      "since no rollback_command is "
-					      "configured): "
-					    : "",
-				   cmd.reason);
-	}
-	if (fd >= 0)
-		close(fd);
-	sg_config_free(&cfg);
-	return r;
+	return sg_prestage_refresh(cfg->state_dir, cfg->cafile,
+				   cfg->timeout_sec * 1000L, &policy, msgs,
+				   failed);
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "../preflight/certinfo.h"
+#include "config.h"
 #include "../preflight/result.h"
 
 struct sg_resume_item {
@@ -19,26 +20,12 @@ struct sg_resume_item {
 };
 
 /* Re-evaluates every entry under the config's state_dir. */
-sg_result sg_resume_run(const char *config_path, struct sg_resume_item **items,
-			size_t *n);
+sg_result sg_resume_run(const struct sg_config *cfg,
+			struct sg_resume_item **items, size_t *n);
 
 /* Refreshes the pre-staged staple files (see prestage.h); one message per
  * file, *failed counts those that needed and did not get a refresh. */
-sg_result sg_resume_staples(const char *config_path, struct sg_strlist *msgs,
-			    int *failed);
-
-/* The entries as a JSON array, each with "age_seconds" and "urgent"
- * (the served certificate expires within 7 days) added and the PEM
- * copies left out. */
-sg_result sg_pending_list(const char *config_path, json_t **list);
-
-/* Under the lineage's lock: swaps the store back to the previous
- * version (and its pre-staged staple file), then runs the rollback
- * command of the certificate's domain, else the global one; with none,
- * the deploy command again (domain's, else global), so that the server
- * re-reads the previous version. note says what ran, or that nothing
- * could. */
-sg_result sg_rollback_run(const char *config_path, const char *lineage,
-			  char *note, size_t size);
+sg_result sg_resume_staples(const struct sg_config *cfg,
+			    struct sg_strlist *msgs, int *failed);
 
 #endif

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "../preflight/check.h"
-#include "newcert.h"
+#include "clients.h"
 
 /* The verified OCSP response pre-staged with a version: kept in the
  * version (staple.der) and written to path, where servers that staple

@@ -4,7 +4,7 @@
 #define SG_GATE_TARGETS_H
 
 #include "../preflight/certinfo.h"
-#include "../preflight/config.h"
+#include "config.h"
 #include "../preflight/target.h"
 
 /* names: the certificate's DNS names (client_domains when it has none).

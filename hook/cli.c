@@ -1,4 +1,5 @@
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,8 +7,21 @@
 #include "../preflight/duration.h"
 #include "cli.h"
 
+/* Every option: its name, its type, where its value goes in struct
+ * sg_cli, and its bounds. One typed handler per type (as curl's
+ * tool_getparam.c): parsing, validation and messages come from here. */
+enum opt_type {
+	T_STRING,  /* const char *, as given */
+	T_FLAG,	   /* bool, set */
+	T_SEC,	   /* long seconds, a DURATION */
+	T_MS,	   /* long milliseconds, a DURATION */
+	T_COUNT,   /* int, 1 to max */
+	T_TARGET,  /* one more target */
+	T_TARGETS, /* targets from a file */
+};
+
 enum {
-	OPT_CERT = 256,
+	OPT_CERT,
 	OPT_CHAIN,
 	OPT_CAFILE,
 	OPT_TARGET,
@@ -32,111 +46,163 @@ enum {
 	OPT_PROM,
 	OPT_WARN,
 	OPT_CRIT,
-	OPT_SIGNER_WARN,
-	OPT_SIGNER_CRIT,
-	OPT_RESPONDERS,
 	OPT_OUTAGE,
 	OPT_WATCH,
 	OPT_INTERVAL,
 	OPT_LINEAGE,
 	OPT_CONFIRM,
+	OPT_SIGNER_WARN,
+	OPT_SIGNER_CRIT,
+	OPT_RESPONDERS,
+	OPT_COUNT
 };
 
-static const struct option long_opts[] = {
-	{"cert", required_argument, NULL, OPT_CERT},
-	{"chain", required_argument, NULL, OPT_CHAIN},
-	{"CAfile", required_argument, NULL, OPT_CAFILE},
-	{"target", required_argument, NULL, OPT_TARGET},
-	{"servername", required_argument, NULL, OPT_SERVERNAME},
-	{"min-remaining", required_argument, NULL, OPT_MIN_REMAINING},
-	{"skew", required_argument, NULL, OPT_SKEW},
-	{"max-age", required_argument, NULL, OPT_MAX_AGE},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"attempts", required_argument, NULL, OPT_ATTEMPTS},
-	{"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
-	{"parallel", required_argument, NULL, OPT_PARALLEL},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"help", no_argument, NULL, OPT_HELP},
-	{"config", required_argument, NULL, OPT_CONFIG},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"deadline", required_argument, NULL, OPT_DEADLINE},
-	{"record", required_argument, NULL, OPT_RECORD},
-	{"targets-file", required_argument, NULL, OPT_TARGETS_FILE},
-	{"staple-out", required_argument, NULL, OPT_STAPLE_OUT},
-	{"wait", required_argument, NULL, OPT_WAIT},
-	{"key", required_argument, NULL, OPT_KEY},
-	{"prom", required_argument, NULL, OPT_PROM},
-	{"warn", required_argument, NULL, OPT_WARN},
-	{"crit", required_argument, NULL, OPT_CRIT},
-	{"signer-warn", required_argument, NULL, OPT_SIGNER_WARN},
-	{"signer-crit", required_argument, NULL, OPT_SIGNER_CRIT},
-	{"responders", no_argument, NULL, OPT_RESPONDERS},
-	{"outage", required_argument, NULL, OPT_OUTAGE},
-	{"watch", required_argument, NULL, OPT_WATCH},
-	{"interval", required_argument, NULL, OPT_INTERVAL},
-	{"lineage", required_argument, NULL, OPT_LINEAGE},
-	{"confirm", required_argument, NULL, OPT_CONFIRM},
-	{NULL, 0, NULL, 0},
+#define AT(member) offsetof(struct sg_cli, member)
+
+static const struct opt {
+	const char *name;
+	enum opt_type type;
+	size_t off;
+	long min, max;	   /* T_SEC, T_MS in seconds, T_COUNT; 0: none */
+	const char *range; /* why a value out of [min, max] is refused */
+} opts[OPT_COUNT] = {
+	[OPT_CERT] = {"cert", T_STRING, AT(check.cert_path)},
+	[OPT_CHAIN] = {"chain", T_STRING, AT(check.chain_path)},
+	[OPT_CAFILE] = {"CAfile", T_STRING, AT(check.cafile)},
+	[OPT_TARGET] = {"target", T_TARGET, 0},
+	[OPT_SERVERNAME] = {"servername", T_STRING, AT(check.probe.servername)},
+	[OPT_MIN_REMAINING] = {"min-remaining", T_SEC,
+			       AT(check.probe.policy.min_remaining_sec)},
+	[OPT_SKEW] = {"skew", T_SEC, AT(check.probe.policy.skew_sec)},
+	[OPT_MAX_AGE] = {"max-age", T_SEC, AT(check.probe.policy.max_age_sec)},
+	[OPT_TIMEOUT] = {"timeout", T_MS, AT(check.probe.timeout_ms), 1, 3600,
+			 "must be 1s to 1h"},
+	[OPT_ATTEMPTS] = {"attempts", T_COUNT, AT(check.probe.attempts), 1,
+			  100},
+	[OPT_RETRY_DELAY] = {"retry-delay", T_MS,
+			     AT(check.probe.retry_delay_ms)},
+	[OPT_PARALLEL] = {"parallel", T_COUNT, AT(check.probe.parallel), 1,
+			  65536},
+	[OPT_JSON] = {"json", T_FLAG, AT(json)},
+	[OPT_HELP] = {"help", T_FLAG, AT(help)},
+	[OPT_CONFIG] = {"config", T_STRING, AT(config_path)},
+	[OPT_DRY_RUN] = {"dry-run", T_FLAG, AT(gate.dry_run)},
+	[OPT_DEADLINE] = {"deadline", T_SEC, AT(gate.deadline_sec), 5, 0,
+			  "at least 5s"},
+	[OPT_RECORD] = {"record", T_STRING, AT(gate.record_path)},
+	[OPT_TARGETS_FILE] = {"targets-file", T_TARGETS, 0},
+	[OPT_STAPLE_OUT] = {"staple-out", T_STRING, AT(gate.staple_out)},
+	[OPT_WAIT] = {"wait", T_SEC, AT(gate.wait_sec)},
+	[OPT_KEY] = {"key", T_STRING, AT(gate.key)},
+	[OPT_PROM] = {"prom", T_STRING, AT(monitor.prom_path)},
+	[OPT_WARN] = {"warn", T_SEC, AT(monitor.warn_sec)},
+	[OPT_CRIT] = {"crit", T_SEC, AT(monitor.crit_sec)},
+	[OPT_OUTAGE] = {"outage", T_SEC, AT(drill.outage_sec)},
+	[OPT_WATCH] = {"watch", T_SEC, AT(drill.watch_sec)},
+	[OPT_INTERVAL] = {"interval", T_MS, AT(drill.interval_ms), 1, 0,
+			  "at least 1s"},
+	[OPT_LINEAGE] = {"lineage", T_STRING, AT(gate.lineage)},
+	[OPT_CONFIRM] = {"confirm", T_COUNT, AT(check.probe.confirm), 1,
+			 SG_CONFIRM_MAX},
+	[OPT_SIGNER_WARN] = {"signer-warn", T_SEC, AT(monitor.signer_warn_sec)},
+	[OPT_SIGNER_CRIT] = {"signer-crit", T_SEC, AT(monitor.signer_crit_sec)},
+	[OPT_RESPONDERS] = {"responders", T_FLAG, AT(monitor.responders)},
 };
 
-static bool is(const char *command, const char *name)
+#define BIT(o) (1ULL << (o))
+
+/* Every command: its usage, the options it takes (anything else is a
+ * usage error) and how it reads the config; in the order --help lists
+ * them. main dispatches on the id. */
+static const struct sg_cli_command commands[] = {
+	{"hook", SG_CMD_HOOK,
+	 "usage: staplegate hook [--config FILE] [--target TARGET ...] "
+	 "[--dry-run] [--deadline DURATION]\n"
+	 "         [--cert CERT.pem] [--chain CHAIN.pem] [--CAfile ROOTS.pem] "
+	 "[--record SCORES.jsonl]\n"
+	 "         [--key KEY.pem] [--lineage NAME] [--staple-out FILE] "
+	 "[--wait DURATION]\n"
+	 "         [-- DEPLOY COMMAND ...]\n",
+	 BIT(OPT_CONFIG) | BIT(OPT_TARGET) | BIT(OPT_TARGETS_FILE) |
+		 BIT(OPT_DRY_RUN) | BIT(OPT_DEADLINE) | BIT(OPT_CERT) |
+		 BIT(OPT_CHAIN) | BIT(OPT_KEY) | BIT(OPT_CAFILE) |
+		 BIT(OPT_RECORD) | BIT(OPT_STAPLE_OUT) | BIT(OPT_WAIT) |
+		 BIT(OPT_LINEAGE),
+	 SG_CONFIG_LENIENT},
+	{"adopt", SG_CMD_ADOPT,
+	 "usage: staplegate adopt [--config FILE] [--cert CERT.pem --key "
+	 "KEY.pem] [--chain CHAIN.pem]\n"
+	 "         [--CAfile ROOTS.pem] [--lineage NAME] [--staple-out FILE]\n",
+	 BIT(OPT_CONFIG) | BIT(OPT_CERT) | BIT(OPT_CHAIN) | BIT(OPT_KEY) |
+		 BIT(OPT_CAFILE) | BIT(OPT_LINEAGE) | BIT(OPT_STAPLE_OUT),
+	 SG_CONFIG_STRICT},
+	{"resume", SG_CMD_RESUME, "usage: staplegate resume [--config FILE]\n",
+	 BIT(OPT_CONFIG), SG_CONFIG_STRICT},
+	{"pending", SG_CMD_PENDING,
+	 "usage: staplegate pending [--config FILE] [--json]\n",
+	 BIT(OPT_CONFIG) | BIT(OPT_JSON), SG_CONFIG_STRICT},
+	{"rollback", SG_CMD_ROLLBACK,
+	 "usage: staplegate rollback LINEAGE [--config FILE]\n",
+	 BIT(OPT_CONFIG), SG_CONFIG_STRICT},
+	{"drill", SG_CMD_DRILL,
+	 "usage: staplegate drill [--config FILE] [--outage DURATION] "
+	 "[--watch DURATION] [--interval DURATION]\n",
+	 BIT(OPT_CONFIG) | BIT(OPT_OUTAGE) | BIT(OPT_WATCH) | BIT(OPT_INTERVAL),
+	 SG_CONFIG_STRICT},
+	{"monitor", SG_CMD_MONITOR,
+	 "usage: staplegate monitor [--config FILE] [--prom FILE] [--warn "
+	 "DURATION] [--crit DURATION]\n"
+	 "         [--signer-warn DURATION] [--signer-crit DURATION] "
+	 "[--responders]\n",
+	 BIT(OPT_CONFIG) | BIT(OPT_PROM) | BIT(OPT_WARN) | BIT(OPT_CRIT) |
+		 BIT(OPT_SIGNER_WARN) | BIT(OPT_SIGNER_CRIT) |
+		 BIT(OPT_RESPONDERS),
+	 SG_CONFIG_STRICT},
+	{"check", SG_CMD_CHECK,
+	 "usage: staplegate check --cert NEW_CERT.pem [--chain CHAIN.pem] "
+	 "[--CAfile ROOTS.pem]\n"
+	 "         --target TARGET [--target TARGET ...] [--targets-file FILE] "
+	 "[--servername NAME]\n"
+	 "         [--min-remaining DURATION] [--skew DURATION] [--max-age "
+	 "DURATION]\n"
+	 "         [--timeout DURATION] [--attempts N] [--retry-delay "
+	 "DURATION] "
+	 "[--confirm N]\n"
+	 "         [--parallel N] [--json]\n",
+	 BIT(OPT_CERT) | BIT(OPT_CHAIN) | BIT(OPT_CAFILE) | BIT(OPT_TARGET) |
+		 BIT(OPT_TARGETS_FILE) | BIT(OPT_SERVERNAME) |
+		 BIT(OPT_MIN_REMAINING) | BIT(OPT_SKEW) | BIT(OPT_MAX_AGE) |
+		 BIT(OPT_TIMEOUT) | BIT(OPT_ATTEMPTS) | BIT(OPT_RETRY_DELAY) |
+		 BIT(OPT_CONFIRM) | BIT(OPT_PARALLEL) | BIT(OPT_JSON),
+	 SG_CONFIG_NONE},
+	{"probe", SG_CMD_PROBE,
+	 "usage: staplegate probe TARGET [--servername NAME] [--CAfile "
+	 "ROOTS.pem] [--chain CHAIN.pem]\n"
+	 "         [--timeout DURATION] [--attempts N] [--retry-delay "
+	 "DURATION] "
+	 "[--confirm N] [--json]\n",
+	 BIT(OPT_CHAIN) | BIT(OPT_CAFILE) | BIT(OPT_SERVERNAME) |
+		 BIT(OPT_MIN_REMAINING) | BIT(OPT_SKEW) | BIT(OPT_MAX_AGE) |
+		 BIT(OPT_TIMEOUT) | BIT(OPT_ATTEMPTS) | BIT(OPT_RETRY_DELAY) |
+		 BIT(OPT_CONFIRM) | BIT(OPT_JSON),
+	 SG_CONFIG_NONE},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+const struct sg_cli_command *sg_cli_find(const char *name)
 {
-	return command != NULL && strcmp(command, name) == 0;
+	for (size_t i = 0; name && i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
 }
 
-void sg_cli_usage(const char *command, FILE *out)
+void sg_cli_usage(const struct sg_cli_command *command, FILE *out)
 {
-	if (command == NULL || is(command, "hook"))
-		fputs("usage: staplegate hook [--config FILE] [--target TARGET "
-		      "...] [--dry-run] [--deadline DURATION]\n"
-		      "         [--cert CERT.pem] [--chain CHAIN.pem] "
-		      "[--CAfile ROOTS.pem] [--record SCORES.jsonl]\n"
-		      "         [--key KEY.pem] [--lineage NAME] [--staple-out "
-		      "FILE] [--wait DURATION]\n"
-		      "         [-- DEPLOY COMMAND ...]\n",
-		      out);
-	if (command == NULL || is(command, "adopt"))
-		fputs("usage: staplegate adopt [--config FILE] [--cert "
-		      "CERT.pem "
-		      "--key KEY.pem] [--chain CHAIN.pem]\n"
-		      "         [--CAfile ROOTS.pem] [--lineage NAME] "
-		      "[--staple-out FILE]\n",
-		      out);
-	if (command == NULL || is(command, "resume"))
-		fputs("usage: staplegate resume [--config FILE]\n", out);
-	if (command == NULL || is(command, "pending"))
-		fputs("usage: staplegate pending [--config FILE] [--json]\n",
-		      out);
-	if (command == NULL || is(command, "rollback"))
-		fputs("usage: staplegate rollback LINEAGE [--config FILE]\n",
-		      out);
-	if (command == NULL || is(command, "drill"))
-		fputs("usage: staplegate drill [--config FILE] [--outage "
-		      "DURATION] [--watch DURATION] [--interval DURATION]\n",
-		      out);
-	if (command == NULL || is(command, "monitor"))
-		fputs("usage: staplegate monitor [--config FILE] [--prom FILE] "
-		      "[--warn DURATION] [--crit DURATION]\n"
-		      "         [--signer-warn DURATION] [--signer-crit "
-		      "DURATION] [--responders]\n",
-		      out);
-	if (command == NULL || is(command, "check"))
-		fputs("usage: staplegate check --cert NEW_CERT.pem "
-		      "[--chain CHAIN.pem] [--CAfile ROOTS.pem]\n"
-		      "         --target TARGET [--target TARGET ...] "
-		      "[--targets-file FILE] [--servername NAME]\n"
-		      "         [--min-remaining DURATION] [--skew DURATION] "
-		      "[--max-age DURATION]\n"
-		      "         [--timeout DURATION] [--attempts N] "
-		      "[--retry-delay DURATION] [--confirm N]\n"
-		      "         [--parallel N] [--json]\n",
-		      out);
-	if (command == NULL || is(command, "probe"))
-		fputs("usage: staplegate probe TARGET [--servername NAME] "
-		      "[--CAfile ROOTS.pem] [--chain CHAIN.pem]\n"
-		      "         [--timeout DURATION] [--attempts N] "
-		      "[--retry-delay DURATION] [--confirm N] [--json]\n",
-		      out);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (command == NULL || command == &commands[i])
+			fputs(commands[i].usage, out);
 	if (command == NULL)
 		fputs("       staplegate --version | --help\n"
 		      "TARGET is HOST[:PORT], IPv4[:PORT] or [IPv6]:PORT "
@@ -158,221 +224,82 @@ static sg_result add_target(struct sg_cli *cli, const char *text)
 	return sg_target_parse(text, &cli->targets[cli->ntargets++]);
 }
 
-static sg_result duration_opt(const char *name, const char *arg, long *sec)
+/* A DURATION in seconds, within the option's bounds. */
+static sg_result opt_seconds(const struct opt *o, const char *arg, long *sec)
 {
 	sg_result r = sg_duration_parse(arg, sec);
 
 	if (r.code)
-		return sg_err(SG_EINPUT, "--%s: %s", name, r.reason);
+		return sg_err(SG_EINPUT, "--%s: %s", o->name, r.reason);
+	if ((o->min && *sec < o->min) || (o->max && *sec > o->max))
+		return sg_err(SG_EINPUT, "--%s: %s", o->name, o->range);
 	return r;
 }
 
-static sg_result count_opt(const char *name, const char *arg, int max, int *out)
+static sg_result opt_count(const struct opt *o, const char *arg, int *out)
 {
 	char *end;
 	long v = strtol(arg, &end, 10);
 
-	if (*arg == '\0' || *end != '\0' || v < 1 || v > max)
+	if (*arg == '\0' || *end != '\0' || v < o->min || v > o->max)
 		return sg_err(SG_EINPUT,
-			      "--%s: '%s' is not a number from 1 "
-			      "to %d",
-			      name, arg, max);
+			      "--%s: '%s' is not a number from %ld to %ld",
+			      o->name, arg, o->min, o->max);
 	*out = (int)v;
 	return sg_ok();
 }
 
-static sg_result apply(struct sg_cli *cli, int opt, const char *arg)
+static sg_result apply(struct sg_cli *cli, int id, const char *arg)
 {
-	struct sg_check_opts *c = &cli->check;
-	struct sg_probe_opts *p = &c->probe;
+	const struct opt *o = &opts[id];
+	char *field = (char *)cli + o->off;
 	long sec = 0;
-	sg_result r = sg_ok();
+	sg_result r;
 
-	switch (opt) {
-	case OPT_CERT:
-		c->cert_path = arg;
-		break;
-	case OPT_CHAIN:
-		c->chain_path = arg;
-		break;
-	case OPT_CAFILE:
-		c->cafile = arg;
-		break;
-	case OPT_TARGET:
+	switch (o->type) {
+	case T_STRING:
+		*(const char **)field = arg;
+		return sg_ok();
+	case T_FLAG:
+		*(bool *)field = true;
+		return sg_ok();
+	case T_SEC:
+		return opt_seconds(o, arg, (long *)field);
+	case T_MS:
+		r = opt_seconds(o, arg, &sec);
+		*(long *)field = sec * 1000;
+		return r;
+	case T_COUNT:
+		return opt_count(o, arg, (int *)field);
+	case T_TARGET:
 		return add_target(cli, arg);
-	case OPT_TARGETS_FILE:
+	case T_TARGETS:
 		return sg_targets_file(arg, &cli->targets, &cli->ntargets);
-	case OPT_SERVERNAME:
-		p->servername = arg;
-		break;
-	case OPT_MIN_REMAINING:
-		return duration_opt("min-remaining", arg,
-				    &p->policy.min_remaining_sec);
-	case OPT_SKEW:
-		return duration_opt("skew", arg, &p->policy.skew_sec);
-	case OPT_MAX_AGE:
-		return duration_opt("max-age", arg, &p->policy.max_age_sec);
-	case OPT_TIMEOUT:
-		r = duration_opt("timeout", arg, &sec);
-		if (!r.code && (sec < 1 || sec > 3600))
-			r = sg_err(SG_EINPUT, "--timeout: must be 1s to 1h");
-		p->timeout_ms = sec * 1000;
-		break;
-	case OPT_RETRY_DELAY:
-		r = duration_opt("retry-delay", arg, &sec);
-		p->retry_delay_ms = sec * 1000;
-		break;
-	case OPT_ATTEMPTS:
-		return count_opt("attempts", arg, 100, &p->attempts);
-	case OPT_CONFIRM:
-		return count_opt("confirm", arg, SG_CONFIRM_MAX, &p->confirm);
-	case OPT_PARALLEL:
-		return count_opt("parallel", arg, 65536, &p->parallel);
-	case OPT_JSON:
-		cli->json = true;
-		break;
-	case OPT_HELP:
-		cli->help = true;
-		break;
-	case OPT_CONFIG:
-		cli->gate.config_path = arg;
-		break;
-	case OPT_DRY_RUN:
-		cli->gate.dry_run = true;
-		break;
-	case OPT_DEADLINE:
-		r = duration_opt("deadline", arg, &cli->gate.deadline_sec);
-		if (!r.code && cli->gate.deadline_sec < 5)
-			r = sg_err(SG_EINPUT, "--deadline: at least 5s");
-		break;
-	case OPT_RECORD:
-		cli->gate.record_path = arg;
-		break;
-	case OPT_STAPLE_OUT:
-		cli->gate.staple_out = arg;
-		break;
-	case OPT_KEY:
-		cli->gate.key = arg;
-		break;
-	case OPT_LINEAGE:
-		cli->gate.lineage = arg;
-		break;
-	case OPT_WAIT:
-		r = duration_opt("wait", arg, &cli->gate.wait_sec);
-		break;
-	case OPT_PROM:
-		cli->monitor.prom_path = arg;
-		break;
-	case OPT_WARN:
-		return duration_opt("warn", arg, &cli->monitor.warn_sec);
-	case OPT_CRIT:
-		return duration_opt("crit", arg, &cli->monitor.crit_sec);
-	case OPT_SIGNER_WARN:
-		return duration_opt("signer-warn", arg,
-				    &cli->monitor.signer_warn_sec);
-	case OPT_SIGNER_CRIT:
-		return duration_opt("signer-crit", arg,
-				    &cli->monitor.signer_crit_sec);
-	case OPT_RESPONDERS:
-		cli->monitor.responders = 1;
-		break;
-	case OPT_OUTAGE:
-		return duration_opt("outage", arg, &cli->drill.outage_sec);
-	case OPT_WATCH:
-		return duration_opt("watch", arg, &cli->drill.watch_sec);
-	case OPT_INTERVAL:
-		r = duration_opt("interval", arg, &sec);
-		if (!r.code && sec < 1)
-			r = sg_err(SG_EINPUT, "--interval: at least 1s");
-		cli->drill.interval_ms = sec * 1000;
-		break;
-	default:
-		return sg_err(SG_EINPUT, "unknown option (see --help)");
 	}
-	return r;
+	return sg_err(SG_EINPUT, "unknown option (see --help)");
 }
 
-#define BIT(o) (1ULL << ((o)-OPT_CERT))
-
-/* Which options each command takes; anything else is a usage error. */
-static const struct {
-	const char *command;
-	unsigned long long opts;
-	int positional; /* arguments besides options: -1 any (hook, after --) */
-} commands[] = {
-	{"check",
-	 BIT(OPT_CERT) | BIT(OPT_CHAIN) | BIT(OPT_CAFILE) | BIT(OPT_TARGET) |
-		 BIT(OPT_TARGETS_FILE) | BIT(OPT_SERVERNAME) |
-		 BIT(OPT_MIN_REMAINING) | BIT(OPT_SKEW) | BIT(OPT_MAX_AGE) |
-		 BIT(OPT_TIMEOUT) | BIT(OPT_ATTEMPTS) | BIT(OPT_RETRY_DELAY) |
-		 BIT(OPT_CONFIRM) | BIT(OPT_PARALLEL) | BIT(OPT_JSON),
-	 0},
-	{"probe",
-	 BIT(OPT_CHAIN) | BIT(OPT_CAFILE) | BIT(OPT_SERVERNAME) |
-		 BIT(OPT_MIN_REMAINING) | BIT(OPT_SKEW) | BIT(OPT_MAX_AGE) |
-		 BIT(OPT_TIMEOUT) | BIT(OPT_ATTEMPTS) | BIT(OPT_RETRY_DELAY) |
-		 BIT(OPT_CONFIRM) | BIT(OPT_JSON),
-	 1},
-	{"hook",
-	 BIT(OPT_CONFIG) | BIT(OPT_TARGET) | BIT(OPT_TARGETS_FILE) |
-		 BIT(OPT_DRY_RUN) | BIT(OPT_DEADLINE) | BIT(OPT_CERT) |
-		 BIT(OPT_CHAIN) | BIT(OPT_KEY) | BIT(OPT_CAFILE) |
-		 BIT(OPT_RECORD) | BIT(OPT_STAPLE_OUT) | BIT(OPT_WAIT) |
-		 BIT(OPT_LINEAGE),
-	 -1},
-	{"adopt",
-	 BIT(OPT_CONFIG) | BIT(OPT_CERT) | BIT(OPT_CHAIN) | BIT(OPT_KEY) |
-		 BIT(OPT_CAFILE) | BIT(OPT_LINEAGE) | BIT(OPT_STAPLE_OUT),
-	 0},
-	{"resume", BIT(OPT_CONFIG), 0},
-	{"pending", BIT(OPT_CONFIG) | BIT(OPT_JSON), 0},
-	{"rollback", BIT(OPT_CONFIG), 1},
-	{"monitor",
-	 BIT(OPT_CONFIG) | BIT(OPT_PROM) | BIT(OPT_WARN) | BIT(OPT_CRIT) |
-		 BIT(OPT_SIGNER_WARN) | BIT(OPT_SIGNER_CRIT) |
-		 BIT(OPT_RESPONDERS),
-	 0},
-	{"drill",
-	 BIT(OPT_CONFIG) | BIT(OPT_OUTAGE) | BIT(OPT_WATCH) | BIT(OPT_INTERVAL),
-	 0},
-};
-
-static int command_index(const char *command)
+static sg_result check_applies(const struct sg_cli *cli, int id)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].command, command) == 0)
-			return (int)i;
-	return -1;
-}
-
-bool sg_cli_known(const char *command)
-{
-	return command && command_index(command) >= 0;
-}
-
-static sg_result check_applies(const char *command, int opt)
-{
-	int i = command_index(command);
-
-	if (opt == OPT_HELP || (i >= 0 && (commands[i].opts & BIT(opt))))
+	if (id == OPT_HELP || (cli->cmd->opts & BIT(id)))
 		return sg_ok();
 	return sg_err(SG_EINPUT, "%s: option not available here (see --help)",
-		      command);
+		      cli->command);
 }
 
 static sg_result validate(struct sg_cli *cli)
 {
-	if (cli->gate.config_path == NULL && getenv("STAPLEGATE_CONFIG") &&
+	enum sg_cmd c = cli->cmd->id;
+
+	if (cli->config_path == NULL && getenv("STAPLEGATE_CONFIG") &&
 	    *getenv("STAPLEGATE_CONFIG"))
-		cli->gate.config_path = getenv("STAPLEGATE_CONFIG");
-	if (is(cli->command, "rollback") && cli->lineage == NULL)
+		cli->config_path = getenv("STAPLEGATE_CONFIG");
+	if (c == SG_CMD_ROLLBACK && cli->lineage == NULL)
 		return sg_err(SG_EINPUT, "rollback: the LINEAGE is required");
-	cli->monitor.config_path = cli->gate.config_path;
-	cli->drill.config_path = cli->gate.config_path;
 	if (cli->monitor.crit_sec > cli->monitor.warn_sec)
 		return sg_err(SG_EINPUT, "monitor: --crit must not exceed "
 					 "--warn");
-	if (is(cli->command, "hook") || is(cli->command, "adopt")) {
+	if (c == SG_CMD_HOOK || c == SG_CMD_ADOPT) {
 		cli->gate.cert = cli->check.cert_path;
 		cli->gate.chain = cli->check.chain_path;
 		cli->gate.cafile = cli->check.cafile;
@@ -380,9 +307,7 @@ static sg_result validate(struct sg_cli *cli)
 		cli->gate.nextra = cli->ntargets;
 		return sg_ok();
 	}
-	if (!is(cli->command, "check") && !is(cli->command, "probe"))
-		return sg_ok();
-	if (strcmp(cli->command, "check") == 0) {
+	if (c == SG_CMD_CHECK) {
 		if (cli->check.cert_path == NULL)
 			return sg_err(SG_EINPUT, "check: --cert is required");
 		if (cli->ntargets == 0)
@@ -390,7 +315,7 @@ static sg_result validate(struct sg_cli *cli)
 				      "check: at least one "
 				      "--target (or --targets-file) is "
 				      "required");
-	} else if (cli->ntargets != 1) {
+	} else if (c == SG_CMD_PROBE && cli->ntargets != 1) {
 		return sg_err(SG_EINPUT, "probe: exactly one TARGET is "
 					 "required");
 	}
@@ -484,14 +409,23 @@ static sg_result no_shell_operator(char *const *argv, int argc)
 	return sg_ok();
 }
 
-sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
-		       char **argv)
+/* getopt_long's table, from opts: an option's value is 256 + its id. */
+static void long_options(struct option out[OPT_COUNT + 1])
 {
-	int opt, dashes;
-	sg_result r = sg_ok();
+	for (int i = 0; i < OPT_COUNT; i++)
+		out[i] = (struct option){opts[i].name,
+					 opts[i].type == T_FLAG
+						 ? no_argument
+						 : required_argument,
+					 NULL, 256 + i};
+	out[OPT_COUNT] = (struct option){NULL, 0, NULL, 0};
+}
 
+static void defaults(struct sg_cli *cli, const struct sg_cli_command *cmd)
+{
 	memset(cli, 0, sizeof(*cli));
-	cli->command = command;
+	cli->cmd = cmd;
+	cli->command = cmd->name;
 	sg_check_opts_init(&cli->check);
 	cli->drill.outage_sec = SG_DEFAULT_OUTAGE_SEC;
 	cli->drill.interval_ms = SG_DEFAULT_DRILL_INTERVAL_MS;
@@ -499,15 +433,44 @@ sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 	cli->monitor.crit_sec = SG_DEFAULT_CRIT_SEC;
 	cli->monitor.signer_warn_sec = -1; /* the config's, else default */
 	cli->monitor.signer_crit_sec = -1;
-	cli->monitor.responders = -1;
+}
+
+/* The words besides options: rollback's LINEAGE, probe's TARGET (how
+ * many is validated later). */
+static sg_result positional(struct sg_cli *cli, char *const *words, int n)
+{
+	sg_result r = sg_ok();
+
+	for (int i = 0; !r.code && i < n; i++) {
+		if (cli->cmd->id == SG_CMD_ROLLBACK && cli->lineage == NULL)
+			cli->lineage = words[i];
+		else if (cli->cmd->id == SG_CMD_PROBE)
+			r = add_target(cli, words[i]);
+		else
+			return sg_err(SG_EINPUT, "%s: unexpected argument '%s'",
+				      cli->command, words[i]);
+	}
+	return r;
+}
+
+sg_result sg_cli_parse(struct sg_cli *cli, const struct sg_cli_command *cmd,
+		       int argc, char **argv)
+{
+	struct option long_opts[OPT_COUNT + 1];
+	bool hook = cmd->id == SG_CMD_HOOK;
+	int opt, dashes = argc;
+	sg_result r = sg_ok();
+
+	defaults(cli, cmd);
+	long_options(long_opts);
 	opterr = 0;
 	optind = 1;
 	/* Everything after the first "--" is the hook's deploy command,
 	 * verbatim: getopt never sees it. */
-	for (dashes = 1; is(command, "hook") && dashes < argc; dashes++)
+	for (dashes = 1; hook && dashes < argc; dashes++)
 		if (strcmp(argv[dashes], "--") == 0)
 			break;
-	if (!is(command, "hook"))
+	if (!hook)
 		dashes = argc;
 	else if ((r = no_shell_operator(argv, argc)).code)
 		return r;
@@ -517,25 +480,16 @@ sg_result sg_cli_parse(struct sg_cli *cli, const char *command, int argc,
 			return sg_err(SG_EINPUT,
 				      "%s: unknown option or "
 				      "missing value: %s",
-				      command, argv[optind - 1]);
-		r = check_applies(command, opt);
+				      cli->command, argv[optind - 1]);
+		r = check_applies(cli, opt - 256);
 		if (!r.code)
-			r = apply(cli, opt, optarg);
+			r = apply(cli, opt - 256, optarg);
 	}
-	if (!r.code && is(command, "hook"))
+	if (!r.code && hook)
 		r = hook_arguments(cli, argv + optind, dashes - optind,
 				   dashes < argc ? argv + dashes + 1 : NULL);
-	if (is(command, "hook"))
-		optind = argc;
-	for (; !r.code && optind < argc; optind++) {
-		if (is(command, "rollback") && cli->lineage == NULL)
-			cli->lineage = argv[optind];
-		else if (is(command, "probe"))
-			r = add_target(cli, argv[optind]);
-		else
-			return sg_err(SG_EINPUT, "%s: unexpected argument '%s'",
-				      command, argv[optind]);
-	}
+	else if (!r.code)
+		r = positional(cli, argv + optind, argc - optind);
 	if (r.code || cli->help)
 		return r;
 	cli->check.targets = cli->targets;

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "../acme/adopt.h"
+#include "../acme/pending.h"
 #include "../acme/responder_health.h"
 #include "../acme/resume.h"
+#include "../acme/rollback.h"
 #include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
 #include "../preflight/progress.h"
@@ -57,7 +59,7 @@ static bool same_stream(void)
  * it failed, which is where ACME clients look, unless that is the same
  * stream), then the details. Progress lines come as they happen: stdout
  * is line-buffered even into a pipe or file. */
-static int run_hook(struct sg_cli *cli)
+static int run_hook(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	struct sg_gate_result res;
 	int status;
@@ -67,7 +69,7 @@ static int run_hook(struct sg_cli *cli)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sg_progress_set(print_progress);
 	sg_interrupt_install();
-	sg_gate_run(&cli->gate, &res);
+	sg_gate_run(cfg, &cli->gate, &res);
 	if (status_shown) /* the last round stays, the summary below it */
 		putchar('\n');
 	status = res.status;
@@ -88,11 +90,11 @@ static int run_hook(struct sg_cli *cli)
 
 /* After the pending entries: the pre-staged staple files. A file that
  * needed a refresh and did not get one makes resume exit 1. */
-static int refresh_staples(struct sg_cli *cli, int status)
+static int refresh_staples(const struct sg_config *cfg, int status)
 {
 	struct sg_strlist msgs = {0};
 	int failed = 0;
-	sg_result r = sg_resume_staples(cli->gate.config_path, &msgs, &failed);
+	sg_result r = sg_resume_staples(cfg, &msgs, &failed);
 
 	if (r.code)
 		fprintf(stderr, "staplegate: resume: %s\n", r.reason);
@@ -106,7 +108,7 @@ static int refresh_staples(struct sg_cli *cli, int status)
 
 /* resume: 0 nothing pending or all deployed, 1 some still pending or
  * failed, 2 usage or config error. */
-static int run_resume(struct sg_cli *cli)
+static int run_resume(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	struct sg_resume_item *items;
 	size_t n;
@@ -116,7 +118,8 @@ static int run_resume(struct sg_cli *cli)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sg_progress_set(print_progress);
 	sg_interrupt_install();
-	r = sg_resume_run(cli->gate.config_path, &items, &n);
+	(void)cli;
+	r = sg_resume_run(cfg, &items, &n);
 	if (status_shown)
 		putchar('\n');
 	if (r.code) {
@@ -132,14 +135,14 @@ static int run_resume(struct sg_cli *cli)
 						      : SG_EXIT_REFUSE;
 	}
 	free(items);
-	return refresh_staples(cli, status);
+	return refresh_staples(cfg, status);
 }
 
 /* pending: 0 none, 1 some. */
-static int run_pending(struct sg_cli *cli)
+static int run_pending(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	json_t *list;
-	sg_result r = sg_pending_list(cli->gate.config_path, &list);
+	sg_result r = sg_pending_list(cfg->state_dir, &list);
 	int status;
 
 	if (r.code) {
@@ -157,10 +160,10 @@ static int run_pending(struct sg_cli *cli)
 }
 
 /* adopt: 0 adopted, 1 not (the reason on stderr), 2 usage. */
-static int run_adopt(struct sg_cli *cli)
+static int run_adopt(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	char msg[1024];
-	sg_result r = sg_adopt_run(&cli->gate, msg, sizeof(msg));
+	sg_result r = sg_adopt_run(cfg, &cli->gate, msg, sizeof(msg));
 
 	if (r.code) {
 		fprintf(stderr, "staplegate: adopt: %s\n", r.reason);
@@ -170,11 +173,10 @@ static int run_adopt(struct sg_cli *cli)
 	return 0;
 }
 
-static int run_rollback(struct sg_cli *cli)
+static int run_rollback(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	char note[SG_REASON_MAX];
-	sg_result r = sg_rollback_run(cli->gate.config_path, cli->lineage, note,
-				      sizeof(note));
+	sg_result r = sg_rollback_run(cfg, cli->lineage, note, sizeof(note));
 
 	if (r.code) {
 		fprintf(stderr, "staplegate: rollback %s: %s\n", cli->lineage,
@@ -212,10 +214,10 @@ static void print_responder_perfdata(const struct sg_monitor *m, size_t i)
 }
 
 /* A Nagios/Icinga plugin: one line, state first, perfdata after '|'. */
-static int run_monitor(struct sg_cli *cli)
+static int run_monitor(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	struct sg_monitor m;
-	sg_result r = sg_monitor_run(&cli->monitor, &m);
+	sg_result r = sg_monitor_run(cfg, &cli->monitor, &m);
 	int state = m.state;
 
 	if (r.code) {
@@ -246,14 +248,14 @@ static int run_monitor(struct sg_cli *cli)
 
 /* drill: 0 every target survives the outage and never stopped stapling
  * while a valid staple existed, 1 otherwise, 2 usage or config error. */
-static int run_drill(struct sg_cli *cli)
+static int run_drill(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	struct sg_drill d;
 	sg_result r;
 	int status;
 
 	sg_interrupt_install();
-	r = sg_drill_run(&cli->drill, &d);
+	r = sg_drill_run(cfg, &cli->drill, &d);
 	if (r.code) {
 		fprintf(stderr, "staplegate: drill: %s\n", r.reason);
 		sg_drill_free(&d);
@@ -280,13 +282,14 @@ static int run_drill(struct sg_cli *cli)
 	return status;
 }
 
-static int run(struct sg_cli *cli)
+static int run_check(struct sg_cli *cli, const struct sg_config *cfg)
 {
 	struct sg_report rep;
 	sg_result r;
 	int status;
 
-	if (strcmp(cli->command, "check") == 0)
+	(void)cfg; /* check and probe take everything from the command line */
+	if (cli->cmd->id == SG_CMD_CHECK)
 		r = sg_check_run(&cli->check, &rep);
 	else
 		r = sg_probe_one(&cli->check, &rep);
@@ -308,27 +311,77 @@ static int run(struct sg_cli *cli)
 	return status;
 }
 
+/* The runner of each command of the table in cli.c. */
+static int (*const runners[])(struct sg_cli *cli,
+			      const struct sg_config *cfg) = {
+	[SG_CMD_HOOK] = run_hook,	  [SG_CMD_ADOPT] = run_adopt,
+	[SG_CMD_RESUME] = run_resume,	  [SG_CMD_PENDING] = run_pending,
+	[SG_CMD_ROLLBACK] = run_rollback, [SG_CMD_DRILL] = run_drill,
+	[SG_CMD_MONITOR] = run_monitor,	  [SG_CMD_CHECK] = run_check,
+	[SG_CMD_PROBE] = run_check,
+};
+
+/* Each command says it cannot read its config in its own words: the
+ * monitor as a plugin, rollback naming its lineage. */
+static int config_failed(const struct sg_cli *cli, const char *why)
+{
+	if (cli->cmd->id == SG_CMD_MONITOR) {
+		printf("STAPLEGATE UNKNOWN - %s\n", why);
+		return SG_NAGIOS_UNKNOWN;
+	}
+	if (cli->cmd->id == SG_CMD_ROLLBACK) {
+		fprintf(stderr, "staplegate: rollback %s: %s\n", cli->lineage,
+			why);
+		return SG_EXIT_REFUSE;
+	}
+	fprintf(stderr, "staplegate: %s: %s\n", cli->command, why);
+	return cli->cmd->id == SG_CMD_ADOPT ? SG_EXIT_REFUSE : SG_EXIT_USAGE;
+}
+
+/* The config is read once, here, and handed down read-only. */
+static int run_command(struct sg_cli *cli)
+{
+	const struct sg_cli_command *c = cli->cmd;
+	struct sg_config cfg;
+	sg_result r = sg_ok();
+	int status;
+
+	if (c->config == SG_CONFIG_NONE) {
+		sg_config_defaults(&cfg);
+	} else if (c->config == SG_CONFIG_LENIENT) {
+		r = sg_config_load_or_defaults(cli->config_path, &cfg);
+		cli->gate.config_error = r.code ? r.reason : NULL;
+	} else if ((r = sg_config_load(cli->config_path, &cfg)).code) {
+		return config_failed(cli, r.reason);
+	}
+	status = runners[c->id](cli, &cfg);
+	sg_config_free(&cfg);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : NULL;
+	const char *name = argc > 1 ? argv[1] : NULL;
+	const struct sg_cli_command *cmd = sg_cli_find(name);
 	struct sg_cli cli;
 	sg_result r;
 	int status;
 
 	/* A peer resetting mid-handshake must be an error, not a kill. */
 	signal(SIGPIPE, SIG_IGN);
-	if (cmd && strcmp(cmd, "--version") == 0) {
+	if (name && strcmp(name, "--version") == 0) {
 		printf("staplegate %s\n", SG_VERSION);
 		return 0;
 	}
-	if (cmd && (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0)) {
+	if (name &&
+	    (strcmp(name, "--help") == 0 || strcmp(name, "help") == 0)) {
 		sg_cli_usage(NULL, stdout);
 		return 0;
 	}
-	if (!sg_cli_known(cmd)) {
+	if (cmd == NULL) {
 		fprintf(stderr, "staplegate: %s%s\n",
-			cmd ? "unknown command: " : "missing command",
-			cmd ? cmd : "");
+			name ? "unknown command: " : "missing command",
+			name ? name : "");
 		sg_cli_usage(NULL, stderr);
 		return SG_EXIT_USAGE;
 	}
@@ -337,7 +390,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "staplegate: %s\n", r.reason);
 		sg_cli_free(&cli);
 		/* The plugin guidelines: usage errors are UNKNOWN. */
-		if (strcmp(cmd, "monitor") == 0) {
+		if (cmd->id == SG_CMD_MONITOR) {
 			printf("STAPLEGATE UNKNOWN - %s\n", r.reason);
 			return SG_NAGIOS_UNKNOWN;
 		}
@@ -346,22 +399,8 @@ int main(int argc, char **argv)
 	if (cli.help) {
 		sg_cli_usage(cmd, stdout);
 		status = 0;
-	} else if (strcmp(cmd, "hook") == 0) {
-		status = run_hook(&cli);
-	} else if (strcmp(cmd, "resume") == 0) {
-		status = run_resume(&cli);
-	} else if (strcmp(cmd, "pending") == 0) {
-		status = run_pending(&cli);
-	} else if (strcmp(cmd, "adopt") == 0) {
-		status = run_adopt(&cli);
-	} else if (strcmp(cmd, "rollback") == 0) {
-		status = run_rollback(&cli);
-	} else if (strcmp(cmd, "monitor") == 0) {
-		status = run_monitor(&cli);
-	} else if (strcmp(cmd, "drill") == 0) {
-		status = run_drill(&cli);
 	} else {
-		status = run(&cli);
+		status = run_command(&cli);
 	}
 	sg_cli_free(&cli);
 	return status;

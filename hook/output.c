@@ -9,9 +9,8 @@
 static void print_cert(const struct sg_report *rep, FILE *out)
 {
 	const struct sg_certinfo *c = sg_report_cert(rep);
-	const char *what = strcmp(rep->mode, "check") == 0
-				   ? "new certificate"
-				   : "served certificate";
+	const char *what = rep->mode == SG_MODE_CHECK ? "new certificate"
+						      : "served certificate";
 
 	if (c->sha256[0] == '\0')
 		return;
@@ -77,7 +76,7 @@ void sg_output_human(const struct sg_report *rep, FILE *out)
 		"ADDRESS", "SNI", "WEBQ96", "STAPLED", "LEFT", "REASON");
 	for (size_t i = 0; i < rep->n; i++)
 		print_target(rep, i, out);
-	if (strcmp(rep->mode, "probe") == 0 && rep->n == 1 &&
+	if (rep->mode == SG_MODE_PROBE && rep->n == 1 &&
 	    rep->probes[0].servername[0] == '\0')
 		fputs("note: bare IP target without --servername: no SNI "
 		      "was sent, the server's default certificate was "

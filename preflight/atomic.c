@@ -124,6 +124,15 @@ void sg_temp_sweep(const char *dir, time_t now)
 		closedir(d);
 }
 
+sg_result sg_temp_swept_dir(const char *dir, DIR **out)
+{
+	sg_temp_sweep(dir, time(NULL));
+	*out = opendir(dir);
+	if (*out == NULL && errno != ENOENT)
+		return sg_err(SG_ESYS, "%s: %s", dir, strerror(errno));
+	return sg_ok();
+}
+
 sg_result sg_mkdir_safe(const char *dir, mode_t mode)
 {
 	struct stat st;

@@ -3,6 +3,7 @@
 #ifndef SG_ATOMIC_H
 #define SG_ATOMIC_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -30,6 +31,10 @@ bool sg_temp_name(const char *name);
 
 /* Removes the temporary files in dir older than SG_TEMP_STALE_SEC. */
 void sg_temp_sweep(const char *dir, time_t now);
+
+/* Opens a state directory to list, its stale temporary files swept
+ * first; *out is NULL when it does not exist (no error). */
+sg_result sg_temp_swept_dir(const char *dir, DIR **out);
 
 /* Creates dir (mode) if missing; an existing one must be a real
  * directory, not a symlink to one. Parents must exist. */

@@ -71,7 +71,7 @@ sg_result sg_bundle_load(const char *path, STACK_OF(X509) **out)
 	return r;
 }
 
-sg_result sg_store_load(const char *cafile, X509_STORE **out)
+sg_result sg_bundle_trust_store(const char *cafile, X509_STORE **out)
 {
 	X509_STORE *store = X509_STORE_new();
 

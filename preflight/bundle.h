@@ -13,7 +13,7 @@
 sg_result sg_bundle_load(const char *path, STACK_OF(X509) **out);
 
 /* cafile, or the system store when cafile is NULL. */
-sg_result sg_store_load(const char *cafile, X509_STORE **out);
+sg_result sg_bundle_trust_store(const char *cafile, X509_STORE **out);
 
 /* The certificate among cands (then in store) that carries the leaf's
  * issuer name AND whose public key verifies the leaf's signature: the

@@ -14,24 +14,7 @@ void sg_check_opts_init(struct sg_check_opts *o)
 	sg_probe_opts_init(&o->probe);
 }
 
-const struct sg_certinfo *sg_report_cert(const struct sg_report *rep)
-{
-	if (strcmp(rep->mode, "probe") == 0)
-		return &rep->probes[0].served;
-	return &rep->cert;
-}
-
-void sg_report_free(struct sg_report *rep)
-{
-	sg_certinfo_free(&rep->cert);
-	if (rep->probes)
-		sg_probe_free(rep->probes, rep->n);
-	free(rep->probes);
-	free(rep->scores);
-	memset(rep, 0, sizeof(*rep));
-}
-
-static sg_result report_alloc(struct sg_report *rep, const char *mode,
+static sg_result report_alloc(struct sg_report *rep, enum sg_report_mode mode,
 			      const struct sg_check_opts *o, size_t n)
 {
 	memset(rep, 0, sizeof(*rep));
@@ -86,7 +69,7 @@ sg_result sg_material_load(const char *cert, const char *chain,
 	if (!r.code && chain)
 		r = append_file(chain, m->issuers);
 	if (!r.code)
-		r = sg_store_load(cafile, &m->store);
+		r = sg_bundle_trust_store(cafile, &m->store);
 	if (r.code)
 		sg_material_free(m);
 	return r;
@@ -115,7 +98,7 @@ sg_result sg_check_material(const struct sg_material *m,
 			    struct sg_probe_opts *probe, struct sg_report *rep)
 {
 	struct sg_check_opts o = {.targets = targets, .n = n};
-	sg_result r = report_alloc(rep, "check", &o, n);
+	sg_result r = report_alloc(rep, SG_MODE_CHECK, &o, n);
 
 	if (!r.code)
 		r = sg_certinfo_read(sg_material_leaf(m), &rep->cert);
@@ -169,11 +152,11 @@ sg_result sg_probe_one(struct sg_check_opts *o, struct sg_report *rep)
 	memset(rep, 0, sizeof(*rep));
 	if (issuers == NULL)
 		return sg_err(SG_ENOMEM, "out of memory");
-	r = sg_store_load(o->cafile, &store);
+	r = sg_bundle_trust_store(o->cafile, &store);
 	if (!r.code && o->chain_path)
 		r = append_file(o->chain_path, issuers);
 	if (!r.code)
-		r = report_alloc(rep, "probe", o, 1);
+		r = report_alloc(rep, SG_MODE_PROBE, o, 1);
 	if (!r.code) {
 		o->probe.issuers = issuers;
 		o->probe.store = store;

@@ -71,7 +71,7 @@ static json_t *target_json(const struct sg_report *rep, size_t i)
 		"connected", p->connected, "tls_version",
 		nullable_string(hs, p->tls_version), "served_sha256",
 		nullable_string(hs, p->served.sha256), "served_is_new_cert",
-		strcmp(rep->mode, "check") == 0 && hs
+		rep->mode == SG_MODE_CHECK && hs
 			? json_boolean(strcmp(p->served.sha256,
 					      rep->cert.sha256) == 0)
 			: json_null(),
@@ -103,12 +103,13 @@ static json_t *target_json(const struct sg_report *rep, size_t i)
 
 json_t *sg_record_build(const struct sg_report *rep)
 {
+	const char *mode = sg_report_mode_name(rep->mode);
 	json_t *targets = json_array(), *rec;
 
 	for (size_t i = 0; targets && i < rep->n; i++)
 		json_array_append_new(targets, target_json(rep, i));
 	rec = json_pack("{s:i, s:s, s:o, s:o, s:o, s:{s:b, s:s, s:o}}",
-			"version", SG_RECORD_VERSION, "mode", rep->mode,
+			"version", SG_RECORD_VERSION, "mode", mode,
 			"generated_at", sg_record_time(rep->generated_at),
 			"cert", sg_record_cert(sg_report_cert(rep)), "targets",
 			targets, "verdict", "allow", rep->allow, "reason",

@@ -17,8 +17,15 @@ struct sg_target_score {
 	char reason[SG_REASON_MAX];
 };
 
+/* check: a new certificate against its targets; probe: one target's
+ * served certificate. */
+enum sg_report_mode { SG_MODE_CHECK, SG_MODE_PROBE };
+
+/* The record's name for it: "check" or "probe". */
+const char *sg_report_mode_name(enum sg_report_mode m);
+
 struct sg_report {
-	const char *mode;	 /* "check" or "probe" */
+	enum sg_report_mode mode;
 	struct sg_certinfo cert; /* the new cert (check only) */
 	bool must_staple;
 	size_t n;

@@ -13,7 +13,7 @@
 
 #include "../preflight/certinfo.h"
 #include "../preflight/check.h"
-#include "../preflight/config.h"
+#include "../acme/config.h"
 #include "runcli.h"
 #include "scene.h"
 #include "servers.h"

@@ -20,19 +20,28 @@
 #include "servers.h"
 #include "testutil.h"
 
+/* The scene most tests share, once scene_begin and any change to it are
+ * done: the server started, the config written (extra: more keys, or
+ * NULL), and `hook --config CONFIG -- DEPLOY_SH` run as certbot runs it. */
+static void run_hook_scene(struct scene *s, const char *extra,
+			   struct cli_run *r)
+{
+	const char *args[] = {"hook", "--config",   s->config,
+			      "--",   s->deploy_sh, NULL};
+
+	scene_start_server(s);
+	scene_config(s, extra);
+	hook_certbot(s, r, args);
+}
+
 START_TEST(certbot_must_staple_ready_deploys_and_settles)
 {
 	struct scene s;
 	struct cli_run r;
-	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
 	json_t *log;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
-	scene_start_server(&s);
-	scene_config(&s, NULL);
-	args[2] = s.config;
-	args[4] = s.deploy_sh;
-	hook_certbot(&s, &r, args);
+	run_hook_scene(&s, NULL, &r);
 	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
 	ck_assert(exists(s.deployed));
 	assert_contains(r.out, "staplegate: deployed shop.example (certbot, "
@@ -59,16 +68,11 @@ START_TEST(server_not_stapling_refuses_and_never_deploys)
 {
 	struct scene s;
 	struct cli_run r;
-	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
 	json_t *log, *targets;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	s.srv.staple = NULL;
-	scene_start_server(&s);
-	scene_config(&s, "\"attempts\": 2");
-	args[2] = s.config;
-	args[4] = s.deploy_sh;
-	hook_certbot(&s, &r, args);
+	run_hook_scene(&s, "\"attempts\": 2", &r);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert(!exists(s.deployed));
 	assert_contains(r.err, "REFUSED shop.example");
@@ -107,19 +111,13 @@ START_TEST(responder_not_ready_refuses)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct scene s;
 		struct cli_run r;
-		const char *args[] = {"hook", "--config", NULL,
-				      "--",   NULL,	  NULL};
 
 		scene_begin(&s, true, cases[i].status);
 		s.resp.mode = cases[i].mode;
 		s.resp.delay_ms = cases[i].delay_ms;
 		s.resp.answer_for =
 			cases[i].other_cert ? T_PKI->leaf_plain : NULL;
-		scene_start_server(&s);
-		scene_config(&s, "\"timeout\": \"1s\"");
-		args[2] = s.config;
-		args[4] = s.deploy_sh;
-		hook_certbot(&s, &r, args);
+		run_hook_scene(&s, "\"timeout\": \"1s\"", &r);
 		ck_assert_msg(r.status == 1, "case %zu: exit %d %s", i,
 			      r.status, r.err);
 		ck_assert(!exists(s.deployed));
@@ -153,7 +151,6 @@ START_TEST(responder_down_refuses)
 {
 	struct scene s;
 	struct cli_run r;
-	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
 	int hold;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
@@ -162,11 +159,7 @@ START_TEST(responder_down_refuses)
 	 * the test server started next cannot be given it */
 	hold = srv_hold_port(s.resp.port);
 	ck_assert_int_ge(hold, 0);
-	scene_start_server(&s);
-	scene_config(&s, NULL);
-	args[2] = s.config;
-	args[4] = s.deploy_sh;
-	hook_certbot(&s, &r, args);
+	run_hook_scene(&s, NULL, &r);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert(!exists(s.deployed));
 	assert_contains(r.err, "Couldn't connect");
@@ -220,17 +213,12 @@ START_TEST(settle_failure_runs_rollback)
 {
 	struct scene s;
 	struct cli_run r;
-	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
 	json_t *log;
 	char rolled[700];
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	s.srv.swap_file = NULL;
-	scene_start_server(&s);
-	scene_config(&s, "\"settle_timeout\": \"2s\"");
-	args[2] = s.config;
-	args[4] = s.deploy_sh;
-	hook_certbot(&s, &r, args);
+	run_hook_scene(&s, "\"settle_timeout\": \"2s\"", &r);
 	ck_assert_msg(r.status == 1, "exit %d: %s%s", r.status, r.out, r.err);
 	ck_assert(exists(s.deployed));
 	snprintf(rolled, sizeof(rolled), "%s/rolled-back", s.dir);
@@ -253,16 +241,11 @@ START_TEST(settle_waits_for_lazy_stapling)
 {
 	struct scene s;
 	struct cli_run r;
-	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
 	json_t *log, *settle;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	s.srv.staple2_from = 3;
-	scene_start_server(&s);
-	scene_config(&s, "\"settle_handshakes\": 2");
-	args[2] = s.config;
-	args[4] = s.deploy_sh;
-	hook_certbot(&s, &r, args);
+	run_hook_scene(&s, "\"settle_handshakes\": 2", &r);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
 	log = read_log(s.record);
 	settle = log_settle(log);

@@ -160,19 +160,6 @@ START_TEST(this_update_within_skew_is_accepted)
 }
 END_TEST
 
-START_TEST(this_update_older_than_max_age)
-{
-	struct fx_staple_opts o = fx_staple_good();
-	struct sg_staple st;
-
-	o.this_off = -20 * 86400;
-	o.next_off = 5 * 86400;
-	st = verify_opts(&o);
-	ck_assert(!st.valid);
-	assert_reason(st, "old, over the max-age");
-}
-END_TEST
-
 /* Firefox treats an end-entity response as expired 10 days after its
  * thisUpdate, whatever nextUpdate says: the default max-age follows. */
 START_TEST(default_max_age_is_firefox_ten_days)
@@ -231,55 +218,62 @@ START_TEST(under_headroom_is_valid_but_expiring)
 }
 END_TEST
 
-START_TEST(signed_by_unrelated_key_with_embedded_cert)
-{
-	struct fx_staple_opts o = fx_staple_good();
-	struct sg_staple st;
+/* A good response with one thing wrong, signed by signer: each refused,
+ * with a reason that names what is wrong. */
+struct refused_case {
+	const char *name;
+	struct fx_staple_opts o;
+	X509 *signer;
+	EVP_PKEY *key;
+	const char *reason;
+};
 
-	/* A lax verifier (OCSP_NOVERIFY) would accept this: the signer's
-	 * certificate is in the response and its signature is valid. */
-	o.include_signer = true;
-	st = verify_signed(T_PKI->leaf_ms, T_PKI->other_ca, T_PKI->other_key,
-			   &o);
-	ck_assert(!st.valid);
-	assert_reason(st, "unknown key");
+static void run_refused(const struct refused_case *c)
+{
+	struct sg_staple st =
+		verify_signed(T_PKI->leaf_ms, c->signer, c->key, &c->o);
+
+	ck_assert_msg(!st.valid, "%s: valid", c->name);
+	ck_assert_msg(strstr(st.reason, c->reason) != NULL,
+		      "%s: reason '%s' lacks '%s'", c->name, st.reason,
+		      c->reason);
 }
-END_TEST
 
-START_TEST(signed_by_unrelated_key_without_cert)
+START_TEST(one_fault_each_is_refused)
 {
-	struct fx_staple_opts o = fx_staple_good();
-	struct sg_staple st = verify_signed(T_PKI->leaf_ms, T_PKI->other_ca,
-					    T_PKI->other_key, &o);
+	struct fx_pki *p = T_PKI;
+	struct fx_staple_opts good = fx_staple_good(), old = good,
+			      embedded = good, other_issuer = good,
+			      conflicting = good, md5 = good;
 
-	ck_assert(!st.valid);
-	assert_reason(st, "unknown key");
-}
-END_TEST
+	old.this_off = -20 * 86400;
+	old.next_off = 5 * 86400;
+	/* A lax verifier (OCSP_NOVERIFY) would accept an unrelated key whose
+	 * certificate is in the response: its signature is valid. */
+	embedded.include_signer = true;
+	other_issuer.id_issuer = p->other_ca;
+	conflicting.conflicting = true;
+	md5.id_md = EVP_md5();
+	const struct refused_case cases[] = {
+		{"older than max-age", old, p->ca, p->ca_key,
+		 "old, over the max-age"},
+		{"unrelated key, its cert embedded", embedded, p->other_ca,
+		 p->other_key, "unknown key"},
+		{"unrelated key, no cert", good, p->other_ca, p->other_key,
+		 "unknown key"},
+		{"delegated responder without OCSPSigning", embedded,
+		 p->responder_noeku, p->resp_key, "OCSPSigning"},
+		{"delegated responder of another CA", embedded,
+		 p->other_responder, p->resp_key, "unknown key"},
+		{"same serial under another issuer", other_issuer, p->ca,
+		 p->ca_key, "under another issuer"},
+		{"conflicting single responses", conflicting, p->ca, p->ca_key,
+		 "conflicting"},
+		{"MD5 CertID", md5, p->ca, p->ca_key, "MD5 CertID"},
+	};
 
-START_TEST(delegated_responder_without_ocsp_signing_eku)
-{
-	struct fx_staple_opts o = fx_staple_good();
-	struct sg_staple st;
-
-	o.include_signer = true;
-	st = verify_signed(T_PKI->leaf_ms, T_PKI->responder_noeku,
-			   T_PKI->resp_key, &o);
-	ck_assert(!st.valid);
-	assert_reason(st, "OCSPSigning");
-}
-END_TEST
-
-START_TEST(delegated_responder_from_another_ca)
-{
-	struct fx_staple_opts o = fx_staple_good();
-	struct sg_staple st;
-
-	o.include_signer = true;
-	st = verify_signed(T_PKI->leaf_ms, T_PKI->other_responder,
-			   T_PKI->resp_key, &o);
-	ck_assert(!st.valid);
-	assert_reason(st, "unknown key");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_refused(&cases[i]);
 }
 END_TEST
 
@@ -323,30 +317,6 @@ START_TEST(staple_for_another_serial)
 	ck_assert(!st.valid);
 	assert_reason(st, "staple is for serial");
 	assert_reason(st, ", served cert is");
-}
-END_TEST
-
-START_TEST(same_serial_under_another_issuer)
-{
-	struct fx_staple_opts o = fx_staple_good();
-	struct sg_staple st;
-
-	o.id_issuer = T_PKI->other_ca;
-	st = verify_opts(&o);
-	ck_assert(!st.valid);
-	assert_reason(st, "under another issuer");
-}
-END_TEST
-
-START_TEST(conflicting_single_responses)
-{
-	struct fx_staple_opts o = fx_staple_good();
-	struct sg_staple st;
-
-	o.conflicting = true;
-	st = verify_opts(&o);
-	ck_assert(!st.valid);
-	assert_reason(st, "conflicting");
 }
 END_TEST
 
@@ -473,29 +443,61 @@ START_TEST(strict_fixture_without_deviation_is_valid)
 }
 END_TEST
 
-START_TEST(critical_extension_in_response_data_is_refused)
-{
-	struct fx_strict_opts s = fx_strict_none();
-	struct sg_staple st;
+/* A response hand-built with one deviation strict clients refuse: each
+ * refused, with reasons that name it. */
+struct strict_case {
+	const char *name;
+	struct fx_strict_opts s;
+	const char *reason, *also; /* also: NULL, or a second text */
+	bool present;		   /* also asserted: the staple was seen */
+};
 
-	s.critical_ext = FX_IN_RESPONSE_DATA;
-	st = verify_strict(&s);
-	ck_assert(!st.valid);
-	assert_reason(st, "unknown critical extension 1.3.6.1.4.1.99999.7");
-	assert_reason(st, "ResponseData");
+static void run_strict_refused(const struct strict_case *c)
+{
+	struct sg_staple st = verify_strict(&c->s);
+
+	if (c->present)
+		ck_assert_msg(st.present, "%s: not present", c->name);
+	ck_assert_msg(!st.valid, "%s: valid", c->name);
+	ck_assert_msg(strstr(st.reason, c->reason) != NULL,
+		      "%s: reason '%s' lacks '%s'", c->name, st.reason,
+		      c->reason);
+	if (c->also)
+		ck_assert_msg(strstr(st.reason, c->also) != NULL,
+			      "%s: reason '%s' lacks '%s'", c->name, st.reason,
+			      c->also);
 }
-END_TEST
 
-START_TEST(critical_extension_in_single_response_is_refused)
+START_TEST(strict_deviations_are_refused)
 {
-	struct fx_strict_opts s = fx_strict_none();
-	struct sg_staple st;
+	struct fx_strict_opts none = fx_strict_none(), crit_data = none,
+			      crit_single = none, v2 = none, v1 = none,
+			      ber_outer = none, ber_data = none;
 
-	s.critical_ext = FX_IN_SINGLE;
-	st = verify_strict(&s);
-	ck_assert(!st.valid);
-	assert_reason(st, "unknown critical extension 1.3.6.1.4.1.99999.7");
-	assert_reason(st, "SingleResponse");
+	crit_data.critical_ext = FX_IN_RESPONSE_DATA;
+	crit_single.critical_ext = FX_IN_SINGLE;
+	v2.version = 1; /* v2: unknown */
+	v1.version = 0; /* v1 written out: DER omits a DEFAULT value */
+	ber_outer.ber = FX_BER_OUTER;
+	/* inside the signed part: OpenSSL verifies its own re-encoding, so
+	 * the signature alone does not catch it */
+	ber_data.ber = FX_BER_RESPONSE_DATA;
+	const struct strict_case cases[] = {
+		{"critical extension in ResponseData", crit_data,
+		 "unknown critical extension 1.3.6.1.4.1.99999.7",
+		 "ResponseData", false},
+		{"critical extension in SingleResponse", crit_single,
+		 "unknown critical extension 1.3.6.1.4.1.99999.7",
+		 "SingleResponse", false},
+		{"explicit version v2", v2, "version", NULL, false},
+		{"explicit version v1", v1, "version", NULL, false},
+		{"non-minimal outer length", ber_outer, "not DER", NULL, true},
+		{"non-minimal length in ResponseData", ber_data, "not DER",
+		 NULL, true},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_strict_refused(&cases[i]);
 }
 END_TEST
 
@@ -531,52 +533,6 @@ START_TEST(md5_signature_is_refused)
 	st = verify_strict_at(T_STRICT->responder_rsa, T_PKI->rsa_key, &o, &s,
 			      time(NULL), NULL);
 	ck_assert_msg(st.valid, "%s", st.reason);
-}
-END_TEST
-
-START_TEST(md5_certid_is_refused)
-{
-	struct fx_staple_opts o = fx_staple_good();
-	struct sg_staple st;
-
-	o.id_md = EVP_md5();
-	st = verify_opts(&o);
-	ck_assert(!st.valid);
-	assert_reason(st, "MD5 CertID");
-}
-END_TEST
-
-START_TEST(non_minimal_lengths_are_refused)
-{
-	struct fx_strict_opts s = fx_strict_none();
-	struct sg_staple st;
-
-	s.ber = FX_BER_OUTER;
-	st = verify_strict(&s);
-	ck_assert(st.present && !st.valid);
-	assert_reason(st, "not DER");
-	/* inside the signed part: OpenSSL verifies its own re-encoding,
-	 * so the signature alone does not catch it */
-	s.ber = FX_BER_RESPONSE_DATA;
-	st = verify_strict(&s);
-	ck_assert(st.present && !st.valid);
-	assert_reason(st, "not DER");
-}
-END_TEST
-
-START_TEST(explicit_response_data_version_is_refused)
-{
-	struct fx_strict_opts s = fx_strict_none();
-	struct sg_staple st;
-
-	s.version = 1; /* v2: unknown */
-	st = verify_strict(&s);
-	ck_assert(!st.valid);
-	assert_reason(st, "version");
-	s.version = 0; /* v1 written out: DER omits a DEFAULT value */
-	st = verify_strict(&s);
-	ck_assert(!st.valid);
-	assert_reason(st, "version");
 }
 END_TEST
 
@@ -818,18 +774,12 @@ Suite *staple_suite(void)
 	tcase_add_test(tc, next_update_absent_is_never_fresh);
 	tcase_add_test(tc, this_update_in_future);
 	tcase_add_test(tc, this_update_within_skew_is_accepted);
-	tcase_add_test(tc, this_update_older_than_max_age);
 	tcase_add_test(tc, default_max_age_is_firefox_ten_days);
 	tcase_add_test(tc, time_left_ends_at_max_age_before_next_update);
 	tcase_add_test(tc, under_headroom_is_valid_but_expiring);
-	tcase_add_test(tc, signed_by_unrelated_key_with_embedded_cert);
-	tcase_add_test(tc, signed_by_unrelated_key_without_cert);
-	tcase_add_test(tc, delegated_responder_without_ocsp_signing_eku);
-	tcase_add_test(tc, delegated_responder_from_another_ca);
+	tcase_add_test(tc, one_fault_each_is_refused);
 	tcase_add_test(tc, self_signed_impostor_with_issuer_name);
 	tcase_add_test(tc, staple_for_another_serial);
-	tcase_add_test(tc, same_serial_under_another_issuer);
-	tcase_add_test(tc, conflicting_single_responses);
 	tcase_add_test(tc, unsuccessful_response_status);
 	tcase_add_test(tc, garbage_and_truncated_bytes);
 	tcase_add_test(tc, no_issuer_is_unverifiable);
@@ -837,13 +787,9 @@ Suite *staple_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("strict");
 	tcase_add_test(tc, strict_fixture_without_deviation_is_valid);
-	tcase_add_test(tc, critical_extension_in_response_data_is_refused);
-	tcase_add_test(tc, critical_extension_in_single_response_is_refused);
+	tcase_add_test(tc, strict_deviations_are_refused);
 	tcase_add_test(tc, non_critical_extensions_and_nonce_are_accepted);
 	tcase_add_test(tc, md5_signature_is_refused);
-	tcase_add_test(tc, md5_certid_is_refused);
-	tcase_add_test(tc, non_minimal_lengths_are_refused);
-	tcase_add_test(tc, explicit_response_data_version_is_refused);
 	tcase_add_test(tc, delegated_responder_that_is_a_ca_is_refused);
 	tcase_add_test(tc, expired_responder_is_reported_as_expired);
 	tcase_add_test(tc, responder_validity_is_judged_at_now_not_cached);

@@ -304,6 +304,44 @@ START_TEST(refused_then_resumed_when_ready)
 }
 END_TEST
 
+/* A pending entry's deploy_argv is read back with the config's check: a
+ * non-string element refuses the entry with one line naming the file and
+ * the key, where it used to cut the command short and run the rest. */
+START_TEST(resume_refuses_entry_with_non_string_deploy_argv)
+{
+	struct scene s;
+	struct cli_run r;
+	char entry[700];
+	const unsigned char *staple;
+	json_t *e;
+	const char *args[] = {"resume", "--config", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	staple = s.srv.staple;
+	s.srv.staple = NULL;
+	scene_start_server(&s);
+	config_with_store(&s, "\"attempts\": 1");
+	run_hook(&s, &r);
+	ck_assert_int_eq(r.status, 1);
+	store_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	e = json_load_file(entry, 0, NULL);
+	ck_assert_ptr_nonnull(e);
+	json_object_set_new(e, "deploy_argv",
+			    json_pack("[s, i]", s.deploy_sh, 7));
+	ck_assert_int_eq(json_dump_file(e, entry, 0), 0);
+	json_decref(e);
+	s.srv.staple = staple; /* the gate would open now */
+	args[2] = s.config;
+	cli_env(&r, NULL, args);
+	ck_assert_msg(r.status == 2, "%s%s", r.out, r.err);
+	assert_contains(r.out, "shop.example.json: deploy_argv: expected a "
+			       "non-empty array of strings");
+	ck_assert(exists(entry));
+	ck_assert(!exists(s.deployed));
+	scene_end(&s);
+}
+END_TEST
+
 START_TEST(newer_certificate_supersedes_pending_entry)
 {
 	struct scene s;
@@ -702,6 +740,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, store_copies_for_acmesh_with_key_bytes);
 	tcase_add_test(tc, store_swap_is_atomic_for_readers);
 	tcase_add_test(tc, refused_then_resumed_when_ready);
+	tcase_add_test(tc, resume_refuses_entry_with_non_string_deploy_argv);
 	tcase_add_test(tc, newer_certificate_supersedes_pending_entry);
 	tcase_add_test(tc, wait_deploys_once_the_gate_opens);
 	tcase_add_test(tc, staple_out_prestages_and_is_never_made_worse);

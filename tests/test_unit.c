@@ -2,7 +2,7 @@
  * the verdict rules. */
 #include <string.h>
 
-#include "../preflight/config.h"
+#include "../acme/config.h"
 #include "../preflight/duration.h"
 #include "../preflight/score.h"
 #include "../preflight/target.h"
@@ -202,7 +202,7 @@ struct vfix {
 static void vfix_init(struct vfix *v, X509 *newcert, size_t n)
 {
 	memset(v, 0, sizeof(*v));
-	v->rep.mode = "check";
+	v->rep.mode = SG_MODE_CHECK;
 	v->rep.generated_at = time(NULL); /* the certificate is judged then */
 	v->rep.n = n;
 	v->rep.targets = v->targets;

@@ -1,7 +1,7 @@
 /* libFuzzer: the JSON config parser, including the key locator. */
 #include <stdint.h>
 
-#include "../../preflight/config.h"
+#include "../../acme/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,8 +10,10 @@
 
 #include <jansson.h>
 
-#include "duration.h"
-#include "probe.h" /* and staple.h: the probing defaults */
+#include "../preflight/bundle.h"
+#include "../preflight/duration.h"
+#include "../preflight/history.h"
+#include "../preflight/probe.h" /* and staple.h: the probing defaults */
 
 #define CONFIG_MAX_BYTES (16L * 1024 * 1024) /* long target lists fit */
 
@@ -131,15 +133,14 @@ static sg_result key_error(const struct parser *p, const char *const *path,
 		      why);
 }
 
-static void argv_free(char **argv)
+void sg_config_argv_free(char **argv)
 {
 	for (size_t i = 0; argv && argv[i]; i++)
 		free(argv[i]);
 	free(argv);
 }
 
-/* A non-empty array of non-empty strings, as a NULL-terminated argv. */
-static const char *to_argv(json_t *v, char ***out)
+const char *sg_config_argv(json_t *v, char ***out)
 {
 	size_t n = json_array_size(v);
 	char **argv;
@@ -153,7 +154,7 @@ static const char *to_argv(json_t *v, char ***out)
 		const char *s = json_string_value(json_array_get(v, i));
 
 		if (s == NULL || *s == '\0' || (argv[i] = strdup(s)) == NULL) {
-			argv_free(argv);
+			sg_config_argv_free(argv);
 			return "expected a non-empty array of strings";
 		}
 	}
@@ -195,9 +196,9 @@ static const char *set_value(const struct key *k, json_t *v, void *base)
 		*(char **)field = strdup(s);
 		return *(char **)field ? NULL : "out of memory";
 	case K_ARGV:
-		argv_free(*(char ***)field);
+		sg_config_argv_free(*(char ***)field);
 		*(char ***)field = NULL;
-		return to_argv(v, (char ***)field);
+		return sg_config_argv(v, (char ***)field);
 	}
 	return "unsupported key";
 }
@@ -336,9 +337,9 @@ static sg_result parse_root(const struct parser *p, json_t *root,
 void sg_config_defaults(struct sg_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->timeout_sec = 5;
-	cfg->min_remaining_sec = 24L * 3600;
-	cfg->skew_sec = 5L * 60;
+	cfg->timeout_sec = SG_DEFAULT_TIMEOUT_SEC;
+	cfg->min_remaining_sec = SG_DEFAULT_MIN_REMAINING_SEC;
+	cfg->skew_sec = SG_DEFAULT_SKEW_SEC;
 	cfg->max_age_sec = SG_DEFAULT_MAX_AGE_SEC;
 	cfg->retry_delay_sec = SG_DEFAULT_RETRY_DELAY_SEC;
 	cfg->attempts = SG_DEFAULT_ATTEMPTS;
@@ -346,7 +347,7 @@ void sg_config_defaults(struct sg_config *cfg)
 	cfg->settle_timeout_sec = SG_DEFAULT_SETTLE_TIMEOUT_SEC;
 	cfg->settle_handshakes = SG_DEFAULT_SETTLE_HANDSHAKES;
 	cfg->deadline_sec = SG_DEFAULT_DEADLINE_SEC;
-	cfg->history_max_gap = 86400;
+	cfg->history_max_gap = SG_DEFAULT_HISTORY_GAP_SEC;
 	cfg->signer_warn_sec = SG_DEFAULT_SIGNER_WARN_SEC;
 	cfg->signer_crit_sec = SG_DEFAULT_SIGNER_CRIT_SEC;
 }
@@ -445,6 +446,18 @@ sg_result sg_config_load(const char *path, struct sg_config *cfg)
 	return r;
 }
 
+sg_result sg_config_load_or_defaults(const char *path, struct sg_config *cfg)
+{
+	sg_result r;
+
+	if (path == NULL && access(SG_DEFAULT_CONFIG, F_OK) != 0)
+		return sg_config_parse("{}", 2, "defaults", cfg);
+	r = sg_config_load(path, cfg);
+	if (r.code)
+		sg_config_parse("{}", 2, "defaults", cfg);
+	return r;
+}
+
 void sg_config_free(struct sg_config *cfg)
 {
 	for (size_t i = 0; i < cfg->ndomains; i++) {
@@ -455,16 +468,16 @@ void sg_config_free(struct sg_config *cfg)
 		free(d->servername);
 		free(d->staple_out);
 		free(d->haproxy_socket);
-		argv_free(d->deploy_argv);
-		argv_free(d->rollback_argv);
+		sg_config_argv_free(d->deploy_argv);
+		sg_config_argv_free(d->rollback_argv);
 	}
 	free(cfg->domains);
 	free(cfg->record_path);
 	free(cfg->state_dir);
 	free(cfg->cafile);
 	free(cfg->haproxy_socket);
-	argv_free(cfg->deploy_argv);
-	argv_free(cfg->rollback_argv);
+	sg_config_argv_free(cfg->deploy_argv);
+	sg_config_argv_free(cfg->rollback_argv);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -485,4 +498,100 @@ const struct sg_domain_cfg *sg_config_match(const struct sg_config *cfg,
 			return &cfg->domains[i];
 	}
 	return NULL;
+}
+
+struct sg_policy sg_config_policy(const struct sg_config *cfg)
+{
+	struct sg_policy p = {
+		.skew_sec = cfg->skew_sec,
+		.min_remaining_sec = cfg->min_remaining_sec,
+		.max_age_sec = cfg->max_age_sec,
+	};
+	return p;
+}
+
+void sg_config_probe_opts(const struct sg_config *cfg, struct sg_probe_opts *p)
+{
+	sg_probe_opts_init(p);
+	p->timeout_ms = cfg->timeout_sec * 1000;
+	p->attempts = (int)cfg->attempts;
+	p->confirm = (int)cfg->confirm;
+	p->retry_delay_ms = cfg->retry_delay_sec * 1000;
+	p->policy = sg_config_policy(cfg);
+}
+
+void sg_config_site(const struct sg_config *cfg, const struct sg_strlist *names,
+		    struct sg_site *site)
+{
+	memset(site, 0, sizeof(*site));
+	site->require_history = cfg->require_history;
+	for (size_t i = 0; i < names->n; i++) {
+		const struct sg_domain_cfg *d =
+			sg_config_match(cfg, names->v[i]);
+
+		if (d == NULL)
+			continue;
+		if (site->deploy_argv == NULL)
+			site->deploy_argv = d->deploy_argv;
+		if (site->rollback_argv == NULL)
+			site->rollback_argv = d->rollback_argv;
+		if (site->staple_out == NULL)
+			site->staple_out = d->staple_out;
+		if (site->haproxy_socket == NULL)
+			site->haproxy_socket = d->haproxy_socket;
+		if (d->require_history > site->require_history)
+			site->require_history = d->require_history;
+	}
+	if (site->deploy_argv == NULL)
+		site->deploy_argv = cfg->deploy_argv;
+	if (site->rollback_argv == NULL)
+		site->rollback_argv = cfg->rollback_argv;
+	if (site->haproxy_socket == NULL)
+		site->haproxy_socket = cfg->haproxy_socket;
+}
+
+sg_result sg_config_targets(const struct sg_config *cfg, struct sg_target **out,
+			    size_t *n)
+{
+	size_t total = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < cfg->ndomains; i++)
+		total += cfg->domains[i].ntargets;
+	*out = calloc(total ? total : 1, sizeof(**out));
+	if (*out == NULL)
+		return sg_err(SG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg->ndomains; i++) {
+		const struct sg_domain_cfg *d = &cfg->domains[i];
+		const char *sni = d->servername		      ? d->servername
+				  : strncmp(d->name, "*.", 2) ? d->name
+							      : "";
+
+		for (size_t j = 0; j < d->ntargets; j++) {
+			struct sg_target *t = &(*out)[(*n)++];
+
+			*t = d->targets[j];
+			snprintf(t->servername, sizeof(t->servername), "%s",
+				 sni);
+		}
+	}
+	return sg_ok();
+}
+
+sg_result sg_config_probe(const struct sg_config *cfg,
+			  const struct sg_target *targets, size_t n,
+			  struct sg_probe *probes)
+{
+	struct sg_probe_opts p;
+	X509_STORE *store = NULL;
+	sg_result r = sg_bundle_trust_store(cfg->cafile, &store);
+
+	if (r.code)
+		return r;
+	sg_config_probe_opts(cfg, &p);
+	p.store = store;
+	p.keep_certs = true; /* monitor's responder health check reads them */
+	r = sg_probe_run(targets, n, &p, probes);
+	X509_STORE_free(store);
+	return r;
 }

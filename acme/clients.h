@@ -1,8 +1,8 @@
 /* Each ACME client's hook environment turned into one "new certificate"
  * description. Only paths and names are read here: the private key is
  * never opened. */
-#ifndef SG_NEWCERT_H
-#define SG_NEWCERT_H
+#ifndef SG_CLIENTS_H
+#define SG_CLIENTS_H
 
 #include <limits.h>
 
@@ -33,18 +33,18 @@ const char *sg_client_name(enum sg_client c);
  * acme.sh (CERT_PATH, CA_CERT_PATH, Le_Domain), lego v5 (LEGO_HOOK_*)
  * and lego v4 (LEGO_CERT_PATH, LEGO_ISSUER_CERT_PATH, LEGO_CERT_DOMAIN).
  * cert, chain and key (flags, may be NULL) override the paths found.
- * The lineage is left empty for a --cert run (see sg_newcert_name). */
-sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
-			    const char *chain, const char *key);
+ * The lineage is left empty for a --cert run (see sg_client_lineage). */
+sg_result sg_client_detect(struct sg_newcert *nc, const char *cert,
+			   const char *chain, const char *key);
 /* A run with no client environment and no --lineage: the lineage is the
  * certificate's first DNS name (cert NULL or without one: the name of
  * the directory holding it). */
-void sg_newcert_name(struct sg_newcert *nc, const struct sg_certinfo *cert);
+void sg_client_lineage(struct sg_newcert *nc, const struct sg_certinfo *cert);
 
 /* dehydrated's deploy_cert arguments: no environment is read. */
-sg_result sg_newcert_dehydrated(struct sg_newcert *nc, const char *domain,
-				const char *cert, const char *chain,
-				const char *key);
-void sg_newcert_free(struct sg_newcert *nc);
+sg_result sg_client_dehydrated(struct sg_newcert *nc, const char *domain,
+			       const char *cert, const char *chain,
+			       const char *key);
+void sg_client_free(struct sg_newcert *nc);
 
 #endif

@@ -1,4 +1,4 @@
-#include "newcert.h"
+#include "clients.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,8 +134,8 @@ static void lineage_from_path(struct sg_newcert *nc)
 	    slash ? slash + 1 : (nc->cert_path[0] == '/' ? "" : "."));
 }
 
-sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
-			    const char *chain, const char *key)
+sg_result sg_client_detect(struct sg_newcert *nc, const char *cert,
+			   const char *chain, const char *key)
 {
 	sg_result r = sg_ok();
 
@@ -155,7 +155,7 @@ sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
 			      "LEGO_HOOK_CERT_PATH or LEGO_CERT_PATH (lego) "
 			      "is set, and no --cert was given");
 	if (r.code) {
-		sg_newcert_free(nc);
+		sg_client_free(nc);
 		return r;
 	}
 	if (cert)
@@ -165,13 +165,13 @@ sg_result sg_newcert_detect(struct sg_newcert *nc, const char *cert,
 	if (key)
 		set(nc->key_path, sizeof(nc->key_path), key);
 	/* --cert alone: named after the certificate, once it is read
-	 * (sg_newcert_name), not after whatever directory holds it. */
+	 * (sg_client_lineage), not after whatever directory holds it. */
 	if (nc->lineage[0] == '\0' && nc->client != SG_CLIENT_MANUAL)
 		lineage_from_path(nc);
 	return r;
 }
 
-void sg_newcert_name(struct sg_newcert *nc, const struct sg_certinfo *cert)
+void sg_client_lineage(struct sg_newcert *nc, const struct sg_certinfo *cert)
 {
 	if (nc->lineage[0])
 		return;
@@ -191,9 +191,9 @@ static void set_resolved(char *dst, size_t size, const char *path)
 	set(dst, size, path && realpath(path, real) ? real : path);
 }
 
-sg_result sg_newcert_dehydrated(struct sg_newcert *nc, const char *domain,
-				const char *cert, const char *chain,
-				const char *key)
+sg_result sg_client_dehydrated(struct sg_newcert *nc, const char *domain,
+			       const char *cert, const char *chain,
+			       const char *key)
 {
 	memset(nc, 0, sizeof(*nc));
 	nc->client = SG_CLIENT_DEHYDRATED;
@@ -204,7 +204,7 @@ sg_result sg_newcert_dehydrated(struct sg_newcert *nc, const char *domain,
 	return sg_strlist_add(&nc->domains, domain);
 }
 
-void sg_newcert_free(struct sg_newcert *nc)
+void sg_client_free(struct sg_newcert *nc)
 {
 	sg_strlist_free(&nc->domains);
 }
