@@ -124,6 +124,13 @@ static void decide_gated(struct gate *g)
 		g->allow = g->res->rep.allow;
 		snprintf(g->reason, sizeof(g->reason), "%s",
 			 g->res->rep.reason);
+		/* Checks cut short by the budget proved nothing: whatever
+		 * they saw until then, a Must-Staple certificate waits. */
+		if (g->allow && g->ran_out)
+			sg_gate_refuse(g,
+				       "the checks ran out of time (%s): "
+				       "cannot prove stapling",
+				       g->ran_out);
 	}
 }
 

@@ -631,6 +631,7 @@ static void unstapled(struct loop *l, size_t i)
 
 	s->unstapled++;
 	s->streak = 0;
+	r->streak = 0;
 	at = sg_now_ms() + retry_pause_ms(o, s->unstapled);
 	if (r->attempts + confirm_of(o) <= handshake_budget(o) &&
 	    at - s->first_ms <= o->priming_ms) {
@@ -666,7 +667,9 @@ static void handshake_done(struct loop *l, size_t i)
 	close_slot(l, s);
 	if (r->staple.fresh) {
 		r->stapled++;
-		if (++s->streak >= confirm_of(l->opts))
+		r->streak = ++s->streak;
+		r->confirmed = s->streak >= confirm_of(l->opts);
+		if (r->confirmed)
 			finish(l, i, NULL);
 		else /* confirming handshakes follow at once */
 			schedule(s, sg_now_ms());

@@ -70,8 +70,10 @@ struct sg_probe {
 	/* With keep_certs, of the last handshake (owned references, NULL
 	 * when not seen or not found): monitor asks their responder. */
 	X509 *leaf, *issuer;
-	int attempts; /* handshakes made */
-	int stapled;  /* of those, with a fresh valid staple */
+	int attempts;	/* handshakes made */
+	int stapled;	/* of those, with a fresh valid staple */
+	int streak;	/* good handshakes in a row at the end */
+	bool confirmed; /* streak reached confirm: only then may it pass */
 	long elapsed_ms;
 	char error[SG_REASON_MAX]; /* why no handshake, "" on success */
 	/* The server could not negotiate the new certificate's key type

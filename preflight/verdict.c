@@ -18,11 +18,19 @@ static void score_target(const struct sg_probe *p, bool must_staple,
 			 struct sg_target_score *s)
 {
 	s->stapled = p->handshake_ok && p->staple.valid;
-	s->ready = s->stapled && p->staple.fresh;
+	/* A fresh last staple is not enough: the target must have been
+	 * confirmed (a deadline can end it in the middle of the run). */
+	s->ready = s->stapled && p->staple.fresh && p->confirmed;
 	s->webq96 = sg_webq96(must_staple, s->stapled);
 	if (!p->handshake_ok)
 		snprintf(s->reason, sizeof(s->reason), "%s",
 			 p->error[0] ? p->error : "no TLS handshake");
+	else if (s->stapled && p->staple.fresh && !p->confirmed)
+		snprintf(s->reason, sizeof(s->reason),
+			 "not confirmed: the time ran out after %d good "
+			 "handshake%s in a row (%s)",
+			 p->streak, p->streak == 1 ? "" : "s",
+			 p->staple.reason);
 	else if (!s->stapled && served_without_ocsp_url(p))
 		snprintf(s->reason, sizeof(s->reason), SG_NO_OCSP_URL);
 	else

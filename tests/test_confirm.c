@@ -13,6 +13,7 @@
 
 #include "../preflight/certinfo.h"
 #include "../preflight/check.h"
+#include "../preflight/clock.h"
 #include "../acme/config.h"
 #include "runcli.h"
 #include "scene.h"
@@ -356,6 +357,45 @@ START_TEST(key_type_mismatch_is_a_note_not_a_refusal)
 }
 END_TEST
 
+/* The run's deadline arrives while a target is still confirming: two
+ * good handshakes of three are no confirmation, and the target is not
+ * ready, whatever its last staple said (a pool member that never
+ * staples may be next). */
+START_TEST(deadline_before_confirmation_is_not_ready)
+{
+	size_t len;
+	unsigned char *der = tstaple_good(&len);
+	struct tserver t = tserver_ms(der, len);
+	struct sg_target target;
+	struct sg_check_opts o;
+	struct sg_report rep;
+	char spec[32];
+	sg_result r;
+
+	t.delay_ms = 400; /* each handshake; the third is cut short */
+	ck_assert_int_eq(ts_start(&t), 0);
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", t.port);
+	ck_assert_int_eq(sg_target_parse(spec, &target).code, SG_OK);
+	sg_check_opts_init(&o);
+	o.cert_path = tpath("fullchain-ms.pem");
+	o.cafile = tpath("root.pem");
+	o.targets = &target;
+	o.n = 1;
+	o.probe.confirm = 3;
+	o.probe.deadline_ms = sg_now_ms() + 1000;
+	r = sg_check_run(&o, &rep);
+	ts_stop(&t);
+	ck_assert_msg(r.code == SG_OK, "%s", r.reason);
+	ck_assert_msg(rep.probes[0].stapled >= 1 && rep.probes[0].stapled < 3,
+		      "stapled %d", rep.probes[0].stapled);
+	ck_assert_msg(!rep.scores[0].ready && !rep.allow, "%s", rep.reason);
+	ck_assert_msg(strstr(rep.scores[0].reason, "not confirmed") != NULL,
+		      "%s", rep.scores[0].reason);
+	sg_report_free(&rep);
+	OPENSSL_free(der);
+}
+END_TEST
+
 Suite *confirm_suite(void)
 {
 	Suite *s = suite_create("confirm");
@@ -371,6 +411,7 @@ Suite *confirm_suite(void)
 	tcase_add_test(tc,
 		       nginx_four_workers_live_fetching_passes_within_budget);
 	tcase_add_test(tc, priming_time_budget_and_backoff);
+	tcase_add_test(tc, deadline_before_confirmation_is_not_ready);
 	tcase_add_loop_test(tc, key_type_mismatch_is_a_note_not_a_refusal, 0,
 			    4);
 	suite_add_tcase(s, tc);
