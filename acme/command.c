@@ -134,8 +134,14 @@ static int wait_bounded(pid_t pid, long long deadline, struct relay *r,
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 
-		if (w == pid || (w < 0 && errno != EINTR))
+		if (w == pid)
 			break;
+		if (w < 0 && errno != EINTR) {
+			/* The child was reaped behind our back (SIGCHLD
+			 * ignored): its exit status is lost, so it failed. */
+			out->status_lost = errno;
+			break;
+		}
 		if (sg_interrupted() && !out->interrupted) {
 			out->interrupted = sg_interrupted();
 			kill(-pid, passed_on(out->interrupted));
@@ -188,6 +194,11 @@ static void describe_end(const char *what, struct sg_command *out)
 			 "%s did not finish within the deadline and was "
 			 "killed",
 			 what);
+	else if (out->status_lost)
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s ended with an exit status that could not be read "
+			 "(waitpid: %s): counted as failed",
+			 what, strerror(out->status_lost));
 	else if (out->exit_status != 0)
 		snprintf(out->reason, sizeof(out->reason),
 			 "%s failed with exit status %d", what,
@@ -245,7 +256,8 @@ void sg_command_run(char *const *argv, long timeout_ms, struct sg_command *out)
 	status = wait_bounded(pid, start + timeout_ms, &r, out);
 	drain(&r, start + timeout_ms + SG_COMMAND_KILL_GRACE_MS);
 	out->elapsed_ms = (long)(sg_now_ms() - start);
-	out->exit_status = WIFEXITED(status) ? WEXITSTATUS(status)
-					     : 128 + WTERMSIG(status);
+	out->exit_status = out->status_lost    ? -1
+			   : WIFEXITED(status) ? WEXITSTATUS(status)
+					       : 128 + WTERMSIG(status);
 	describe_end(what, out);
 }

@@ -19,7 +19,8 @@ struct sg_command {
 	bool started;
 	bool timed_out;
 	int interrupted; /* signal forwarded to the command, 0: none */
-	int exit_status; /* 0..255, or 128 + signal */
+	int exit_status; /* 0..255, or 128 + signal, -1: lost */
+	int status_lost; /* waitpid's errno when the status was lost */
 	long elapsed_ms;
 	char reason[SG_REASON_MAX];
 };

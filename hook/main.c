@@ -369,6 +369,9 @@ int main(int argc, char **argv)
 
 	/* A peer resetting mid-handshake must be an error, not a kill. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A parent that ignores SIGCHLD would have the kernel reap our
+	 * children and lose the deploy command's exit status. */
+	signal(SIGCHLD, SIG_DFL);
 	if (name && strcmp(name, "--version") == 0) {
 		printf("staplegate %s\n", SG_VERSION);
 		return 0;

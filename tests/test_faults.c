@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "../acme/command.h"
 #include "../preflight/check.h"
 #include "scene.h"
 #include "testutil.h"
@@ -454,6 +455,54 @@ START_TEST(bad_hook_inputs_exit_2)
 }
 END_TEST
 
+/* Started by a parent that ignores SIGCHLD (the kernel then reaps
+ * children itself and waitpid finds none): a failing deploy command must
+ * still count as failed, never as exit status 0. */
+START_TEST(failed_deploy_counts_when_sigchld_is_ignored)
+{
+	struct scene s;
+	char cmd[4096], out[700], text[4096];
+	int st;
+	FILE *f;
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	snprintf(out, sizeof(out), "%s/out.txt", s.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "RENEWED_LINEAGE='%s' RENEWED_DOMAINS=shop.example "
+		 "perl -e '$SIG{CHLD} = \"IGNORE\"; exec @ARGV' "
+		 "'%s/staplegate' hook --config '%s' -- sh -c 'exit 3' "
+		 ">'%s' 2>&1",
+		 s.lineage, T_BUILD, s.config, out);
+	st = system(cmd);
+	f = fopen(out, "r");
+	ck_assert_ptr_nonnull(f);
+	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+	fclose(f);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "%d: %s", st,
+		      text);
+	assert_contains(text, "deploy-failed");
+	scene_end(&s);
+}
+END_TEST
+
+/* The runner itself, under the same parent: a status it cannot read is
+ * a failure, never 0. */
+START_TEST(lost_exit_status_is_a_failure)
+{
+	char *argv[] = {"sh", "-c", "exit 3", NULL};
+	struct sg_command cmd;
+
+	signal(SIGCHLD, SIG_IGN); /* this test's own process only */
+	sg_command_run(argv, 5000, &cmd);
+	signal(SIGCHLD, SIG_DFL);
+	ck_assert(cmd.started);
+	ck_assert_int_ne(cmd.exit_status, 0);
+	assert_contains(cmd.reason, "counted as failed");
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
 	Suite *s = suite_create("faults");
@@ -474,6 +523,8 @@ Suite *faults_suite(void)
 	tcase_add_test(tc, sigterm_during_deploy_is_passed_on_and_recorded);
 	tcase_add_test(tc, sigint_during_settle_is_recorded);
 	tcase_add_test(tc, bad_hook_inputs_exit_2);
+	tcase_add_test(tc, failed_deploy_counts_when_sigchld_is_ignored);
+	tcase_add_test(tc, lost_exit_status_is_a_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }
