@@ -79,8 +79,7 @@ static bool long_lived(const struct sg_staple *st, struct sg_monitor_target *j)
 static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 			    struct sg_monitor_target *j)
 {
-	bool ms = sg_certinfo_must_staple(&p->served),
-	     stapled = p->staple.valid;
+	bool ms = sg_certinfo_must_staple(p->served), stapled = p->staple.valid;
 	char d[32];
 
 	j->webq96 = p->handshake_ok ? sg_webq96(ms, stapled) : 0;
@@ -92,7 +91,7 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 	}
 	/* Stapling is impossible, not missing: no server can fetch a
 	 * response for a certificate that names no responder. */
-	if (!stapled && p->served.ocsp_urls.n == 0) {
+	if (!stapled && p->served->ocsp_urls.n == 0) {
 		j->no_ocsp_url = true;
 		snprintf(j->reason, sizeof(j->reason), "%s",
 			 ms ? "Must-Staple certificate that can never be "
@@ -139,8 +138,8 @@ static json_t *record_json(const struct sg_monitor *m)
 				"target", m->targets[i].spec, "servername",
 				m->targets[i].servername, "address", p->address,
 				"probe_success", p->handshake_ok, "must_staple",
-				sg_certinfo_must_staple(&p->served), "ocsp_url",
-				p->served.ocsp_urls.n > 0, "stapled",
+				sg_certinfo_must_staple(p->served), "ocsp_url",
+				p->served->ocsp_urls.n > 0, "stapled",
 				p->staple.valid, "seconds_left",
 				(json_int_t)p->staple.seconds_left, "webq96",
 				m->judged[i].webq96, "state",
@@ -163,10 +162,10 @@ static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
 		const struct sg_probe *pr = &m->probes[i];
 		double v = which == 0	? (double)pr->staple.seconds_left
 			   : which == 1 ? pr->staple.valid
-			   : which == 2 ? sg_certinfo_must_staple(&pr->served)
+			   : which == 2 ? sg_certinfo_must_staple(pr->served)
 			   : which == 3 ? m->judged[i].webq96
 			   : which == 4 ? pr->handshake_ok
-					: pr->served.ocsp_urls.n > 0;
+					: pr->served->ocsp_urls.n > 0;
 
 		if (which == 0 && !pr->staple.valid)
 			continue; /* no staple, no remaining time */

@@ -17,7 +17,7 @@ void sg_check_opts_init(struct sg_check_opts *o)
 const struct sg_certinfo *sg_report_cert(const struct sg_report *rep)
 {
 	if (strcmp(rep->mode, "probe") == 0)
-		return &rep->probes[0].served;
+		return rep->probes[0].served;
 	return &rep->cert;
 }
 

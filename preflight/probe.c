@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "interrupt.h"
+#include "probepool.h"
 #include "resolve.h"
 #include "vcache.h"
 
@@ -82,6 +83,7 @@ struct loop {
 	SSL_CTX *ctx;
 	SSL_CTX *ctx_any;	/* no sigalgs restriction, when ctx has one */
 	struct sg_vcache cache; /* signature verdicts shared by all targets */
+	struct sg_probe_pool *pool; /* strings and certificates of results */
 };
 
 void sg_probe_opts_init(struct sg_probe_opts *o)
@@ -207,8 +209,7 @@ static sg_result resolve_all(struct loop *l)
 		const char *why = g ? g->error : t->unresolved;
 
 		if (g ? g->addrlen == 0 : t->addrlen == 0) {
-			snprintf(l->results[i].error,
-				 sizeof(l->results[i].error), "%s", why);
+			l->results[i].error = sg_pool_str(l->pool, why);
 			s->state = SLOT_DONE;
 			l->done++;
 			continue;
@@ -267,7 +268,7 @@ static void finish(struct loop *l, size_t i, const char *fmt, ...)
 	struct sg_probe *r = &l->results[i];
 
 	if (fmt) {
-		char why[SG_REASON_MAX];
+		char why[SG_REASON_MAX], line[SG_REASON_MAX + 32];
 		va_list ap;
 
 		va_start(ap, fmt);
@@ -276,11 +277,11 @@ static void finish(struct loop *l, size_t i, const char *fmt, ...)
 		/* After good handshakes, a failing one is a pool member or
 		 * worker of its own: say which handshake it was. */
 		if (r->attempts > 1)
-			snprintf(r->error, sizeof(r->error),
-				 "handshake %d of %d: %s", r->attempts,
-				 handshake_budget(l->opts), why);
+			snprintf(line, sizeof(line), "handshake %d of %d: %s",
+				 r->attempts, handshake_budget(l->opts), why);
 		else
-			snprintf(r->error, sizeof(r->error), "%s", why);
+			snprintf(line, sizeof(line), "%s", why);
+		r->error = sg_pool_str(l->pool, line);
 		r->handshake_ok = false;
 	}
 	close_slot(l, s);
@@ -422,26 +423,27 @@ static X509 *served_issuer(X509 *leaf, STACK_OF(X509) *chain,
 	return issuer;
 }
 
-static void validate_chain(X509 *leaf, STACK_OF(X509) *chain,
-			   const struct sg_probe_opts *o, struct sg_probe *r)
+/* Whether the chain validates against the store; *why says why not
+ * ("ok" when it does). */
+static bool validate_chain(X509 *leaf, STACK_OF(X509) *chain,
+			   const struct sg_probe_opts *o, const char **why)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	bool ok = false;
 
-	r->chain_valid = false;
 	if (o->store == NULL || ctx == NULL ||
 	    !X509_STORE_CTX_init(ctx, o->store, leaf, chain)) {
-		snprintf(r->chain_reason, sizeof(r->chain_reason),
-			 "no trust store");
+		*why = "no trust store";
 	} else if (X509_verify_cert(ctx) == 1) {
-		r->chain_valid = true;
-		snprintf(r->chain_reason, sizeof(r->chain_reason), "ok");
+		ok = true;
+		*why = "ok";
 	} else {
-		snprintf(r->chain_reason, sizeof(r->chain_reason), "%s",
-			 X509_verify_cert_error_string(
-				 X509_STORE_CTX_get_error(ctx)));
+		*why = X509_verify_cert_error_string(
+			X509_STORE_CTX_get_error(ctx));
 	}
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();
+	return ok;
 }
 
 /* SHA-256(leaf) || SHA-256(the whole chain as sent): identifies what a
@@ -478,20 +480,18 @@ static bool chain_key(X509 *leaf, STACK_OF(X509) *chain,
 /* The issuer and chain verdict for what the server sent, from the cache
  * when this exact chain was seen before. Returns a new reference. */
 static X509 *judge_chain(struct loop *l, X509 *leaf, STACK_OF(X509) *chain,
-			 struct sg_probe *r)
+			 const unsigned char *key, struct sg_probe *r)
 {
-	unsigned char key[SG_VCACHE_KEY];
-	struct sg_vcache_entry *e = NULL;
-	bool keyed = chain_key(leaf, chain, key);
+	struct sg_vcache_entry *e =
+		sg_vcache_find(&l->cache, SG_VCACHE_CHAIN, key);
+	const char *why;
 	X509 *issuer;
 
-	if (keyed)
-		e = sg_vcache_find(&l->cache, SG_VCACHE_CHAIN, key);
 	if (e == NULL) {
-		validate_chain(leaf, chain, l->opts, r);
+		r->chain_valid = validate_chain(leaf, chain, l->opts, &why);
+		r->chain_reason = sg_pool_str(l->pool, why);
 		issuer = served_issuer(leaf, chain, l->opts);
-		e = keyed ? sg_vcache_add(&l->cache, SG_VCACHE_CHAIN, key)
-			  : NULL;
+		e = sg_vcache_add(&l->cache, SG_VCACHE_CHAIN, key);
 		if (e == NULL)
 			return issuer;
 		e->issuer = issuer;
@@ -499,7 +499,7 @@ static X509 *judge_chain(struct loop *l, X509 *leaf, STACK_OF(X509) *chain,
 		snprintf(e->reason, sizeof(e->reason), "%s", r->chain_reason);
 	}
 	r->chain_valid = e->ok;
-	snprintf(r->chain_reason, sizeof(r->chain_reason), "%s", e->reason);
+	r->chain_reason = sg_pool_str(l->pool, e->reason);
 	if (e->issuer)
 		X509_up_ref(e->issuer);
 	return e->issuer;
@@ -515,25 +515,35 @@ static void harvest(struct loop *l, size_t i)
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(s->ssl);
 	const unsigned char *der = NULL;
 	long len = SSL_get_tlsext_status_ocsp_resp(s->ssl, &der);
+	unsigned char key[SG_VCACHE_KEY];
+	const struct sg_certinfo *served;
 	X509 *issuer;
-	sg_result rc;
+	sg_result rc = sg_ok();
 
-	snprintf(r->tls_version, sizeof(r->tls_version), "%s",
-		 SSL_get_version(s->ssl));
-	sg_certinfo_free(&r->served);
+	/* OpenSSL's own static name */
+	r->tls_version = SSL_get_version(s->ssl);
+	r->served = sg_pool_no_cert();
 	if (leaf == NULL) {
 		finish(l, i, "the server sent no certificate");
 		return;
 	}
-	rc = sg_certinfo_read(leaf, &r->served);
-	if (rc.code) {
+	if (!chain_key(leaf, chain, key)) {
+		finish(l, i, "out of memory");
+		return;
+	}
+	issuer = judge_chain(l, leaf, chain, key, r);
+	/* one record per distinct served chain, shared by its targets */
+	served = sg_pool_cert_find(l->pool, key);
+	if (served == NULL)
+		served = sg_pool_cert_add(l->pool, key, leaf, issuer, &rc);
+	if (served == NULL) {
+		X509_free(issuer);
 		finish(l, i, "%s", rc.reason);
 		return;
 	}
+	r->served = served;
 	r->handshake_ok = true;
-	r->error[0] = '\0';
-	issuer = judge_chain(l, leaf, chain, r);
-	sg_certinfo_read_issuer(issuer, &r->served);
+	r->error = "";
 	sg_staple_verify_cached(len > 0 ? der : NULL, len > 0 ? (size_t)len : 0,
 				leaf, issuer, &l->opts->policy, time(NULL),
 				&l->cache, &r->staple);
@@ -579,16 +589,18 @@ static bool retry_any_key(struct loop *l, size_t i)
 static void note_key_type(struct loop *l, size_t i)
 {
 	struct sg_probe *r = &l->results[i];
+	char note[160];
 
 	if (!l->slots[i].any_key || r->key_note[0] || !r->handshake_ok ||
-	    r->served.key_type == l->opts->key_type)
+	    r->served->key_type == l->opts->key_type)
 		return;
-	snprintf(r->key_note, sizeof(r->key_note),
+	snprintf(note, sizeof(note),
 		 "key-type note: the server cannot negotiate the new "
 		 "certificate's key type (%s); probed the %s certificate it "
 		 "serves",
 		 key_type_name(l->opts->key_type),
-		 key_type_name(r->served.key_type));
+		 key_type_name(r->served->key_type));
+	r->key_note = sg_pool_str(l->pool, note);
 }
 
 /* The pause after the k-th handshake without a staple: from
@@ -921,6 +933,21 @@ static int connection_cap(int wanted)
 	return wanted < room ? wanted : (int)room;
 }
 
+/* Empty results: nothing connected, every pointer at "" or the empty
+ * certificate, no pool. */
+static void init_results(struct sg_probe *results, size_t n)
+{
+	memset(results, 0, n * sizeof(*results));
+	for (size_t i = 0; i < n; i++) {
+		results[i].servername = "";
+		results[i].tls_version = "";
+		results[i].served = sg_pool_no_cert();
+		results[i].chain_reason = "";
+		results[i].error = "";
+		results[i].key_note = "";
+	}
+}
+
 sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		       const struct sg_probe_opts *opts,
 		       struct sg_probe *results)
@@ -932,9 +959,15 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 			 .opts = &capped};
 	sg_result r;
 
-	memset(results, 0, n * sizeof(*results));
+	init_results(results, n);
 	if (n == 0)
 		return sg_ok();
+	/* every result holds a reference, released by sg_probe_free */
+	l.pool = sg_pool_new(n);
+	if (l.pool == NULL)
+		return sg_err(SG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		results[i].pool = l.pool;
 	l.max_open = (size_t)connection_cap(65536);
 	capped.parallel =
 		connection_cap(opts->parallel > 0 ? opts->parallel : 1);
@@ -957,8 +990,7 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 			n > (size_t)capped.parallel ? SLOT_PING : SLOT_WAIT;
 		l.slots[i].fd = -1;
 		l.slots[i].sni = pick_sni(&targets[i], opts);
-		snprintf(results[i].servername, sizeof(results[i].servername),
-			 "%s", l.slots[i].sni ? l.slots[i].sni : "");
+		results[i].servername = sg_pool_str(l.pool, l.slots[i].sni);
 	}
 	r = resolve_all(&l);
 	if (!r.code)
@@ -974,6 +1006,8 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 
 void sg_probe_free(struct sg_probe *results, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		sg_certinfo_free(&results[i].served);
+	for (size_t i = 0; i < n; i++) {
+		sg_pool_release(results[i].pool);
+		init_results(&results[i], 1);
+	}
 }

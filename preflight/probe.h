@@ -12,8 +12,8 @@
 #include "staple.h"
 #include "target.h"
 
-#define SG_DEFAULT_TIMEOUT_SEC	   5
-#define SG_DEFAULT_PARALLEL	   256
+#define SG_DEFAULT_TIMEOUT_SEC 5
+#define SG_DEFAULT_PARALLEL    256
 /* Priming and confirmation (README, "Priming and confirmation"): a target
  * passes with SG_DEFAULT_CONFIRM good handshakes in a row. Before the
  * first good one, handshakes without a staple are priming (nginx fetches
@@ -56,23 +56,33 @@ struct sg_probe_opts {
 	struct sg_policy policy;
 };
 
+struct sg_probe_pool;
+
+/* One target's result. At 10,000 targets these dominate the memory of a
+ * run, so a result holds no text of its own: the strings and the served
+ * certificate point into a pool shared by every result of the run (one
+ * certificate record per distinct served chain, each distinct string
+ * once), which sg_probe_free releases with the last of them. None of the
+ * pointers is ever NULL once sg_probe_run has run: "" and an empty
+ * certificate stand for nothing. */
 struct sg_probe {
-	char address[64];	      /* "127.0.0.1:443", "[::1]:443" */
-	char servername[SG_HOST_MAX]; /* "" when no SNI was sent */
-	bool connected;		      /* TCP connection made */
-	bool handshake_ok;	      /* last attempt completed TLS */
-	char tls_version[16];
-	struct sg_certinfo served; /* valid when handshake_ok */
+	char address[64];	/* "127.0.0.1:443", "[::1]:443" */
+	const char *servername; /* "" when no SNI was sent */
+	bool connected;		/* TCP connection made */
+	bool handshake_ok;	/* last attempt completed TLS */
 	bool chain_valid;
-	char chain_reason[128];
-	struct sg_staple staple;   /* of the last handshake */
-	int attempts;		   /* handshakes made */
-	int stapled;		   /* of those, with a fresh valid staple */
+	const char *tls_version;
+	const struct sg_certinfo *served; /* valid when handshake_ok */
+	const char *chain_reason;
+	struct sg_staple staple; /* of the last handshake */
+	int attempts;		 /* handshakes made */
+	int stapled;		 /* of those, with a fresh valid staple */
 	long elapsed_ms;
-	char error[SG_REASON_MAX]; /* why no handshake, "" on success */
+	const char *error; /* why no handshake, "" on success */
 	/* The server could not negotiate the new certificate's key type
 	 * (sigalgs offered): probed with what it serves. "" otherwise. */
-	char key_note[160];
+	const char *key_note;
+	struct sg_probe_pool *pool; /* what the pointers above point into */
 };
 
 void sg_probe_opts_init(struct sg_probe_opts *o);
@@ -85,6 +95,7 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		       const struct sg_probe_opts *opts,
 		       struct sg_probe *results);
 
+/* Releases results[0..n) (their share of the pool). */
 void sg_probe_free(struct sg_probe *results, size_t n);
 
 /* Signature algorithms matching a key type, for SSL_set1_sigalgs_list:

@@ -61,9 +61,9 @@ static json_t *target_json(const struct sg_report *rep, size_t i)
 		"servername", nullable_string(p->servername[0], p->servername),
 		"connected", p->connected, "tls_version",
 		nullable_string(hs, p->tls_version), "served_sha256",
-		nullable_string(hs, p->served.sha256), "served_is_new_cert",
+		nullable_string(hs, p->served->sha256), "served_is_new_cert",
 		strcmp(rep->mode, "check") == 0 && hs
-			? json_boolean(strcmp(p->served.sha256,
+			? json_boolean(strcmp(p->served->sha256,
 					      rep->cert.sha256) == 0)
 			: json_null(),
 		"staple_present", st->present, "staple_valid", st->valid,
