@@ -54,7 +54,16 @@ static const unsigned char ping_hello[] = {
 	0x01, 0x00,		/* compression: null */
 };
 
-/* Per-target scratch that lives only while a connection is open. */
+/* A target's address: IPv4 or IPv6 only (TCP), in 28 bytes rather than
+ * a sockaddr_storage's 128, since there is one per target. */
+union slot_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/* Per-target scratch for the run; the TLS state (ssl) lives only while
+ * a connection is open. */
 struct slot {
 	enum slot_state state;
 	int fd;
@@ -63,7 +72,7 @@ struct slot {
 	long long start_at_ms; /* SLOT_WAIT: when the next attempt starts */
 	long long deadline_ms; /* connect + handshake bound */
 	long long first_ms;
-	struct sockaddr_storage addr;
+	union slot_addr addr;
 	socklen_t addrlen;
 	const char *sni;
 	bool tls;      /* the open socket is a real attempt, not a ping */
@@ -147,22 +156,53 @@ static SSL_CTX *make_ctx(const char *sigalgs)
 	return ctx;
 }
 
-static void format_address(const struct sockaddr_storage *ss, char *buf,
-			   size_t size)
+static void format_address(const union slot_addr *a, char *buf, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)ss;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, size, "[%s]:%u", ip, ntohs(a->sin6_port));
+	if (a->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, ip, sizeof(ip));
+		snprintf(buf, size, "[%s]:%u", ip, ntohs(a->in6.sin6_port));
 	} else {
-		const struct sockaddr_in *a = (const void *)ss;
-
-		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-		snprintf(buf, size, "%s:%u", ip, ntohs(a->sin_port));
+		inet_ntop(AF_INET, &a->in.sin_addr, ip, sizeof(ip));
+		snprintf(buf, size, "%s:%u", ip, ntohs(a->in.sin_port));
 	}
+}
+
+/* An IP literal's address without the resolver (whose answers cost 392
+ * bytes a target while it runs), port 0; false when it is not one this
+ * parses (a scoped IPv6 address goes to the resolver). */
+static bool literal_address(const struct sg_target *t, union slot_addr *a,
+			    socklen_t *len)
+{
+	memset(a, 0, sizeof(*a));
+	if (!t->host_is_ip)
+		return false;
+	if (inet_pton(AF_INET, t->host, &a->in.sin_addr) == 1) {
+		a->in.sin_family = AF_INET;
+		*len = sizeof(a->in);
+		return true;
+	}
+	if (inet_pton(AF_INET6, t->host, &a->in6.sin6_addr) == 1) {
+		a->in6.sin6_family = AF_INET6;
+		*len = sizeof(a->in6);
+		return true;
+	}
+	return false;
+}
+
+/* Copies a resolved address into the slot; false for a family other
+ * than IPv4 and IPv6. */
+static bool take_address(struct slot *s, const struct sockaddr_storage *ss,
+			 socklen_t len)
+{
+	if ((ss->ss_family != AF_INET && ss->ss_family != AF_INET6) ||
+	    len > sizeof(s->addr))
+		return false;
+	memset(&s->addr, 0, sizeof(s->addr));
+	memcpy(&s->addr, ss, len);
+	s->addrlen = len;
+	return true;
 }
 
 /* The time the run may not pass: the deadline, or never (-1). */
@@ -182,47 +222,57 @@ static bool past_deadline(const struct loop *l, long long now)
 static sg_result resolve_all(struct loop *l)
 {
 	const char **hosts = calloc(l->n, sizeof(*hosts));
-	struct sg_resolved *got = calloc(l->n, sizeof(*got));
+	struct sg_resolved *got = NULL;
 	long long until = sg_now_ms() + l->opts->timeout_ms;
 	size_t k = 0;
 	sg_result r = sg_ok();
 
-	if (hosts == NULL || got == NULL) {
-		free(hosts);
-		free(got);
+	if (hosts == NULL)
 		return sg_err(SG_ENOMEM, "out of memory");
-	}
 	if (run_deadline(l) >= 0 && run_deadline(l) < until)
 		until = run_deadline(l);
-	/* only the hosts not resolved before (sg_targets_resolve) */
-	for (size_t i = 0; i < l->n; i++)
-		if (!l->targets[i].addrlen && !l->targets[i].unresolved[0])
-			hosts[k++] = l->targets[i].host;
-	if (k)
-		r = sg_resolve(hosts, k, until, got);
+	/* only the names not resolved before (sg_targets_resolve) */
+	for (size_t i = 0; i < l->n; i++) {
+		const struct sg_target *t = &l->targets[i];
+		struct slot *s = &l->slots[i];
+
+		if (!t->addrlen && !t->unresolved[0] &&
+		    !literal_address(t, &s->addr, &s->addrlen))
+			hosts[k++] = t->host;
+	}
+	if (k) {
+		got = calloc(k, sizeof(*got));
+		r = got ? sg_resolve(hosts, k, until, got)
+			: sg_err(SG_ENOMEM, "out of memory");
+	}
 	k = 0;
 	for (size_t i = 0; !r.code && i < l->n; i++) {
 		const struct sg_target *t = &l->targets[i];
 		struct slot *s = &l->slots[i];
 		const struct sg_resolved *g =
-			t->addrlen || t->unresolved[0] ? NULL : &got[k++];
+			t->addrlen || t->unresolved[0] || s->addrlen
+				? NULL
+				: &got[k++];
 		const char *why = g ? g->error : t->unresolved;
+		bool ok =
+			s->addrlen ||
+			(g ? g->addrlen && take_address(s, &g->addr, g->addrlen)
+			   : t->addrlen &&
+					 take_address(s, &t->addr, t->addrlen));
 
-		if (g ? g->addrlen == 0 : t->addrlen == 0) {
-			l->results[i].error = sg_pool_str(l->pool, why);
+		if (!ok) {
+			l->results[i].error = sg_pool_str(
+				l->pool,
+				why[0] ? why : "not an IPv4 or IPv6 address");
 			s->state = SLOT_DONE;
 			l->done++;
 			continue;
 		}
-		s->addr = g ? g->addr : t->addr;
-		s->addrlen = g ? g->addrlen : t->addrlen;
 		/* The port is per target even when the host is shared. */
-		if (s->addr.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)&s->addr)->sin6_port =
-				htons(t->port);
+		if (s->addr.sa.sa_family == AF_INET6)
+			s->addr.in6.sin6_port = htons(t->port);
 		else
-			((struct sockaddr_in *)&s->addr)->sin_port =
-				htons(t->port);
+			s->addr.in.sin_port = htons(t->port);
 		format_address(&s->addr, l->results[i].address,
 			       sizeof(l->results[i].address));
 	}
@@ -299,14 +349,14 @@ static int open_socket(struct loop *l, size_t i, long long now)
 	s->deadline_ms = now + l->opts->timeout_ms;
 	if (run_deadline(l) >= 0 && run_deadline(l) < s->deadline_ms)
 		s->deadline_ms = run_deadline(l);
-	s->fd = socket(s->addr.ss_family,
+	s->fd = socket(s->addr.sa.sa_family,
 		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		finish(l, i, "cannot open a socket: %s", strerror(errno));
 		return 1;
 	}
 	l->open++;
-	if (connect(s->fd, (struct sockaddr *)&s->addr, s->addrlen) != 0 &&
+	if (connect(s->fd, &s->addr.sa, s->addrlen) != 0 &&
 	    errno != EINPROGRESS) {
 		if (l->results[i].attempts == 0)
 			l->results[i].attempts = 1;
@@ -933,9 +983,7 @@ static int connection_cap(int wanted)
 	return wanted < room ? wanted : (int)room;
 }
 
-/* Empty results: nothing connected, every pointer at "" or the empty
- * certificate, no pool. */
-static void init_results(struct sg_probe *results, size_t n)
+void sg_probe_init(struct sg_probe *results, size_t n)
 {
 	memset(results, 0, n * sizeof(*results));
 	for (size_t i = 0; i < n; i++) {
@@ -959,7 +1007,7 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 			 .opts = &capped};
 	sg_result r;
 
-	init_results(results, n);
+	sg_probe_init(results, n);
 	if (n == 0)
 		return sg_ok();
 	/* every result holds a reference, released by sg_probe_free */
@@ -1008,6 +1056,6 @@ void sg_probe_free(struct sg_probe *results, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		sg_pool_release(results[i].pool);
-		init_results(&results[i], 1);
+		sg_probe_init(&results[i], 1);
 	}
 }

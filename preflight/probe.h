@@ -95,7 +95,12 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		       const struct sg_probe_opts *opts,
 		       struct sg_probe *results);
 
-/* Releases results[0..n) (their share of the pool). */
+/* Empty results, as a run starts them: nothing connected, every pointer
+ * at "" or the empty certificate, no pool. For results built by hand. */
+void sg_probe_init(struct sg_probe *results, size_t n);
+
+/* Releases results[0..n) (their share of the pool), leaving them as
+ * sg_probe_init does. */
 void sg_probe_free(struct sg_probe *results, size_t n);
 
 /* Signature algorithms matching a key type, for SSL_set1_sigalgs_list:

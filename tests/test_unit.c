@@ -209,6 +209,7 @@ static void vfix_init(struct vfix *v, X509 *newcert, size_t n)
 	v->rep.probes = v->probes;
 	v->rep.scores = v->scores;
 	sg_certinfo_read(newcert, &v->rep.cert);
+	sg_probe_init(v->probes, 3);
 	for (size_t i = 0; i < n; i++) {
 		sg_target_parse(i == 0	 ? "10.0.0.1"
 				: i == 1 ? "10.0.0.2"
@@ -272,7 +273,8 @@ START_TEST(verdict_unreachable_refuses_must_staple)
 	struct vfix v;
 
 	vfix_init(&v, T_PKI->leaf_ms, 1);
-	v.probes[0] = (struct sg_probe){.error = "cannot connect: refused"};
+	sg_probe_init(&v.probes[0], 1);
+	v.probes[0].error = "cannot connect: refused";
 	sg_verdict_check(&v.rep);
 	ck_assert(!v.rep.allow);
 	ck_assert_int_eq(v.scores[0].webq96, 60);
@@ -286,7 +288,8 @@ START_TEST(verdict_plain_cert_always_allowed_with_hint)
 	struct vfix v;
 
 	vfix_init(&v, T_PKI->leaf_plain, 2);
-	v.probes[0] = (struct sg_probe){.error = "timed out"};
+	sg_probe_init(&v.probes[0], 1);
+	v.probes[0].error = "timed out";
 	v.probes[1].staple = (struct sg_staple){.reason = "no staple"};
 	sg_verdict_check(&v.rep);
 	ck_assert(v.rep.allow);
