@@ -1,9 +1,12 @@
 /* Pure functions: TLS Feature parsing, durations, targets, scoring and
  * the verdict rules. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../preflight/config.h"
 #include "../preflight/duration.h"
+#include "../preflight/record.h"
 #include "../preflight/score.h"
 #include "../preflight/target.h"
 #include "../preflight/tlsfeature.h"
@@ -339,6 +342,38 @@ START_TEST(verdict_malformed_feature_refuses)
 }
 END_TEST
 
+/* --json prints the record one target at a time (the whole tree of
+ * 10,000 targets cost more memory than the run): byte for byte what
+ * dumping the tree prints, with no target, one, and several. */
+START_TEST(record_print_is_the_tree_dumped)
+{
+	for (size_t n = 0; n <= 3; n++) {
+		struct vfix v;
+		char *tree = NULL, *streamed = NULL;
+		size_t tlen = 0, slen = 0;
+		FILE *t = open_memstream(&tree, &tlen),
+		     *s = open_memstream(&streamed, &slen);
+		json_t *rec;
+
+		vfix_init(&v, T_PKI->leaf_ms, n ? n : 1);
+		v.rep.n = n;
+		v.probes[n ? n - 1 : 0].error = "timed out \"here\"\n";
+		sg_verdict_check(&v.rep);
+		rec = sg_record_build(&v.rep);
+		ck_assert_ptr_nonnull(rec);
+		ck_assert_int_eq(json_dumpf(rec, t, JSON_INDENT(2)), 0);
+		ck_assert_int_eq(sg_record_print(&v.rep, s), 0);
+		fclose(t);
+		fclose(s);
+		ck_assert_str_eq(streamed, tree);
+		json_decref(rec);
+		free(tree);
+		free(streamed);
+		sg_certinfo_free(&v.rep.cert);
+	}
+}
+END_TEST
+
 START_TEST(config_default_max_age_is_ten_days)
 {
 	struct sg_config cfg;
@@ -441,6 +476,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, verdict_plain_cert_stapled_scores_30);
 	tcase_add_test(tc, verdict_must_staple_without_ocsp_url_refuses);
 	tcase_add_test(tc, verdict_malformed_feature_refuses);
+	tcase_add_test(tc, record_print_is_the_tree_dumped);
 	suite_add_tcase(s, tc);
 	return s;
 }
