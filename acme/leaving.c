@@ -10,7 +10,7 @@
 
 bool sg_leaving_served_ms(const struct sg_probe *p)
 {
-	return p->handshake_ok && sg_certinfo_must_staple(&p->served);
+	return p->handshake_ok && sg_certinfo_must_staple(p->served);
 }
 
 /* live/<lineage>/cert.pem is what servers reading the store load now. */

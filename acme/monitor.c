@@ -55,8 +55,7 @@ static bool long_lived(const struct sg_staple *st, struct sg_monitor_target *j)
 static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 			    struct sg_monitor_target *j)
 {
-	bool ms = sg_certinfo_must_staple(&p->served),
-	     stapled = p->staple.valid;
+	bool ms = sg_certinfo_must_staple(p->served), stapled = p->staple.valid;
 	char d[32];
 
 	j->webq96 = p->handshake_ok ? sg_webq96(ms, stapled) : 0;
@@ -68,7 +67,7 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 	}
 	/* Stapling is impossible, not missing: no server can fetch a
 	 * response for a certificate that names no responder. */
-	if (!stapled && p->served.ocsp_urls.n == 0) {
+	if (!stapled && p->served->ocsp_urls.n == 0) {
 		j->no_ocsp_url = true;
 		snprintf(j->reason, sizeof(j->reason), "%s",
 			 ms ? "Must-Staple certificate that can never be "
@@ -101,25 +100,24 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
  * request can be built (the staple is "unverifiable" then anyway). */
 static void check_responders(const struct sg_config *cfg, struct sg_monitor *m)
 {
-	struct sg_policy policy = {cfg->skew_sec, cfg->min_remaining_sec,
-				   cfg->max_age_sec};
+	struct sg_policy policy = sg_config_policy(cfg);
 
 	for (size_t i = 0; i < m->n; i++) {
 		const struct sg_probe *p = &m->probes[i];
 		size_t j = 0;
 
 		if (!p->handshake_ok || p->leaf == NULL || p->issuer == NULL ||
-		    p->served.ocsp_urls.n == 0)
+		    p->served->ocsp_urls.n == 0)
 			continue;
 		while (j < i && !(m->health[j].checked &&
-				  strcmp(m->probes[j].served.sha256,
-					 p->served.sha256) == 0))
+				  strcmp(m->probes[j].served->sha256,
+					 p->served->sha256) == 0))
 			j++;
 		if (j < i)
 			m->health[i] = m->health[j];
 		else
 			sg_rhealth_check(p->leaf, p->issuer,
-					 p->served.ocsp_urls.v[0],
+					 p->served->ocsp_urls.v[0],
 					 cfg->timeout_sec * 1000L, &policy,
 					 &m->health[i]);
 	}
@@ -173,42 +171,84 @@ static json_t *responder_json(const struct sg_monitor *m, size_t i)
 		h->beyond_not_after, "reason", h->reason);
 }
 
-static json_t *record_json(const struct sg_monitor *m)
+static json_t *target_record(const struct sg_monitor *m, size_t i)
 {
-	json_t *targets = json_array(), *ms_targets = json_array();
+	const struct sg_probe *p = &m->probes[i];
+	const struct sg_staple *signer = m->judged[i].signer;
 
-	for (size_t i = 0; i < m->n; i++)
+	return json_pack(
+		"{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:I, s:i, s:s, s:s, s:o, "
+		"s:o}",
+		"target", m->targets[i].spec, "servername",
+		m->targets[i].servername, "address", p->address,
+		"probe_success", p->handshake_ok, "must_staple",
+		sg_certinfo_must_staple(p->served), "ocsp_url",
+		p->served->ocsp_urls.n > 0, "stapled", p->staple.valid,
+		"seconds_left", (json_int_t)p->staple.seconds_left, "webq96",
+		m->judged[i].webq96, "state",
+		sg_nagios_name(m->judged[i].state), "reason",
+		m->judged[i].reason, "signer",
+		signer ? sg_record_signer(signer) : json_null(), "responder",
+		responder_json(m, i));
+}
+
+/* Writes obj as compact JSON without its closing brace (keep_close
+ * false) or without its opening one (keep_close true), to splice
+ * members around it. */
+static bool dump_part(json_t *obj, bool keep_close, FILE *f)
+{
+	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	size_t len = s ? strlen(s) : 0;
+	bool ok = len >= 2 &&
+		  fwrite(keep_close ? s + 1 : s, 1, len - 1, f) == len - 1;
+
+	free(s);
+	json_decref(obj);
+	return ok;
+}
+
+/* The monitor record as one line, the same JSON a whole tree would
+ * give, encoded one target at a time: at 10,000 targets the tree alone
+ * took more memory than the probes. NULL when out of memory. */
+static char *record_line(const struct sg_monitor *m)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	json_t *ms = json_array();
+	bool ok = f && ms;
+
+	for (size_t i = 0; ok && i < m->n; i++)
 		if (sg_leaving_served_ms(&m->probes[i]))
-			json_array_append_new(ms_targets,
-					      json_string(m->targets[i].spec));
-	for (size_t i = 0; i < m->n; i++) {
-		const struct sg_probe *p = &m->probes[i];
-		const struct sg_staple *signer = m->judged[i].signer;
+			ok = json_array_append_new(
+				     ms, json_string(m->targets[i].spec)) == 0;
+	ok = ok &&
+	     dump_part(json_pack("{s:i, s:s, s:o, s:s}", "version",
+				 SG_RECORD_VERSION, "kind", "monitor",
+				 "generated_at", sg_record_time(time(NULL)),
+				 "state", sg_nagios_name(m->state)),
+		       false, f);
+	ok = ok && fputs(",\"targets\":[", f) >= 0;
+	for (size_t i = 0; ok && i < m->n; i++) {
+		json_t *t = target_record(m, i);
 
-		json_array_append_new(
-			targets,
-			json_pack(
-				"{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:I, s:i, "
-				"s:s, s:s, s:o, s:o}",
-				"target", m->targets[i].spec, "servername",
-				m->targets[i].servername, "address", p->address,
-				"probe_success", p->handshake_ok, "must_staple",
-				sg_certinfo_must_staple(&p->served), "ocsp_url",
-				p->served.ocsp_urls.n > 0, "stapled",
-				p->staple.valid, "seconds_left",
-				(json_int_t)p->staple.seconds_left, "webq96",
-				m->judged[i].webq96, "state",
-				sg_nagios_name(m->judged[i].state), "reason",
-				m->judged[i].reason, "signer",
-				signer ? sg_record_signer(signer) : json_null(),
-				"responder", responder_json(m, i)));
+		ok = t && (i == 0 || fputc(',', f) != EOF) &&
+		     json_dumpf(t, f, JSON_COMPACT) == 0;
+		json_decref(t);
 	}
-	return json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:I, s:s}", "version",
-			 SG_RECORD_VERSION, "kind", "monitor", "generated_at",
-			 sg_record_time(time(NULL)), "state",
-			 sg_nagios_name(m->state), "targets", targets,
-			 "must_staple_targets", ms_targets, "pending",
-			 (json_int_t)m->pending, "summary", m->summary);
+	ok = ok && fputs("],\"must_staple_targets\":", f) >= 0 &&
+	     json_dumpf(ms, f, JSON_COMPACT) == 0 && fputc(',', f) != EOF &&
+	     dump_part(json_pack("{s:I, s:s}", "pending",
+				 (json_int_t)m->pending, "summary", m->summary),
+		       true, f);
+	json_decref(ms);
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
@@ -219,10 +259,10 @@ static void add_metric_family(struct sg_prom *p, const struct sg_monitor *m,
 		const struct sg_probe *pr = &m->probes[i];
 		double v = which == 0	? (double)pr->staple.seconds_left
 			   : which == 1 ? pr->staple.valid
-			   : which == 2 ? sg_certinfo_must_staple(&pr->served)
+			   : which == 2 ? sg_certinfo_must_staple(pr->served)
 			   : which == 3 ? m->judged[i].webq96
 			   : which == 4 ? pr->handshake_ok
-					: pr->served.ocsp_urls.n > 0;
+					: pr->served->ocsp_urls.n > 0;
 
 		if (which == 0 && !pr->staple.valid)
 			continue; /* no staple, no remaining time */
@@ -543,13 +583,17 @@ static void persist(const struct sg_config *cfg,
 	time_t now = time(NULL);
 	int fd;
 	sg_result r = sg_scorelog_open(cfg->record_path, &fd);
-	json_t *rec = record_json(m);
+	char *line = r.code ? NULL : record_line(m);
 
-	if (!r.code) {
-		r = sg_scorelog_append(fd, cfg->record_path, rec, &m->notes);
+	if (!r.code && line == NULL)
+		r = sg_err(SG_ENOMEM, "score log %s: cannot encode record",
+			   cfg->record_path);
+	else if (!r.code)
+		r = sg_scorelog_append_line(fd, cfg->record_path, line,
+					    &m->notes);
+	if (fd >= 0)
 		close(fd);
-	}
-	json_decref(rec);
+	free(line);
 	if (r.code)
 		sg_strlist_add(&m->errors, r.reason);
 	for (size_t i = 0; i < m->n; i++) {

@@ -45,7 +45,7 @@ static time_t earliest_served_expiry(const struct sg_report *rep)
 	time_t min = 0;
 
 	for (size_t i = 0; rep && i < rep->n; i++) {
-		time_t t = rep->probes[i].served.not_after;
+		time_t t = rep->probes[i].served->not_after;
 
 		if (rep->probes[i].handshake_ok && t && (min == 0 || t < min))
 			min = t;

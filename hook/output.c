@@ -168,10 +168,8 @@ void sg_output_pending(json_t *list, FILE *out)
 
 int sg_output_json(const struct sg_report *rep, FILE *out)
 {
-	json_t *rec = sg_record_build(rep);
-	int rc = rec ? json_dumpf(rec, out, JSON_INDENT(2)) : -1;
+	int rc = sg_record_print(rep, out);
 
-	json_decref(rec);
 	if (rc == 0)
 		fputc('\n', out);
 	return rc;

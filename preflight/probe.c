@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "interrupt.h"
+#include "probepool.h"
 #include "resolve.h"
 #include "vcache.h"
 
@@ -53,7 +54,16 @@ static const unsigned char ping_hello[] = {
 	0x01, 0x00,		/* compression: null */
 };
 
-/* Per-target scratch that lives only while a connection is open. */
+/* A target's address: IPv4 or IPv6 only (TCP), in 28 bytes rather than
+ * a sockaddr_storage's 128, since there is one per target. */
+union slot_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/* Per-target scratch for the run; the TLS state (ssl) lives only while
+ * a connection is open. */
 struct slot {
 	enum slot_state state;
 	int fd;
@@ -62,7 +72,7 @@ struct slot {
 	long long start_at_ms; /* SLOT_WAIT: when the next attempt starts */
 	long long deadline_ms; /* connect + handshake bound */
 	long long first_ms;
-	struct sockaddr_storage addr;
+	union slot_addr addr;
 	socklen_t addrlen;
 	const char *sni;
 	bool tls;      /* the open socket is a real attempt, not a ping */
@@ -82,6 +92,7 @@ struct loop {
 	SSL_CTX *ctx;
 	SSL_CTX *ctx_any;	/* no sigalgs restriction, when ctx has one */
 	struct sg_vcache cache; /* signature verdicts shared by all targets */
+	struct sg_probe_pool *pool; /* strings and certificates of results */
 };
 
 void sg_probe_opts_init(struct sg_probe_opts *o)
@@ -145,22 +156,53 @@ static SSL_CTX *make_ctx(const char *sigalgs)
 	return ctx;
 }
 
-static void format_address(const struct sockaddr_storage *ss, char *buf,
-			   size_t size)
+static void format_address(const union slot_addr *a, char *buf, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)ss;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, size, "[%s]:%u", ip, ntohs(a->sin6_port));
+	if (a->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, ip, sizeof(ip));
+		snprintf(buf, size, "[%s]:%u", ip, ntohs(a->in6.sin6_port));
 	} else {
-		const struct sockaddr_in *a = (const void *)ss;
-
-		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-		snprintf(buf, size, "%s:%u", ip, ntohs(a->sin_port));
+		inet_ntop(AF_INET, &a->in.sin_addr, ip, sizeof(ip));
+		snprintf(buf, size, "%s:%u", ip, ntohs(a->in.sin_port));
 	}
+}
+
+/* An IP literal's address without the resolver (whose answers cost 392
+ * bytes a target while it runs), port 0; false when it is not one this
+ * parses (a scoped IPv6 address goes to the resolver). */
+static bool literal_address(const struct sg_target *t, union slot_addr *a,
+			    socklen_t *len)
+{
+	memset(a, 0, sizeof(*a));
+	if (!t->host_is_ip)
+		return false;
+	if (inet_pton(AF_INET, t->host, &a->in.sin_addr) == 1) {
+		a->in.sin_family = AF_INET;
+		*len = sizeof(a->in);
+		return true;
+	}
+	if (inet_pton(AF_INET6, t->host, &a->in6.sin6_addr) == 1) {
+		a->in6.sin6_family = AF_INET6;
+		*len = sizeof(a->in6);
+		return true;
+	}
+	return false;
+}
+
+/* Copies a resolved address into the slot; false for a family other
+ * than IPv4 and IPv6. */
+static bool take_address(struct slot *s, const struct sockaddr_storage *ss,
+			 socklen_t len)
+{
+	if ((ss->ss_family != AF_INET && ss->ss_family != AF_INET6) ||
+	    len > sizeof(s->addr))
+		return false;
+	memset(&s->addr, 0, sizeof(s->addr));
+	memcpy(&s->addr, ss, len);
+	s->addrlen = len;
+	return true;
 }
 
 /* The time the run may not pass: the deadline, or never (-1). */
@@ -180,48 +222,57 @@ static bool past_deadline(const struct loop *l, long long now)
 static sg_result resolve_all(struct loop *l)
 {
 	const char **hosts = calloc(l->n, sizeof(*hosts));
-	struct sg_resolved *got = calloc(l->n, sizeof(*got));
+	struct sg_resolved *got = NULL;
 	long long until = sg_now_ms() + l->opts->timeout_ms;
 	size_t k = 0;
 	sg_result r = sg_ok();
 
-	if (hosts == NULL || got == NULL) {
-		free(hosts);
-		free(got);
+	if (hosts == NULL)
 		return sg_err(SG_ENOMEM, "out of memory");
-	}
 	if (run_deadline(l) >= 0 && run_deadline(l) < until)
 		until = run_deadline(l);
-	/* only the hosts not resolved before (sg_targets_resolve) */
-	for (size_t i = 0; i < l->n; i++)
-		if (!l->targets[i].addrlen && !l->targets[i].unresolved[0])
-			hosts[k++] = l->targets[i].host;
-	if (k)
-		r = sg_resolve(hosts, k, until, got);
+	/* only the names not resolved before (sg_targets_resolve) */
+	for (size_t i = 0; i < l->n; i++) {
+		const struct sg_target *t = &l->targets[i];
+		struct slot *s = &l->slots[i];
+
+		if (!t->addrlen && !t->unresolved[0] &&
+		    !literal_address(t, &s->addr, &s->addrlen))
+			hosts[k++] = t->host;
+	}
+	if (k) {
+		got = calloc(k, sizeof(*got));
+		r = got ? sg_resolve(hosts, k, until, got)
+			: sg_err(SG_ENOMEM, "out of memory");
+	}
 	k = 0;
 	for (size_t i = 0; !r.code && i < l->n; i++) {
 		const struct sg_target *t = &l->targets[i];
 		struct slot *s = &l->slots[i];
 		const struct sg_resolved *g =
-			t->addrlen || t->unresolved[0] ? NULL : &got[k++];
+			t->addrlen || t->unresolved[0] || s->addrlen
+				? NULL
+				: &got[k++];
 		const char *why = g ? g->error : t->unresolved;
+		bool ok =
+			s->addrlen ||
+			(g ? g->addrlen && take_address(s, &g->addr, g->addrlen)
+			   : t->addrlen &&
+					 take_address(s, &t->addr, t->addrlen));
 
-		if (g ? g->addrlen == 0 : t->addrlen == 0) {
-			snprintf(l->results[i].error,
-				 sizeof(l->results[i].error), "%s", why);
+		if (!ok) {
+			l->results[i].error = sg_pool_str(
+				l->pool,
+				why[0] ? why : "not an IPv4 or IPv6 address");
 			s->state = SLOT_DONE;
 			l->done++;
 			continue;
 		}
-		s->addr = g ? g->addr : t->addr;
-		s->addrlen = g ? g->addrlen : t->addrlen;
 		/* The port is per target even when the host is shared. */
-		if (s->addr.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)&s->addr)->sin6_port =
-				htons(t->port);
+		if (s->addr.sa.sa_family == AF_INET6)
+			s->addr.in6.sin6_port = htons(t->port);
 		else
-			((struct sockaddr_in *)&s->addr)->sin_port =
-				htons(t->port);
+			s->addr.in.sin_port = htons(t->port);
 		format_address(&s->addr, l->results[i].address,
 			       sizeof(l->results[i].address));
 	}
@@ -267,7 +318,7 @@ static void finish(struct loop *l, size_t i, const char *fmt, ...)
 	struct sg_probe *r = &l->results[i];
 
 	if (fmt) {
-		char why[SG_REASON_MAX];
+		char why[SG_REASON_MAX], line[SG_REASON_MAX + 32];
 		va_list ap;
 
 		va_start(ap, fmt);
@@ -276,11 +327,11 @@ static void finish(struct loop *l, size_t i, const char *fmt, ...)
 		/* After good handshakes, a failing one is a pool member or
 		 * worker of its own: say which handshake it was. */
 		if (r->attempts > 1)
-			snprintf(r->error, sizeof(r->error),
-				 "handshake %d of %d: %s", r->attempts,
-				 handshake_budget(l->opts), why);
+			snprintf(line, sizeof(line), "handshake %d of %d: %s",
+				 r->attempts, handshake_budget(l->opts), why);
 		else
-			snprintf(r->error, sizeof(r->error), "%s", why);
+			snprintf(line, sizeof(line), "%s", why);
+		r->error = sg_pool_str(l->pool, line);
 		r->handshake_ok = false;
 	}
 	close_slot(l, s);
@@ -298,14 +349,14 @@ static int open_socket(struct loop *l, size_t i, long long now)
 	s->deadline_ms = now + l->opts->timeout_ms;
 	if (run_deadline(l) >= 0 && run_deadline(l) < s->deadline_ms)
 		s->deadline_ms = run_deadline(l);
-	s->fd = socket(s->addr.ss_family,
+	s->fd = socket(s->addr.sa.sa_family,
 		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		finish(l, i, "cannot open a socket: %s", strerror(errno));
 		return 1;
 	}
 	l->open++;
-	if (connect(s->fd, (struct sockaddr *)&s->addr, s->addrlen) != 0 &&
+	if (connect(s->fd, &s->addr.sa, s->addrlen) != 0 &&
 	    errno != EINPROGRESS) {
 		if (l->results[i].attempts == 0)
 			l->results[i].attempts = 1;
@@ -422,26 +473,27 @@ static X509 *served_issuer(X509 *leaf, STACK_OF(X509) *chain,
 	return issuer;
 }
 
-static void validate_chain(X509 *leaf, STACK_OF(X509) *chain,
-			   const struct sg_probe_opts *o, struct sg_probe *r)
+/* Whether the chain validates against the store; *why says why not
+ * ("ok" when it does). */
+static bool validate_chain(X509 *leaf, STACK_OF(X509) *chain,
+			   const struct sg_probe_opts *o, const char **why)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	bool ok = false;
 
-	r->chain_valid = false;
 	if (o->store == NULL || ctx == NULL ||
 	    !X509_STORE_CTX_init(ctx, o->store, leaf, chain)) {
-		snprintf(r->chain_reason, sizeof(r->chain_reason),
-			 "no trust store");
+		*why = "no trust store";
 	} else if (X509_verify_cert(ctx) == 1) {
-		r->chain_valid = true;
-		snprintf(r->chain_reason, sizeof(r->chain_reason), "ok");
+		ok = true;
+		*why = "ok";
 	} else {
-		snprintf(r->chain_reason, sizeof(r->chain_reason), "%s",
-			 X509_verify_cert_error_string(
-				 X509_STORE_CTX_get_error(ctx)));
+		*why = X509_verify_cert_error_string(
+			X509_STORE_CTX_get_error(ctx));
 	}
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();
+	return ok;
 }
 
 /* SHA-256(leaf) || SHA-256(the whole chain as sent): identifies what a
@@ -478,20 +530,18 @@ static bool chain_key(X509 *leaf, STACK_OF(X509) *chain,
 /* The issuer and chain verdict for what the server sent, from the cache
  * when this exact chain was seen before. Returns a new reference. */
 static X509 *judge_chain(struct loop *l, X509 *leaf, STACK_OF(X509) *chain,
-			 struct sg_probe *r)
+			 const unsigned char *key, struct sg_probe *r)
 {
-	unsigned char key[SG_VCACHE_KEY];
-	struct sg_vcache_entry *e = NULL;
-	bool keyed = chain_key(leaf, chain, key);
+	struct sg_vcache_entry *e =
+		sg_vcache_find(&l->cache, SG_VCACHE_CHAIN, key);
+	const char *why;
 	X509 *issuer;
 
-	if (keyed)
-		e = sg_vcache_find(&l->cache, SG_VCACHE_CHAIN, key);
 	if (e == NULL) {
-		validate_chain(leaf, chain, l->opts, r);
+		r->chain_valid = validate_chain(leaf, chain, l->opts, &why);
+		r->chain_reason = sg_pool_str(l->pool, why);
 		issuer = served_issuer(leaf, chain, l->opts);
-		e = keyed ? sg_vcache_add(&l->cache, SG_VCACHE_CHAIN, key)
-			  : NULL;
+		e = sg_vcache_add(&l->cache, SG_VCACHE_CHAIN, key);
 		if (e == NULL)
 			return issuer;
 		e->issuer = issuer;
@@ -499,7 +549,7 @@ static X509 *judge_chain(struct loop *l, X509 *leaf, STACK_OF(X509) *chain,
 		snprintf(e->reason, sizeof(e->reason), "%s", r->chain_reason);
 	}
 	r->chain_valid = e->ok;
-	snprintf(r->chain_reason, sizeof(r->chain_reason), "%s", e->reason);
+	r->chain_reason = sg_pool_str(l->pool, e->reason);
 	if (e->issuer)
 		X509_up_ref(e->issuer);
 	return e->issuer;
@@ -515,25 +565,35 @@ static void harvest(struct loop *l, size_t i)
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(s->ssl);
 	const unsigned char *der = NULL;
 	long len = SSL_get_tlsext_status_ocsp_resp(s->ssl, &der);
+	unsigned char key[SG_VCACHE_KEY];
+	const struct sg_certinfo *served;
 	X509 *issuer;
-	sg_result rc;
+	sg_result rc = sg_ok();
 
-	snprintf(r->tls_version, sizeof(r->tls_version), "%s",
-		 SSL_get_version(s->ssl));
-	sg_certinfo_free(&r->served);
+	/* OpenSSL's own static name */
+	r->tls_version = SSL_get_version(s->ssl);
+	r->served = sg_pool_no_cert();
 	if (leaf == NULL) {
 		finish(l, i, "the server sent no certificate");
 		return;
 	}
-	rc = sg_certinfo_read(leaf, &r->served);
-	if (rc.code) {
+	if (!chain_key(leaf, chain, key)) {
+		finish(l, i, "out of memory");
+		return;
+	}
+	issuer = judge_chain(l, leaf, chain, key, r);
+	/* one record per distinct served chain, shared by its targets */
+	served = sg_pool_cert_find(l->pool, key);
+	if (served == NULL)
+		served = sg_pool_cert_add(l->pool, key, leaf, issuer, &rc);
+	if (served == NULL) {
+		X509_free(issuer);
 		finish(l, i, "%s", rc.reason);
 		return;
 	}
+	r->served = served;
 	r->handshake_ok = true;
-	r->error[0] = '\0';
-	issuer = judge_chain(l, leaf, chain, r);
-	sg_certinfo_read_issuer(issuer, &r->served);
+	r->error = "";
 	sg_staple_verify_cached(len > 0 ? der : NULL, len > 0 ? (size_t)len : 0,
 				leaf, issuer, &l->opts->policy, time(NULL),
 				&l->cache, &r->staple);
@@ -587,16 +647,18 @@ static bool retry_any_key(struct loop *l, size_t i)
 static void note_key_type(struct loop *l, size_t i)
 {
 	struct sg_probe *r = &l->results[i];
+	char note[160];
 
 	if (!l->slots[i].any_key || r->key_note[0] || !r->handshake_ok ||
-	    r->served.key_type == l->opts->key_type)
+	    r->served->key_type == l->opts->key_type)
 		return;
-	snprintf(r->key_note, sizeof(r->key_note),
+	snprintf(note, sizeof(note),
 		 "key-type note: the server cannot negotiate the new "
 		 "certificate's key type (%s); probed the %s certificate it "
 		 "serves",
 		 key_type_name(l->opts->key_type),
-		 key_type_name(r->served.key_type));
+		 key_type_name(r->served->key_type));
+	r->key_note = sg_pool_str(l->pool, note);
 }
 
 /* The pause after the k-th handshake without a staple: from
@@ -932,6 +994,19 @@ static int connection_cap(int wanted)
 	return wanted < room ? wanted : (int)room;
 }
 
+void sg_probe_init(struct sg_probe *results, size_t n)
+{
+	memset(results, 0, n * sizeof(*results));
+	for (size_t i = 0; i < n; i++) {
+		results[i].servername = "";
+		results[i].tls_version = "";
+		results[i].served = sg_pool_no_cert();
+		results[i].chain_reason = "";
+		results[i].error = "";
+		results[i].key_note = "";
+	}
+}
+
 sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		       const struct sg_probe_opts *opts,
 		       struct sg_probe *results)
@@ -943,9 +1018,15 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 			 .opts = &capped};
 	sg_result r;
 
-	memset(results, 0, n * sizeof(*results));
+	sg_probe_init(results, n);
 	if (n == 0)
 		return sg_ok();
+	/* every result holds a reference, released by sg_probe_free */
+	l.pool = sg_pool_new(n);
+	if (l.pool == NULL)
+		return sg_err(SG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		results[i].pool = l.pool;
 	l.max_open = (size_t)connection_cap(65536);
 	capped.parallel =
 		connection_cap(opts->parallel > 0 ? opts->parallel : 1);
@@ -968,8 +1049,7 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 			n > (size_t)capped.parallel ? SLOT_PING : SLOT_WAIT;
 		l.slots[i].fd = -1;
 		l.slots[i].sni = pick_sni(&targets[i], opts);
-		snprintf(results[i].servername, sizeof(results[i].servername),
-			 "%s", l.slots[i].sni ? l.slots[i].sni : "");
+		results[i].servername = sg_pool_str(l.pool, l.slots[i].sni);
 	}
 	r = resolve_all(&l);
 	if (!r.code)
@@ -986,9 +1066,9 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 void sg_probe_free(struct sg_probe *results, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		sg_certinfo_free(&results[i].served);
 		X509_free(results[i].leaf);
 		X509_free(results[i].issuer);
-		results[i].leaf = results[i].issuer = NULL;
+		sg_pool_release(results[i].pool);
+		sg_probe_init(&results[i], 1);
 	}
 }

@@ -57,15 +57,24 @@ struct sg_probe_opts {
 	bool keep_certs; /* results hold the served leaf and its issuer */
 };
 
+struct sg_probe_pool;
+
+/* One target's result. At 10,000 targets these dominate the memory of a
+ * run, so a result holds no text of its own: the strings and the served
+ * certificate point into a pool shared by every result of the run (one
+ * certificate record per distinct served chain, each distinct string
+ * once), which sg_probe_free releases with the last of them. None of the
+ * pointers is ever NULL once sg_probe_run has run: "" and an empty
+ * certificate stand for nothing. */
 struct sg_probe {
-	char address[64];	      /* "127.0.0.1:443", "[::1]:443" */
-	char servername[SG_HOST_MAX]; /* "" when no SNI was sent */
-	bool connected;		      /* TCP connection made */
-	bool handshake_ok;	      /* last attempt completed TLS */
-	char tls_version[16];
-	struct sg_certinfo served; /* valid when handshake_ok */
+	char address[64];	/* "127.0.0.1:443", "[::1]:443" */
+	const char *servername; /* "" when no SNI was sent */
+	bool connected;		/* TCP connection made */
+	bool handshake_ok;	/* last attempt completed TLS */
 	bool chain_valid;
-	char chain_reason[128];
+	const char *tls_version;
+	const struct sg_certinfo *served; /* valid when handshake_ok */
+	const char *chain_reason;
 	struct sg_staple staple; /* of the last handshake */
 	/* With keep_certs, of the last handshake (owned references, NULL
 	 * when not seen or not found): monitor asks their responder. */
@@ -75,10 +84,11 @@ struct sg_probe {
 	int streak;	/* good handshakes in a row at the end */
 	bool confirmed; /* streak reached confirm: only then may it pass */
 	long elapsed_ms;
-	char error[SG_REASON_MAX]; /* why no handshake, "" on success */
+	const char *error; /* why no handshake, "" on success */
 	/* The server could not negotiate the new certificate's key type
 	 * (sigalgs offered): probed with what it serves. "" otherwise. */
-	char key_note[160];
+	const char *key_note;
+	struct sg_probe_pool *pool; /* what the pointers above point into */
 };
 
 void sg_probe_opts_init(struct sg_probe_opts *o);
@@ -91,6 +101,12 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		       const struct sg_probe_opts *opts,
 		       struct sg_probe *results);
 
+/* Empty results, as a run starts them: nothing connected, every pointer
+ * at "" or the empty certificate, no pool. For results built by hand. */
+void sg_probe_init(struct sg_probe *results, size_t n);
+
+/* Releases results[0..n) (their share of the pool), leaving them as
+ * sg_probe_init does. */
 void sg_probe_free(struct sg_probe *results, size_t n);
 
 /* Signature algorithms matching a key type, for SSL_set1_sigalgs_list:

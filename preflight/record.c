@@ -1,5 +1,8 @@
 #include "record.h"
 
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "duration.h"
@@ -70,9 +73,9 @@ static json_t *target_json(const struct sg_report *rep, size_t i)
 		"servername", nullable_string(p->servername[0], p->servername),
 		"connected", p->connected, "tls_version",
 		nullable_string(hs, p->tls_version), "served_sha256",
-		nullable_string(hs, p->served.sha256), "served_is_new_cert",
+		nullable_string(hs, p->served->sha256), "served_is_new_cert",
 		rep->mode == SG_MODE_CHECK && hs
-			? json_boolean(strcmp(p->served.sha256,
+			? json_boolean(strcmp(p->served->sha256,
 					      rep->cert.sha256) == 0)
 			: json_null(),
 		"staple_present", st->present, "staple_valid", st->valid,
@@ -101,21 +104,81 @@ static json_t *target_json(const struct sg_report *rep, size_t i)
 	return t;
 }
 
+/* The members before "targets". */
+static json_t *record_head(const struct sg_report *rep)
+{
+	return json_pack("{s:i, s:s, s:o, s:o}", "version", SG_RECORD_VERSION,
+			 "mode", sg_report_mode_name(rep->mode), "generated_at",
+			 sg_record_time(rep->generated_at), "cert",
+			 sg_record_cert(sg_report_cert(rep)));
+}
+
+/* The members after "targets". */
+static json_t *record_tail(const struct sg_report *rep)
+{
+	return json_pack("{s:{s:b, s:s, s:o}, s:i}", "verdict", "allow",
+			 rep->allow, "reason", rep->reason, "hint",
+			 nullable_string(rep->hint[0], rep->hint), "confirm",
+			 rep->confirm);
+}
+
 json_t *sg_record_build(const struct sg_report *rep)
 {
-	const char *mode = sg_report_mode_name(rep->mode);
-	json_t *targets = json_array(), *rec;
+	json_t *targets = json_array(), *rec = record_head(rep),
+	       *tail = record_tail(rep);
 
 	for (size_t i = 0; targets && i < rep->n; i++)
 		json_array_append_new(targets, target_json(rep, i));
-	rec = json_pack("{s:i, s:s, s:o, s:o, s:o, s:{s:b, s:s, s:o}}",
-			"version", SG_RECORD_VERSION, "mode", mode,
-			"generated_at", sg_record_time(rep->generated_at),
-			"cert", sg_record_cert(sg_report_cert(rep)), "targets",
-			targets, "verdict", "allow", rep->allow, "reason",
-			rep->reason, "hint",
-			nullable_string(rep->hint[0], rep->hint));
-	if (rec)
-		json_object_set_new(rec, "confirm", json_integer(rep->confirm));
+	if (rec == NULL || tail == NULL || targets == NULL ||
+	    json_object_set_new(rec, "targets", targets) != 0 ||
+	    json_object_update(rec, tail) != 0) {
+		json_decref(rec);
+		rec = NULL;
+	}
+	json_decref(tail);
 	return rec;
+}
+
+/* Writes s with every line after the first indented by pad more. */
+static bool put_indented(const char *s, int pad, FILE *out)
+{
+	for (; *s; s++)
+		if (fputc(*s, out) == EOF ||
+		    (*s == '\n' && fprintf(out, "%*s", pad, "") < 0))
+			return false;
+	return true;
+}
+
+/* Writes obj indented by 2 as json_dumpf does, without its opening
+ * (skip_open) or closing brace and the line break before it. */
+static bool put_part(json_t *obj, bool skip_open, FILE *out)
+{
+	char *s = obj ? json_dumps(obj, JSON_INDENT(2)) : NULL;
+	size_t len = s ? strlen(s) : 0;
+	bool ok =
+		len >= 4 && (skip_open ? fputs(s + 2, out) >= 0
+				       : fwrite(s, 1, len - 2, out) == len - 2);
+
+	free(s);
+	json_decref(obj);
+	return ok;
+}
+
+int sg_record_print(const struct sg_report *rep, FILE *out)
+{
+	bool ok = put_part(record_head(rep), false, out) &&
+		  fputs(",\n  \"targets\": [", out) >= 0;
+
+	for (size_t i = 0; ok && i < rep->n; i++) {
+		json_t *t = target_json(rep, i);
+		char *s = t ? json_dumps(t, JSON_INDENT(2)) : NULL;
+
+		ok = s && fputs(i ? ",\n    " : "\n    ", out) >= 0 &&
+		     put_indented(s, 4, out);
+		free(s);
+		json_decref(t);
+	}
+	ok = ok && fputs(rep->n ? "\n  ],\n" : "],\n", out) >= 0 &&
+	     put_part(record_tail(rep), true, out);
+	return ok ? 0 : -1;
 }

@@ -11,7 +11,7 @@ const char *sg_report_mode_name(enum sg_report_mode m)
 const struct sg_certinfo *sg_report_cert(const struct sg_report *rep)
 {
 	if (rep->mode == SG_MODE_PROBE)
-		return &rep->probes[0].served;
+		return rep->probes[0].served;
 	return &rep->cert;
 }
 

@@ -65,24 +65,31 @@ static bool ends_mid_line(int fd, off_t end)
 sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec,
 			     struct sg_strlist *notes)
 {
-	char *line = json_dumps(rec, JSON_COMPACT), *text;
-	size_t len;
-	sg_result r = sg_ok();
+	char *line = json_dumps(rec, JSON_COMPACT);
+	sg_result r;
 
 	if (line == NULL)
 		return sg_err(SG_ENOMEM, "score log %s: cannot encode record",
 			      path);
-	len = strlen(line);
+	r = sg_scorelog_append_line(fd, path, line, notes);
+	free(line);
+	return r;
+}
+
+sg_result sg_scorelog_append_line(int fd, const char *path, const char *line,
+				  struct sg_strlist *notes)
+{
+	size_t len = strlen(line);
+	char *text;
+	sg_result r = sg_ok();
+
 	/* One spare byte before the line for a repairing newline, one after
 	 * for the line's own (it replaces the NUL: written by length). */
 	text = malloc(len + 2);
-	if (text == NULL) {
-		free(line);
+	if (text == NULL)
 		return sg_err(SG_ENOMEM, "score log %s: out of memory", path);
-	}
 	memcpy(text + 1, line, len);
 	text[len + 1] = '\n';
-	free(line);
 	if (flock(fd, LOCK_EX) != 0) {
 		r = sg_err(SG_ESYS, "score log %s: lock: %s", path,
 			   strerror(errno));

@@ -20,4 +20,9 @@ sg_result sg_scorelog_open(const char *path, int *fd);
 sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec,
 			     struct sg_strlist *notes);
 
+/* The same for a record already encoded as one line of compact JSON
+ * (without its newline), for records too large to hold as a tree. */
+sg_result sg_scorelog_append_line(int fd, const char *path, const char *line,
+				  struct sg_strlist *notes);
+
 #endif

@@ -21,7 +21,7 @@ static bool judge(const struct sg_probe *p, const char *new_sha256,
 {
 	t->handshakes++;
 	t->serving_new =
-		p->handshake_ok && strcmp(p->served.sha256, new_sha256) == 0;
+		p->handshake_ok && strcmp(p->served->sha256, new_sha256) == 0;
 	if (!p->handshake_ok)
 		snprintf(t->reason, sizeof(t->reason), "%s", p->error);
 	else if (!t->serving_new)
@@ -29,7 +29,7 @@ static bool judge(const struct sg_probe *p, const char *new_sha256,
 			 "still serving another certificate (sha256 %.16s...): "
 			 "a CDN or proxy in front, or the reload did not "
 			 "happen",
-			 p->served.sha256);
+			 p->served->sha256);
 	else
 		snprintf(t->reason, sizeof(t->reason), "%s", p->staple.reason);
 	return t->serving_new && p->staple.valid && p->staple.fresh;

@@ -10,8 +10,8 @@
  * responder: no server can staple it. */
 static bool served_without_ocsp_url(const struct sg_probe *p)
 {
-	return p->handshake_ok && p->served.sha256[0] &&
-	       p->served.ocsp_urls.n == 0;
+	return p->handshake_ok && p->served->sha256[0] &&
+	       p->served->ocsp_urls.n == 0;
 }
 
 static void score_target(const struct sg_probe *p, bool must_staple,
@@ -239,19 +239,19 @@ void sg_verdict_probe(struct sg_report *rep)
 	struct sg_target_score *s = &rep->scores[0];
 
 	bool inherited;
-	int f = first_unsupported(&p->served, &inherited);
+	int f = first_unsupported(p->served, &inherited);
 
-	rep->must_staple = sg_certinfo_must_staple(&p->served);
+	rep->must_staple = sg_certinfo_must_staple(p->served);
 	score_target(p, rep->must_staple, s);
-	rep->allow = p->handshake_ok && !p->served.feature_error.code &&
+	rep->allow = p->handshake_ok && !p->served->feature_error.code &&
 		     f < 0 && (s->webq96 == 100 || s->webq96 == 30);
 	rep->hint[0] = '\0';
 	if (!p->handshake_ok)
 		snprintf(rep->reason, sizeof(rep->reason), "%s", s->reason);
-	else if (p->served.feature_error.code)
+	else if (p->served->feature_error.code)
 		snprintf(rep->reason, sizeof(rep->reason),
 			 "served certificate: %s",
-			 p->served.feature_error.reason);
+			 p->served->feature_error.reason);
 	else if (f >= 0)
 		snprintf(rep->reason, sizeof(rep->reason),
 			 "served certificate%s TLS Feature lists %d: Firefox "

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/ocsp.h>
 
 #include "../preflight/history.h"
@@ -147,6 +148,57 @@ START_TEST(monitor_states_follow_the_plugin_guidelines)
 		assert_contains(r.out, perf);
 		fleet_stop(&f);
 	}
+}
+END_TEST
+
+/* The monitor record is written one target at a time (a whole JSON tree
+ * of 10,000 targets cost more memory than the probes): it must still be
+ * one line, exactly the compact JSON the tree gives, in its key order. */
+START_TEST(monitor_record_is_the_json_a_tree_gives)
+{
+	struct fleet f;
+	struct cli_run r;
+	char dir[600], line[8192];
+	FILE *in;
+	json_error_t err;
+	json_t *rec, *targets;
+	char *again;
+
+	snprintf(dir, sizeof(dir), "%s/monrec-%d", T_PKI->dir, getpid());
+	mkdir(dir, 0700);
+	fleet_start(&f, dir, 7);
+	monitor(&f, &r);
+	fleet_stop(&f);
+	in = fopen(f.record, "r");
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), in));
+	ck_assert_int_eq(fgetc(in), EOF); /* one record, one line */
+	fclose(in);
+	ck_assert_int_eq(line[strlen(line) - 1], '\n');
+	line[strlen(line) - 1] = '\0';
+	rec = json_loads(line, 0, &err);
+	ck_assert_msg(rec != NULL, "%s: %s", err.text, line);
+	again = json_dumps(rec, JSON_COMPACT);
+	ck_assert_str_eq(again, line);
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "kind")),
+			 "monitor");
+	targets = json_object_get(rec, "targets");
+	ck_assert_int_eq(json_array_size(targets), 3);
+	for (int i = 0; i < 3; i++) {
+		char spec[32];
+
+		snprintf(spec, sizeof(spec), "127.0.0.1:%d", f.srv[i].port);
+		ck_assert_str_eq(
+			json_string_value(json_object_get(
+				json_array_get(targets, (size_t)i), "target")),
+			spec);
+	}
+	ck_assert_int_eq(
+		json_array_size(json_object_get(rec, "must_staple_targets")),
+		3);
+	ck_assert_ptr_nonnull(json_object_get(rec, "summary"));
+	free(again);
+	json_decref(rec);
 }
 END_TEST
 
@@ -518,6 +570,7 @@ Suite *monitor_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, monitor_states_follow_the_plugin_guidelines);
+	tcase_add_test(tc, monitor_record_is_the_json_a_tree_gives);
 	tcase_add_test(tc, monitor_warns_of_responses_valid_over_ten_days);
 	tcase_add_test(tc, monitor_config_error_is_unknown);
 	tcase_add_test(tc, monitor_reports_pending_deployments);

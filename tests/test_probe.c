@@ -319,8 +319,8 @@ START_TEST(dual_cert_server_shows_matching_key_type)
 	run_add(&rsa, "127.0.0.1:%d", s.port);
 	run_check(&rsa);
 	srv_stop(&s);
-	ck_assert_str_eq(ec.rep.probes[0].served.sha256, ec_sha);
-	ck_assert_str_eq(rsa.rep.probes[0].served.sha256, rsa_sha);
+	ck_assert_str_eq(ec.rep.probes[0].served->sha256, ec_sha);
+	ck_assert_str_eq(rsa.rep.probes[0].served->sha256, rsa_sha);
 	sg_report_free(&ec.rep);
 	sg_report_free(&rsa.rep);
 }
@@ -468,6 +468,80 @@ START_TEST(same_staple_bytes_for_different_certs_do_not_both_pass)
 }
 END_TEST
 
+/* Results share one certificate record per distinct served chain: two
+ * servers with different certificates must each still be reported with
+ * their own. */
+START_TEST(two_certificates_each_reported_as_served)
+{
+	size_t len;
+	unsigned char *der = tstaple_good(&len);
+	struct tserver a = tserver_ms(der, len), b = a;
+	char ms[65], plain[65];
+	struct run r;
+
+	b.cert = T_PKI->leaf_plain;
+	ck_assert_int_eq(ts_start(&a), 0);
+	ck_assert_int_eq(ts_start(&b), 0);
+	run_init(&r, "fullchain-ms.pem");
+	r.opts.probe.attempts = 1;
+	r.opts.probe.confirm = 1;
+	run_add(&r, "127.0.0.1:%d", a.port);
+	run_add(&r, "127.0.0.1:%d", b.port);
+	run_add(&r, "127.0.0.1:%d", a.port);
+	run_check(&r);
+	ts_stop(&a);
+	ts_stop(&b);
+	sg_cert_sha256(T_PKI->leaf_ms, ms);
+	sg_cert_sha256(T_PKI->leaf_plain, plain);
+	ck_assert_str_eq(r.rep.probes[0].served->sha256, ms);
+	ck_assert_str_eq(r.rep.probes[1].served->sha256, plain);
+	ck_assert_str_eq(r.rep.probes[2].served->sha256, ms);
+	ck_assert(sg_certinfo_must_staple(r.rep.probes[0].served));
+	ck_assert(!sg_certinfo_must_staple(r.rep.probes[1].served));
+	ck_assert_str_ne(r.rep.probes[0].served->serial,
+			 r.rep.probes[1].served->serial);
+	sg_report_free(&r.rep);
+	OPENSSL_free(der);
+}
+END_TEST
+
+/* Many targets serving the same chain share one record, which outlives
+ * the run until the report is freed (ASan: no leak, no use after
+ * free). */
+START_TEST(many_targets_one_certificate_share_its_record)
+{
+	size_t len;
+	unsigned char *der = tstaple_good(&len);
+	struct tserver fleet[MAX_TARGETS];
+	char ms[65];
+	struct run r;
+
+	run_init(&r, "fullchain-ms.pem");
+	r.opts.probe.attempts = 1;
+	r.opts.probe.confirm = 2;
+	for (int i = 0; i < MAX_TARGETS; i++) {
+		fleet[i] = tserver_ms(der, len);
+		ck_assert_int_eq(ts_start(&fleet[i]), 0);
+		run_add(&r, "127.0.0.1:%d", fleet[i].port);
+	}
+	run_check(&r);
+	for (int i = 0; i < MAX_TARGETS; i++)
+		ts_stop(&fleet[i]);
+	sg_cert_sha256(T_PKI->leaf_ms, ms);
+	for (int i = 0; i < MAX_TARGETS; i++) {
+		ck_assert_msg(r.rep.scores[i].ready, "target %d: %s", i,
+			      r.rep.scores[i].reason);
+		ck_assert_str_eq(r.rep.probes[i].served->sha256, ms);
+		ck_assert_ptr_eq(r.rep.probes[i].served,
+				 r.rep.probes[0].served);
+		ck_assert_str_eq(r.rep.probes[i].chain_reason, "ok");
+	}
+	ck_assert(r.rep.allow);
+	sg_report_free(&r.rep);
+	OPENSSL_free(der);
+}
+END_TEST
+
 /* 50 backends, 3 of them broken: each gets its own result, in input
  * order, and the refusal names exactly the broken ones. */
 START_TEST(fifty_targets_three_broken)
@@ -589,6 +663,8 @@ Suite *probe_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc,
 		       same_staple_bytes_for_different_certs_do_not_both_pass);
+	tcase_add_test(tc, two_certificates_each_reported_as_served);
+	tcase_add_test(tc, many_targets_one_certificate_share_its_record);
 	tcase_add_test(tc, fifty_targets_three_broken);
 	tcase_add_test(tc, silent_targets_under_the_cap_cost_one_timeout);
 	suite_add_tcase(s, tc);

@@ -1,9 +1,12 @@
 /* Pure functions: TLS Feature parsing, durations, targets, scoring and
  * the verdict rules. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../acme/config.h"
 #include "../preflight/duration.h"
+#include "../preflight/record.h"
 #include "../preflight/score.h"
 #include "../preflight/target.h"
 #include "../preflight/tlsfeature.h"
@@ -209,6 +212,7 @@ static void vfix_init(struct vfix *v, X509 *newcert, size_t n)
 	v->rep.probes = v->probes;
 	v->rep.scores = v->scores;
 	sg_certinfo_read(newcert, &v->rep.cert);
+	sg_probe_init(v->probes, 3);
 	for (size_t i = 0; i < n; i++) {
 		sg_target_parse(i == 0	 ? "10.0.0.1"
 				: i == 1 ? "10.0.0.2"
@@ -272,7 +276,8 @@ START_TEST(verdict_unreachable_refuses_must_staple)
 	struct vfix v;
 
 	vfix_init(&v, T_PKI->leaf_ms, 1);
-	v.probes[0] = (struct sg_probe){.error = "cannot connect: refused"};
+	sg_probe_init(&v.probes[0], 1);
+	v.probes[0].error = "cannot connect: refused";
 	sg_verdict_check(&v.rep);
 	ck_assert(!v.rep.allow);
 	ck_assert_int_eq(v.scores[0].webq96, 60);
@@ -286,7 +291,8 @@ START_TEST(verdict_plain_cert_always_allowed_with_hint)
 	struct vfix v;
 
 	vfix_init(&v, T_PKI->leaf_plain, 2);
-	v.probes[0] = (struct sg_probe){.error = "timed out"};
+	sg_probe_init(&v.probes[0], 1);
+	v.probes[0].error = "timed out";
 	v.probes[1].staple = (struct sg_staple){.reason = "no staple"};
 	sg_verdict_check(&v.rep);
 	ck_assert(v.rep.allow);
@@ -333,6 +339,38 @@ START_TEST(verdict_malformed_feature_refuses)
 	ck_assert(!v.rep.allow);
 	ck_assert_ptr_nonnull(strstr(v.rep.reason, "malformed TLS Feature"));
 	sg_certinfo_free(&v.rep.cert);
+}
+END_TEST
+
+/* --json prints the record one target at a time (the whole tree of
+ * 10,000 targets cost more memory than the run): byte for byte what
+ * dumping the tree prints, with no target, one, and several. */
+START_TEST(record_print_is_the_tree_dumped)
+{
+	for (size_t n = 0; n <= 3; n++) {
+		struct vfix v;
+		char *tree = NULL, *streamed = NULL;
+		size_t tlen = 0, slen = 0;
+		FILE *t = open_memstream(&tree, &tlen),
+		     *s = open_memstream(&streamed, &slen);
+		json_t *rec;
+
+		vfix_init(&v, T_PKI->leaf_ms, n ? n : 1);
+		v.rep.n = n;
+		v.probes[n ? n - 1 : 0].error = "timed out \"here\"\n";
+		sg_verdict_check(&v.rep);
+		rec = sg_record_build(&v.rep);
+		ck_assert_ptr_nonnull(rec);
+		ck_assert_int_eq(json_dumpf(rec, t, JSON_INDENT(2)), 0);
+		ck_assert_int_eq(sg_record_print(&v.rep, s), 0);
+		fclose(t);
+		fclose(s);
+		ck_assert_str_eq(streamed, tree);
+		json_decref(rec);
+		free(tree);
+		free(streamed);
+		sg_certinfo_free(&v.rep.cert);
+	}
 }
 END_TEST
 
@@ -438,6 +476,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, verdict_plain_cert_stapled_scores_30);
 	tcase_add_test(tc, verdict_must_staple_without_ocsp_url_refuses);
 	tcase_add_test(tc, verdict_malformed_feature_refuses);
+	tcase_add_test(tc, record_print_is_the_tree_dumped);
 	suite_add_tcase(s, tc);
 	return s;
 }
