@@ -223,6 +223,9 @@ static void vfix_init(struct vfix *v, X509 *newcert, size_t n)
 		v->probes[i].staple.valid = true;
 		v->probes[i].staple.fresh = true;
 		strcpy(v->probes[i].staple.reason, "fresh staple");
+		/* each synthetic target completed its confirmation */
+		v->probes[i].streak = 3;
+		v->probes[i].confirmed = true;
 	}
 }
 
@@ -251,6 +254,24 @@ START_TEST(verdict_one_backend_unstapled_refuses_naming_it)
 	ck_assert_int_eq(v.scores[0].webq96, 100);
 	ck_assert_ptr_nonnull(strstr(v.rep.reason, "10.0.0.2 (no staple)"));
 	ck_assert_ptr_null(strstr(v.rep.reason, "10.0.0.1"));
+	sg_certinfo_free(&v.rep.cert);
+}
+END_TEST
+
+/* A fresh last staple without confirmation (the time ran out) is not
+ * ready: the Must-Staple certificate is refused, naming the target. */
+START_TEST(verdict_unconfirmed_target_refuses)
+{
+	struct vfix v;
+
+	vfix_init(&v, T_PKI->leaf_ms, 3);
+	v.probes[2].streak = 2;
+	v.probes[2].confirmed = false;
+	sg_verdict_check(&v.rep);
+	ck_assert(!v.rep.allow);
+	ck_assert(!v.scores[2].ready);
+	ck_assert_ptr_nonnull(strstr(v.rep.reason, "10.0.0.3"));
+	ck_assert_ptr_nonnull(strstr(v.scores[2].reason, "not confirmed"));
 	sg_certinfo_free(&v.rep.cert);
 }
 END_TEST
@@ -470,6 +491,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, webq96_matrix);
 	tcase_add_test(tc, verdict_must_staple_all_fresh_allows);
 	tcase_add_test(tc, verdict_one_backend_unstapled_refuses_naming_it);
+	tcase_add_test(tc, verdict_unconfirmed_target_refuses);
 	tcase_add_test(tc, verdict_expiring_staple_scores_but_refuses);
 	tcase_add_test(tc, verdict_unreachable_refuses_must_staple);
 	tcase_add_test(tc, verdict_plain_cert_always_allowed_with_hint);
