@@ -17,6 +17,9 @@
 #include "repeat.h"
 #include "targets.h"
 
+/* In the warning and the verdict of a plain leaf without its issuer. */
+#define ISSUER_UNKNOWN "issuer not found: its TLS Feature could not be checked"
+
 /* Every target's name at once, bounded by the per-target timeout and
  * the checks' share of the budget; a name that does not resolve in time
  * fails its target, not the run. */
@@ -133,8 +136,6 @@ static void decide_gated(struct gate *g)
 				       g->ran_out);
 	}
 }
-
-#define ISSUER_UNKNOWN "issuer not found: its TLS Feature could not be checked"
 
 /* A plain certificate replacing a Must-Staple one is never gated, but
  * the way out has an order (README, "Leaving Must-Staple"): say so. */
