@@ -17,6 +17,9 @@
 #include "repeat.h"
 #include "targets.h"
 
+/* In the warning and the verdict of a plain leaf without its issuer. */
+#define ISSUER_UNKNOWN "issuer not found: its TLS Feature could not be checked"
+
 /* Every target's name at once, bounded by the per-target timeout and
  * the checks' share of the budget; a name that does not resolve in time
  * fails its target, not the run. */
@@ -156,6 +159,18 @@ static bool must_gate(const struct gate *g)
 	       sg_verdict_cert(&g->cert, time(NULL), why, sizeof(why));
 }
 
+/* A plain leaf whose issuer is nowhere to be found is not gated (plain
+ * certificates never are), but under a Must-Staple intermediate it would
+ * be: say so, on stderr and in the record. */
+static void note_issuer_unknown(struct gate *g)
+{
+	char note[sizeof(g->issuer_error) + 128];
+
+	snprintf(note, sizeof(note), "warning: %s: %s", ISSUER_UNKNOWN,
+		 g->issuer_error);
+	sg_strlist_add(&g->res->notes, note);
+}
+
 bool sg_gate_load(struct gate *g)
 {
 	X509 *issuer;
@@ -175,19 +190,21 @@ bool sg_gate_load(struct gate *g)
 		return false;
 	}
 	g->have_cert = true;
-	/* The leaf alone decides whether the issuer may be fetched (AIA):
-	 * a plain certificate's deployment is never delayed for it. */
-	r = sg_issuer_complete(&g->nc, &g->mat, must_gate(g),
+	/* Fetched (AIA) for a plain leaf too: its issuer's TLS Feature
+	 * binds it (Firefox), and only the issuer tells. Bounded by the
+	 * per-request timeout and what is left of the deadline. */
+	r = sg_issuer_complete(&g->nc, &g->mat, true,
 			       g->cfg->timeout_sec * 1000 < sg_gate_left_ms(g)
 				       ? g->cfg->timeout_sec * 1000
 				       : sg_gate_left_ms(g));
 	snprintf(g->issuer_error, sizeof(g->issuer_error), "%s",
 		 r.code ? r.reason : "");
-	/* Then the issuer's TLS Feature binds the leaf too (Firefox). */
 	issuer = sg_material_issuer(&g->mat);
 	sg_certinfo_read_issuer(issuer, &g->cert);
 	X509_free(issuer);
 	g->gated = must_gate(g);
+	if (r.code && !g->gated)
+		note_issuer_unknown(g);
 	return true;
 }
 
@@ -224,7 +241,8 @@ void sg_gate_decide(struct gate *g)
 	note_leaving(g);
 	g->allow = true;
 	snprintf(g->reason, sizeof(g->reason),
-		 "not Must-Staple: never gated, only scored");
+		 "not Must-Staple: never gated, only scored%s",
+		 g->issuer_error[0] ? "; " ISSUER_UNKNOWN : "");
 }
 
 /* Forgets a decision so that --wait can take it again. */

@@ -6,11 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "../preflight/bundle.h"
+#include "../preflight/clock.h"
+#include "../preflight/http.h"
 
 /* <dir>/<name>.crt (or .pem) -> <dir>/<name>.issuer.crt, as lego names
  * them. */
@@ -81,59 +82,15 @@ static char *ca_issuers_url(X509 *leaf)
 	return url;
 }
 
-struct body {
-	unsigned char buf[SG_AIA_MAX_BYTES];
-	size_t len;
-};
-
-static size_t on_data(char *data, size_t size, size_t n, void *arg)
-{
-	struct body *b = arg;
-	size_t add = size * n;
-
-	if (b->len + add > sizeof(b->buf))
-		return 0; /* too big for a certificate: abort */
-	memcpy(b->buf + b->len, data, add);
-	b->len += add;
-	return add;
-}
-
-static bool fetch(const char *url, long timeout_ms, struct body *b)
-{
-	CURL *c = curl_easy_init();
-	long status = 0;
-	CURLcode rc;
-
-	if (c == NULL)
-		return false;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-			 (curl_off_t)SG_AIA_MAX_BYTES);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "staplegate");
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	return rc == CURLE_OK && status == 200;
-}
-
 /* CAs publish DER (RFC 5280 4.2.2.1) or, now and then, PEM. */
-static STACK_OF(X509) *parse_certs(const struct body *b)
+static STACK_OF(X509) *parse_certs(const unsigned char *der, size_t len)
 {
 	STACK_OF(X509) *certs = sk_X509_new_null();
-	const unsigned char *p = b->buf;
-	X509 *x = d2i_X509(NULL, &p, (long)b->len);
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
 	BIO *bio;
 
-	if (x == NULL && (bio = BIO_new_mem_buf(b->buf, (int)b->len))) {
+	if (x == NULL && (bio = BIO_new_mem_buf(der, (int)len))) {
 		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 		BIO_free(bio);
 	}
@@ -145,23 +102,36 @@ static STACK_OF(X509) *parse_certs(const struct body *b)
 	return certs;
 }
 
+/* Bounded as the OCSP responder is (sg_http): by timeout_ms, a signal,
+ * and SG_AIA_MAX_BYTES. What went wrong is added to tried. */
 static bool from_aia(struct sg_material *m, long timeout_ms, char *tried,
 		     size_t size)
 {
 	char *url = ca_issuers_url(sg_material_leaf(m));
-	struct body *b = url ? calloc(1, sizeof(*b)) : NULL;
+	struct sg_http h = {.url = url,
+			    .max_bytes = SG_AIA_MAX_BYTES,
+			    .end_ms = sg_now_ms() + timeout_ms};
 	STACK_OF(X509) *cands = NULL;
 	bool ok = false;
 
-	if (url)
+	if (url == NULL)
+		return false;
+	if (!sg_http_fetch(&h))
+		snprintf(tried + strlen(tried), size - strlen(tried),
+			 ", %s (%s)", url, h.reason);
+	else if (h.status != 200)
+		snprintf(tried + strlen(tried), size - strlen(tried),
+			 ", %s (HTTP status %ld)", url, h.status);
+	else if ((cands = parse_certs(h.body, h.len)) == NULL)
+		snprintf(tried + strlen(tried), size - strlen(tried),
+			 ", %s (not a certificate)", url);
+	else
 		snprintf(tried + strlen(tried), size - strlen(tried), ", %s",
 			 url);
-	if (b && fetch(url, timeout_ms, b))
-		cands = parse_certs(b);
 	if (cands)
 		ok = take_signer(m, cands);
 	sk_X509_pop_free(cands, X509_free);
-	free(b);
+	free(h.body);
 	OPENSSL_free(url);
 	return ok;
 }

@@ -203,6 +203,67 @@ START_TEST(unresolvable_responder_host_is_bounded)
 }
 END_TEST
 
+/* lego --no-bundle: a Must-Staple leaf alone, whose AIA caIssuers host
+ * never resolves. Written to s->dir/leaf.crt; env (static storage)
+ * names it for the hook. */
+static const char *const *leaf_only_behind_blackhole_aia(struct scene *s)
+{
+	static char e1[800], e2[800];
+	static const char *env[] = {e1, e2, "LEGO_CERT_DOMAIN=shop.example",
+				    NULL};
+	struct fx_cert_opts o = {.cn = "shop.example",
+				 .dns = "shop.example",
+				 .must_staple = true,
+				 .ca_issuers_url =
+					 "http://ca.blackhole.test/ca.der"};
+	char ocsp[64], cert[700], key[700], item[64];
+	X509 *leaf;
+
+	snprintf(ocsp, sizeof(ocsp), "http://127.0.0.1:%d/", s->resp.port);
+	o.ocsp_url = ocsp;
+	leaf = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
+	snprintf(cert, sizeof(cert), "%s/leaf.crt", s->dir);
+	snprintf(key, sizeof(key), "%s/leaf.key", s->dir);
+	fx_write_pem(cert, leaf, NULL, NULL);
+	X509_free(leaf);
+	write_text(key, "lego key\n", 0600);
+	snprintf(e1, sizeof(e1), "LEGO_CERT_PATH=%s", cert);
+	snprintf(e2, sizeof(e2), "LEGO_CERT_KEY_PATH=%s", key);
+	snprintf(item, sizeof(item), "\"127.0.0.1:%d\"", s->srv.port);
+	config_targets(s, item, "\"timeout\": \"10s\"");
+	return env;
+}
+
+/* Its issuer is fetched within the deadline, not at the pace of the
+ * system resolver, and the certificate refused for want of it. */
+START_TEST(unresolvable_aia_issuer_host_is_bounded)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *const *env;
+	const char *args[] = {"hook", "--config", NULL, "--deadline",
+			      "5s",   "--",	  NULL, NULL};
+	long long t0, took;
+
+	if (!netns_private(__func__))
+		return;
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	ck_assert(netns_blackhole_dns(s.dir, "timeout:5 attempts:2"));
+	scene_start_server(&s);
+	env = leaf_only_behind_blackhole_aia(&s);
+	args[2] = s.config;
+	args[6] = s.deploy_sh;
+	t0 = now_ms();
+	cli_env(&r, env, args);
+	took = now_ms() - t0;
+	ck_assert_msg(took <= 5000 + GRACE_MS, "took %lld ms", took);
+	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
+	assert_contains(r.err, "ca.blackhole.test");
+	ck_assert(!exists(s.deployed));
+	scene_end(&s);
+}
+END_TEST
+
 /* A responder answering 500 late, to the POST and then to the GET: both
  * come out of one budget. */
 START_TEST(late_responder_500_post_and_get_share_the_budget)
@@ -545,6 +606,41 @@ START_TEST(sigterm_while_asking_the_responder_is_recorded)
 }
 END_TEST
 
+/* SIGTERM while the issuer is fetched from the AIA URL: given up at
+ * once, and the outcome line is still written. */
+START_TEST(sigterm_during_aia_issuer_fetch_is_recorded)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *args[] = {"hook", "--config", NULL, "--", NULL, NULL};
+	const char *const *env;
+	json_t *log;
+	pid_t pid;
+
+	if (!netns_private(__func__))
+		return;
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	ck_assert(netns_blackhole_dns(s.dir, "timeout:5 attempts:2"));
+	scene_start_server(&s);
+	env = leaf_only_behind_blackhole_aia(&s);
+	args[2] = s.config;
+	args[4] = s.deploy_sh;
+	pid = cli_spawn(env, args);
+	ck_assert_msg(netns_dns_asked(20000), "no lookup started");
+	kill(pid, SIGTERM);
+	ck_assert_msg(collect_within(&r, pid, 3000),
+		      "still running 3 s after SIGTERM");
+	ck_assert_int_eq(r.status, 1);
+	log = log_lines(s.record);
+	ck_assert_int_eq(json_array_size(log), 2);
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "refused");
+	assert_contains(field(json_array_get(log, 1), "reason"),
+			"interrupted by signal 15");
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
 /* A FIFO where the config should be: refused as not a file at once,
  * instead of an open that waits for a writer forever. */
 START_TEST(config_fifo_does_not_block)
@@ -619,6 +715,7 @@ Suite *deadline_suite(void)
 	add(s, "plain_names",
 	    plain_certificate_deploys_when_names_never_resolve);
 	add(s, "responder_name", unresolvable_responder_host_is_bounded);
+	add(s, "aia_name", unresolvable_aia_issuer_host_is_bounded);
 	add(s, "responder_500",
 	    late_responder_500_post_and_get_share_the_budget);
 	add(s, "slow_handshakes",
@@ -632,6 +729,7 @@ Suite *deadline_suite(void)
 	add(s, "sigterm_resolving", sigterm_during_name_resolution_is_recorded);
 	add(s, "sigterm_responder",
 	    sigterm_while_asking_the_responder_is_recorded);
+	add(s, "sigterm_aia", sigterm_during_aia_issuer_fetch_is_recorded);
 	add(s, "config_fifo", config_fifo_does_not_block);
 	add(s, "log_lock", score_log_lock_held_forever_does_not_hold_the_run);
 	return s;

@@ -19,6 +19,7 @@
 
 #include "../preflight/certinfo.h"
 #include "../preflight/staple.h"
+#include "fx_strict.h"
 #include "scene.h"
 #include "testutil.h"
 
@@ -692,6 +693,94 @@ START_TEST(issuer_from_aia_ca_issuers)
 }
 END_TEST
 
+/* lego --no-bundle: a plain leaf alone, whose intermediate lists
+ * status_request in its TLS Feature (Firefox enforces it on the leaf).
+ * The issuer is fetched from the leaf's AIA caIssuers URL, served by
+ * files (down when NULL), and the hook's exit status returned. */
+static int plain_leaf_under_ms_ca(struct scene *s, struct cli_run *r,
+				  struct tresponder *files)
+{
+	struct fx_cert_opts o = {.cn = "shop.example", .dns = "shop.example"};
+	char url[64], cert[700], key[700], e1[800], e2[800];
+	const char *args[] = {"hook", "--config",   s->config,
+			      "--",   s->deploy_sh, NULL};
+	const char *env[] = {e1, e2, "LEGO_CERT_DOMAIN=shop.example", NULL};
+	X509 *leaf;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ca.der",
+		 files ? files->port : 1);
+	o.ca_issuers_url = url;
+	leaf = fx_issue(&o, T_PKI->leaf_key, T_STRICT->ca_ms,
+			T_STRICT->ca_ms_key);
+	snprintf(cert, sizeof(cert), "%s/leaf.crt", s->dir);
+	snprintf(key, sizeof(key), "%s/leaf.key", s->dir);
+	fx_write_pem(cert, leaf, NULL, NULL);
+	write_text(key, "lego key\n", 0600);
+	snprintf(e1, sizeof(e1), "LEGO_CERT_PATH=%s", cert);
+	snprintf(e2, sizeof(e2), "LEGO_CERT_KEY_PATH=%s", key);
+	cli_env(r, env, args);
+	X509_free(leaf);
+	return r->status;
+}
+
+/* The intermediate fetched at the AIA URL makes the plain leaf
+ * Must-Staple: gated, and refused here (no responder to ask). */
+START_TEST(plain_leaf_fetches_its_issuers_tls_feature)
+{
+	struct scene s;
+	struct cli_run r;
+	struct tresponder files = {.mode = TR_BYTES};
+	unsigned char *der = NULL;
+	int len = i2d_X509(T_STRICT->ca_ms, &der);
+	json_t *log;
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	files.body = der;
+	files.body_len = (size_t)len;
+	ck_assert_int_eq(tr_start(&files), 0);
+	ck_assert_msg(plain_leaf_under_ms_ca(&s, &r, &files) == 1, "%s%s",
+		      r.out, r.err);
+	ck_assert_int_ge(files.requests, 1);
+	ck_assert(!exists(s.deployed));
+	log = read_log(s.record);
+	ck_assert_str_eq(field(json_array_get(log, 1), "action"), "refused");
+	json_decref(log);
+	tr_stop(&files);
+	OPENSSL_free(der);
+	scene_end(&s);
+}
+END_TEST
+
+/* The AIA URL down: a plain certificate is never gated, so it is
+ * deployed, but the run says loudly that its issuer's TLS Feature could
+ * not be checked. */
+START_TEST(plain_leaf_without_issuer_is_deployed_with_a_warning)
+{
+	struct scene s;
+	struct cli_run r;
+	json_t *log;
+	const char *why = "issuer not found: its TLS Feature could not be "
+			  "checked";
+
+	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	ck_assert_msg(plain_leaf_under_ms_ca(&s, &r, NULL) == 0, "%s%s", r.out,
+		      r.err);
+	ck_assert(exists(s.deployed));
+	assert_contains(r.err, why);
+	log = read_log(s.record);
+	assert_contains(
+		field(json_object_get(json_array_get(log, 0), "verdict"),
+		      "reason"),
+		why);
+	json_decref(log);
+	scene_end(&s);
+}
+END_TEST
+
 /* The sha of live/<name>/cert.pem, "" when there is none. */
 static void live_sha(const struct scene *s, const char *name, char out[65])
 {
@@ -983,6 +1072,9 @@ Suite *txn_suite(void)
 	tcase_add_test(tc, rollback_command_of_the_domain_is_run);
 	tcase_add_test(tc, lego_leaf_only_certificate_is_kept_pending);
 	tcase_add_test(tc, issuer_from_aia_ca_issuers);
+	tcase_add_test(tc, plain_leaf_fetches_its_issuers_tls_feature);
+	tcase_add_test(tc,
+		       plain_leaf_without_issuer_is_deployed_with_a_warning);
 	tcase_add_test(tc, lineages_do_not_collide);
 	tcase_add_test(tc, settle_failure_backs_off);
 	tcase_add_test(tc, adopt_fills_the_store_for_first_use);
