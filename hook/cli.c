@@ -474,8 +474,11 @@ sg_result sg_cli_parse(struct sg_cli *cli, const struct sg_cli_command *cmd,
 		dashes = argc;
 	else if ((r = no_shell_operator(argv, argc)).code)
 		return r;
-	while (!r.code &&
-	       (opt = getopt_long(dashes, argv, "", long_opts, NULL)) != -1) {
+	/* The hook's options come first ("+": getopt stops at the first
+	 * word): a dehydrated call's words follow them verbatim, and its
+	 * challenge tokens may start with "-". */
+	while (!r.code && (opt = getopt_long(dashes, argv, hook ? "+" : "",
+					     long_opts, NULL)) != -1) {
 		if (opt == '?')
 			return sg_err(SG_EINPUT,
 				      "%s: unknown option or "

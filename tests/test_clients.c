@@ -422,6 +422,28 @@ END_TEST
 
 /* dehydrated's HOOK gets "deploy_cert DOMAIN KEYFILE CERTFILE
  * FULLCHAINFILE CHAINFILE TIMESTAMP"; its other calls are no-ops. */
+/* dehydrated's tokens are base64url and may start with "-": its calls
+ * are words, never options (seen failing 1 run in 3 before). */
+START_TEST(dehydrated_token_starting_with_a_dash_is_a_noop)
+{
+	struct scene s;
+	struct cli_run r;
+	const char *call[] = {
+		"hook",		"--config",  NULL,	     "deploy_challenge",
+		"shop.example", "-Xq3token", "-Zk9value_-x", "--",
+		NULL,		NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_config(&s, NULL);
+	call[2] = s.config;
+	call[8] = s.deploy_sh;
+	cli_env(&r, NULL, call);
+	ck_assert_msg(r.status == 0, "exit %d %s", r.status, r.err);
+	ck_assert(!exists(s.deployed));
+	scene_end(&s);
+}
+END_TEST
+
 START_TEST(dehydrated_deploy_cert_call_is_gated)
 {
 	struct scene s;
@@ -702,6 +724,7 @@ Suite *clients_suite(void)
 	tcase_add_test(tc, store_failure_is_named);
 	tcase_add_test(tc, store_failure_after_a_plain_deploy_is_named);
 	tcase_add_test(tc, dehydrated_deploy_cert_call_is_gated);
+	tcase_add_test(tc, dehydrated_token_starting_with_a_dash_is_a_noop);
 	tcase_add_test(tc, acmesh_reloadcmd_as_installcert_runs_it);
 	tcase_add_test(tc, hook_synopsis_lists_every_help_option);
 	suite_add_tcase(s, tc);
