@@ -97,7 +97,7 @@ static sg_result fill(struct adopt *a, char *msg, size_t size)
 	if (r.code)
 		return r;
 	staple = (struct sg_store_staple){a->staple, a->resp.der, a->resp.len};
-	r = sg_store_fill(a->cfg->state_dir, &a->nc, &a->mat, &staple);
+	r = sg_store_fill(a->cfg->state_dir, &a->nc, &a->mat, &staple, NULL);
 	snprintf(cert, sizeof(cert), "%s/cert.pem", live);
 	snprintf(chain, sizeof(chain), "%s/chain.pem", live);
 	if (!r.code && a->staple)

@@ -37,6 +37,38 @@ static char **deploy_argv(const struct gate *g)
  * one loaded. */
 static void keep_after_settle_failure(struct gate *g, const char *why);
 
+static void append_reason(struct gate *g, const char *text)
+{
+	size_t used = strlen(g->out_reason);
+
+	snprintf(g->out_reason + used, sizeof(g->out_reason) - used, "%s",
+		 text);
+}
+
+/* live/ back to the previous version, its staple file with it; the
+ * outcome says what was done. Whether live/ was swapped back. */
+static bool store_back(struct gate *g)
+{
+	char done[SG_REASON_MAX];
+	sg_result r;
+
+	if (!sg_store_has_previous(g->cfg->state_dir, g->nc.lineage)) {
+		/* The first version: nothing to go back to. */
+		append_reason(g, "; store: no previous version to roll back "
+				 "to");
+		return false;
+	}
+	r = sg_store_rollback(g->cfg->state_dir, g->nc.lineage,
+			      staple_out_path(g), done, sizeof(done));
+	if (r.code) {
+		sg_gate_note_error(g, "store rollback: %s", r.reason);
+		return false;
+	}
+	append_reason(g, "; store: ");
+	append_reason(g, done);
+	return true;
+}
+
 static void rollback(struct gate *g, const char *why)
 {
 	char **argv = g->site.rollback_argv;
@@ -46,20 +78,8 @@ static void rollback(struct gate *g, const char *why)
 
 	g->out.action = SG_ACTION_SETTLE_FAILED;
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", why);
-	if (g->cfg->store &&
-	    !sg_store_has_previous(g->cfg->state_dir, g->nc.lineage)) {
-		/* The first version: nothing to go back to. */
-		snprintf(g->out_reason + strlen(g->out_reason),
-			 sizeof(g->out_reason) - strlen(g->out_reason),
-			 "; store: no previous version to roll back to");
-	} else if (g->cfg->store) {
-		sg_result r = sg_store_rollback(
-			g->cfg->state_dir, g->nc.lineage, staple_out_path(g));
-
-		if (r.code)
-			sg_gate_note_error(g, "store rollback: %s", r.reason);
-		swapped = !r.code;
-	}
+	if (g->cfg->store)
+		swapped = store_back(g);
 	if (argv == NULL && swapped) {
 		argv = deploy_argv(g);
 		what = "previous version redeployed";
@@ -135,7 +155,10 @@ static void settle(struct gate *g)
 	}
 }
 
-static void deploy(struct gate *g)
+static void keep_unfinished(struct gate *g, bool filled);
+
+/* filled: the store put this certificate live before the command. */
+static void deploy(struct gate *g, bool filled)
 {
 	char **argv = deploy_argv(g);
 	struct sg_command cmd;
@@ -154,16 +177,12 @@ static void deploy(struct gate *g)
 	sg_gate_phase_done(g, SG_PHASE_DEPLOY, g->deadline - g->reserve_ms);
 	g->out.deploy_exit_status = cmd.started ? cmd.exit_status : 127;
 	snprintf(g->out_reason, sizeof(g->out_reason), "%s", cmd.reason);
-	if (cmd.interrupted) {
-		g->out.action = SG_ACTION_INTERRUPTED;
-		return;
-	}
-	if (cmd.timed_out) {
-		g->out.action = SG_ACTION_DEADLINE;
-		return;
-	}
-	if (!cmd.started || cmd.exit_status != 0) {
-		g->out.action = SG_ACTION_DEPLOY_FAILED;
+	if (cmd.interrupted || cmd.timed_out || !cmd.started ||
+	    cmd.exit_status != 0) {
+		g->out.action = cmd.interrupted ? SG_ACTION_INTERRUPTED
+				: cmd.timed_out ? SG_ACTION_DEADLINE
+						: SG_ACTION_DEPLOY_FAILED;
+		keep_unfinished(g, filled);
 		return;
 	}
 	g->out.action = SG_ACTION_DEPLOYED;
@@ -193,7 +212,7 @@ static bool pending_saved(struct gate *g, sg_result r)
 
 /* A refused Must-Staple certificate is remembered, since no ACME client
  * runs a failed hook again: `staplegate resume` picks it up. */
-static void hold(struct gate *g)
+static void hold_for(struct gate *g, const char *why)
 {
 	json_t *entry;
 	sg_result r;
@@ -202,7 +221,7 @@ static void hold(struct gate *g)
 	 * itself is what the operator must act on. */
 	if (!g->gated || !g->have_cert || g->o->dry_run || g->cfg_failed)
 		return;
-	entry = pending_entry(g, g->reason);
+	entry = pending_entry(g, why);
 	r = entry ? sg_pending_save(g->cfg->state_dir, g->nc.lineage, entry)
 		  : sg_err(SG_ENOMEM, "out of memory");
 	json_decref(entry);
@@ -212,6 +231,30 @@ static void hold(struct gate *g)
 		 sizeof(g->out_reason) - strlen(g->out_reason),
 		 "; held as a pending deployment (staplegate resume deploys "
 		 "it once the targets are ready)");
+}
+
+static void hold(struct gate *g)
+{
+	hold_for(g, g->reason);
+}
+
+/* The deploy command failed, ran out of time or was interrupted: a
+ * Must-Staple certificate the store had put live goes back out (any
+ * later reload would serve it without a settle), and it stays pending
+ * as a plain entry, not with the settle-failure backoff: it never got
+ * as far as a settle, so resume tries it again on its next run. The
+ * rollback command is not run: the deploy command did not finish. */
+static void keep_unfinished(struct gate *g, bool filled)
+{
+	char why[SG_REASON_MAX + 64];
+
+	if (!g->gated)
+		return;
+	snprintf(why, sizeof(why), "deploy command did not complete: %s",
+		 g->out_reason);
+	if (filled)
+		store_back(g);
+	hold_for(g, why);
 }
 
 /* A certificate that was deployed and did not settle stays pending, so
@@ -285,7 +328,8 @@ static bool held_back(struct gate *g, enum sg_gate_action action,
  * either stops a gated deployment, which stays pending; a plain
  * certificate is never gated, not even by the store: its store problem
  * is reported after the deploy (store_error). */
-static bool prepare(struct gate *g, char *store_error, size_t size)
+static bool prepare(struct gate *g, char *store_error, size_t size,
+		    bool *filled)
 {
 	const char *staple = staple_out_path(g);
 	bool have = g->asked && g->resp.ready;
@@ -306,7 +350,8 @@ static bool prepare(struct gate *g, char *store_error, size_t size)
 			 g->lock_error);
 	} else if (g->cfg->store) {
 		/* The store writes the staple file too, with the version. */
-		r = sg_store_fill(g->cfg->state_dir, &g->nc, &g->mat, &st);
+		r = sg_store_fill(g->cfg->state_dir, &g->nc, &g->mat, &st,
+				  filled);
 		if (r.code && !g->gated) {
 			snprintf(store_error, size, "store: %s", r.reason);
 			r = sg_ok();
@@ -324,6 +369,7 @@ static bool prepare(struct gate *g, char *store_error, size_t size)
 void sg_gate_act(struct gate *g)
 {
 	char store_error[SG_REASON_MAX + 8] = "";
+	bool filled = false;
 
 	g->out = (struct sg_gate_outcome){.action = SG_ACTION_REFUSED,
 					  .deploy_exit_status = -1,
@@ -347,9 +393,9 @@ void sg_gate_act(struct gate *g)
 			 "dry run: deploy command not run");
 		return;
 	}
-	if (!prepare(g, store_error, sizeof(store_error)))
+	if (!prepare(g, store_error, sizeof(store_error), &filled))
 		return;
-	deploy(g);
+	deploy(g, filled);
 	if (store_error[0])
 		sg_gate_note_error(g, "%s", store_error);
 	if (g->out.action == SG_ACTION_DEPLOYED &&

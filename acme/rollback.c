@@ -43,7 +43,7 @@ sg_result sg_rollback_run(const struct sg_config *cfg, const char *lineage,
 			  char *note, size_t size)
 {
 	struct sg_command cmd = {0};
-	char staple[PATH_MAX] = "";
+	char staple[PATH_MAX] = "", done[SG_REASON_MAX] = "";
 	char **argv;
 	bool busy, redeploy;
 	int fd = -1;
@@ -57,18 +57,20 @@ sg_result sg_rollback_run(const struct sg_config *cfg, const char *lineage,
 				     sizeof(staple));
 	if (!r.code)
 		r = sg_store_rollback(cfg->state_dir, lineage,
-				      staple[0] ? staple : NULL);
+				      staple[0] ? staple : NULL, done,
+				      sizeof(done));
 	if (!r.code) {
 		argv = rollback_argv(cfg, lineage, &redeploy);
 		if (argv == NULL)
 			snprintf(note, size,
-				 "neither a rollback_command nor a "
+				 "%s; neither a rollback_command nor a "
 				 "deploy_command is configured: reload the "
-				 "server yourself");
+				 "server yourself",
+				 done);
 		else
 			sg_command_run(argv, cfg->deadline_sec * 1000L, &cmd);
 		if (argv && cmd.started && cmd.exit_status == 0)
-			snprintf(note, size, "%s", cmd.reason);
+			snprintf(note, size, "%s; %s", done, cmd.reason);
 		if (argv && (!cmd.started || cmd.exit_status != 0))
 			r = sg_err(SG_ESYS, "store rolled back, but %s%s",
 				   redeploy ? "the deploy command (run again "

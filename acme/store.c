@@ -403,15 +403,63 @@ static sg_result build_version(const char *lstore, const char *version,
 	return r;
 }
 
+/* The staple file as it was before the fill wrote the new one, so that
+ * a failed swap of live/ puts it back: the old certificate stays live
+ * and must keep its own staple. */
+struct staple_before {
+	char *data; /* NULL: there was no readable file */
+	size_t len;
+};
+
+static void staple_save(const char *path, struct staple_before *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	if (read_client_file(path, STAPLE_MAX_BYTES, &b->data, &b->len).code)
+		b->data = NULL;
+}
+
+static void staple_put_back(const char *path, const struct staple_before *b)
+{
+	if (b->data)
+		sg_write_atomic(path, b->data, b->len, 0644);
+	else
+		unlink(path);
+}
+
+/* The staple file gets the new version's staple, then live/ swaps to
+ * it; a failed swap puts the file back as it was. */
+static sg_result switch_live(const char *state_dir, const char *name,
+			     const char *version,
+			     const struct sg_store_staple *st)
+{
+	struct staple_before before = {NULL, 0};
+	bool write = st && st->der && st->path;
+	sg_result r = sg_ok();
+
+	if (write) {
+		staple_save(st->path, &before);
+		r = sg_write_atomic(st->path, st->der, st->len, 0644);
+	}
+	if (!r.code)
+		r = point_live(state_dir, name, version);
+	if (r.code && write)
+		staple_put_back(st->path, &before);
+	free(before.data);
+	return r;
+}
+
 sg_result sg_store_fill(const char *state_dir, const struct sg_newcert *nc,
 			const struct sg_material *m,
-			const struct sg_store_staple *st)
+			const struct sg_store_staple *st, bool *swapped)
 {
 	char name[256], lstore[PATH_MAX], version[64], live[PATH_MAX], prev[64],
 		prevlink[PATH_MAX];
 	char sha[65];
 	sg_result r = sg_store_lineage_name(nc->lineage, name, sizeof(name));
 
+	if (swapped)
+		*swapped = false;
 	if (!r.code)
 		r = make_dirs(state_dir, name, lstore, sizeof(lstore));
 	if (r.code)
@@ -432,29 +480,39 @@ sg_result sg_store_fill(const char *state_dir, const struct sg_newcert *nc,
 		keep_live_staple(lstore, prev, st->path);
 	if (prev[0])
 		r = sg_symlink_swap(prev, prevlink);
-	if (!r.code && st && st->der && st->path)
-		r = sg_write_atomic(st->path, st->der, st->len, 0644);
 	if (!r.code)
-		r = point_live(state_dir, name, version);
+		r = switch_live(state_dir, name, version, st);
 	if (r.code) {
 		remove_version(lstore, version);
 		return r;
 	}
+	if (swapped)
+		*swapped = true;
 	prune(lstore, version, prev[0] ? prev : NULL);
 	return r;
 }
 
-/* Puts the previous version's staple back where servers read it. */
+/* Puts the previous version's staple back where servers read it. A
+ * version without one was live while there was no staple file (the
+ * fill keeps the file it replaces with the version it belonged to), so
+ * the file goes: never the failed certificate's staple beside the old
+ * certificate. */
 static sg_result restore_staple(const char *lstore, const char *version,
-				const char *staple_path)
+				const char *staple_path, bool *removed)
 {
 	char path[PATH_MAX], *data = NULL;
 	size_t len = 0;
 	sg_result r;
 
+	*removed = false;
 	snprintf(path, sizeof(path), "%s/%s/staple.der", lstore, version);
-	if (access(path, F_OK) != 0)
-		return sg_ok(); /* none was ever pre-staged with it */
+	if (access(path, F_OK) != 0) {
+		if (unlink(staple_path) != 0 && errno != ENOENT)
+			return sg_err(SG_ESYS, "%s: %s", staple_path,
+				      strerror(errno));
+		*removed = true;
+		return sg_ok();
+	}
 	r = sg_read_file(path, STAPLE_MAX_BYTES, &data, &len);
 	if (!r.code)
 		r = sg_write_atomic(staple_path, data, len, 0644);
@@ -490,8 +548,9 @@ bool sg_store_has_previous(const char *state_dir, const char *lineage)
 }
 
 sg_result sg_store_rollback(const char *state_dir, const char *lineage,
-			    const char *staple_path)
+			    const char *staple_path, char *done, size_t size)
 {
+	bool removed = false;
 	char name[256], lstore[PATH_MAX], prevlink[PATH_MAX], prev[64],
 		live[PATH_MAX], failed[64], dir[PATH_MAX];
 	ssize_t n;
@@ -517,11 +576,19 @@ sg_result sg_store_rollback(const char *state_dir, const char *lineage,
 	snprintf(live, sizeof(live), "%s/live/%s", state_dir, name);
 	current_version(live, failed, sizeof(failed));
 	if (staple_path)
-		r = restore_staple(lstore, prev, staple_path);
+		r = restore_staple(lstore, prev, staple_path, &removed);
 	if (!r.code)
 		r = point_live(state_dir, name, prev);
 	if (r.code)
 		return r;
+	if (done)
+		snprintf(done, size,
+			 "live/%s back to the previous version %s%s", name,
+			 prev,
+			 !staple_path ? ""
+			 : removed    ? ", staple file removed (that version "
+					"had none)"
+				      : ", its staple file restored");
 	/* The rolled-back version is not kept as a fallback. */
 	unlink(prevlink);
 	if (failed[0] && strcmp(failed, prev) != 0)

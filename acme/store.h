@@ -26,10 +26,13 @@ struct sg_store_staple {
  * be the verified certificate; others get copies (the key copied byte
  * for byte, 0600, never parsed, and the client's certificate checked
  * afterwards to still be the verified one). The caller holds the
- * lineage's lock (lock.h). st may be NULL. */
+ * lineage's lock (lock.h). st may be NULL. *swapped (may be NULL): live/
+ * now names a new version (not when the certificate was live already).
+ * The staple file is written just before the swap and put back as it
+ * was if the swap fails. */
 sg_result sg_store_fill(const char *state_dir, const struct sg_newcert *nc,
 			const struct sg_material *m,
-			const struct sg_store_staple *st);
+			const struct sg_store_staple *st, bool *swapped);
 
 /* A refreshed staple for the live version, kept in it (best effort). */
 void sg_store_keep_staple(const char *state_dir, const char *lineage,
@@ -39,9 +42,11 @@ void sg_store_keep_staple(const char *state_dir, const char *lineage,
 bool sg_store_has_previous(const char *state_dir, const char *lineage);
 
 /* Swaps live/<lineage> back to the previous version, and its staple back
- * to staple_path (may be NULL). The caller holds the lineage's lock. */
+ * to staple_path (may be NULL), which is removed when that version had
+ * none. done (may be NULL) gets what was done, for the operator. The
+ * caller holds the lineage's lock. */
 sg_result sg_store_rollback(const char *state_dir, const char *lineage,
-			    const char *staple_path);
+			    const char *staple_path, char *done, size_t size);
 
 /* A lineage name safe as one path component: [A-Za-z0-9._-], '*' as '_',
  * not starting with '.'. */

@@ -1055,6 +1055,160 @@ START_TEST(refreshed_staple_is_kept_in_the_live_version)
 }
 END_TEST
 
+/* The renewal's deploy command does not complete (body ends the
+ * script): live/ goes back to the first certificate, which settled,
+ * the renewal stays pending, and the outcome says so. term: SIGTERM to
+ * staplegate while the command runs. */
+static void unfinished_deploy(const char *body, const char *deadline, bool term,
+			      const char *action)
+{
+	struct scene s;
+	struct cli_run r;
+	char entry[700], sha[65], want[65], marker[700], text[1024];
+	X509 *second;
+	json_t *log;
+	const char *args[] = {"hook",	"--config", NULL, "--deadline",
+			      deadline, "--",	    NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	hook_store(&s, &r);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	second = renew_served(&s, false);
+	snprintf(marker, sizeof(marker), "%s/deploying", s.dir);
+	snprintf(text, sizeof(text), "#!/bin/sh\ntouch '%s'\n%s\n", marker,
+		 body);
+	write_text(s.deploy_sh, text, 0755);
+	args[2] = s.config;
+	args[6] = s.deploy_sh;
+	if (term) {
+		pid_t pid = cli_spawn(certbot_env(&s), args);
+
+		for (int i = 0; i < 600 && !exists(marker); i++)
+			usleep(50000);
+		ck_assert_msg(exists(marker), "the deploy command never ran");
+		kill(pid, SIGTERM);
+		cli_collect(&r, pid);
+	} else {
+		hook_certbot(&s, &r, args);
+	}
+	ck_assert_msg(r.status != 0, "%s%s", r.out, r.err);
+	live_sha(&s, "shop.example", sha);
+	cert_sha(s.newcert, want);
+	ck_assert_msg(strcmp(sha, want) == 0, "live/ is not the first: %s%s",
+		      r.out, r.err);
+	state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	ck_assert_msg(exists(entry), "not pending: %s%s", r.out, r.err);
+	assert_contains(r.out, "back to the previous version");
+	log = read_log(s.record);
+	ck_assert_str_eq(
+		field(json_array_get(log, json_array_size(log) - 1), "action"),
+		action);
+	json_decref(log);
+	X509_free(second);
+	scene_end(&s);
+}
+
+START_TEST(failed_deploy_rolls_the_store_back)
+{
+	unfinished_deploy("exit 1", "60s", false, "deploy-failed");
+}
+END_TEST
+
+START_TEST(deploy_past_the_deadline_rolls_the_store_back)
+{
+	unfinished_deploy("exec sleep 60", "8s", false, "deadline");
+}
+END_TEST
+
+START_TEST(interrupted_deploy_rolls_the_store_back)
+{
+	unfinished_deploy("exec sleep 60", "60s", true, "interrupted");
+}
+END_TEST
+
+/* The fill cannot swap live/ (an obstacle where its link goes): the old
+ * certificate stays served, and so does its staple in the staple file,
+ * not the renewal's. */
+START_TEST(failed_swap_keeps_the_old_staple)
+{
+	struct scene s;
+	struct cli_run r;
+	char out[700], live[700], junk[800];
+	unsigned char first[8192], now[8192];
+	size_t flen, nlen;
+	X509 *second;
+	const char *args[] = {"hook", "--config", NULL, "--staple-out",
+			      out,    "--",	  NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	snprintf(out, sizeof(out), "%s/shop.ocsp", s.dir);
+	args[2] = s.config;
+	args[6] = s.deploy_sh;
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	flen = slurp(out, first, sizeof(first));
+	ck_assert_uint_gt(flen, 0);
+	second = renew_served(&s, true);
+	state_path(&s, "live/shop.example", live, sizeof(live));
+	ck_assert_int_eq(unlink(live), 0);
+	ck_assert_int_eq(mkdir(live, 0750), 0);
+	snprintf(junk, sizeof(junk), "%s/cert.pem", live);
+	write_text(junk, "in the way\n", 0644);
+	sleep(1); /* the responder's answers differ by their time */
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
+	nlen = slurp(out, now, sizeof(now));
+	ck_assert_uint_eq(nlen, flen);
+	ck_assert(memcmp(now, first, flen) == 0);
+	X509_free(second);
+	scene_end(&s);
+}
+END_TEST
+
+/* The first version had no staple file; the renewal brought one: after
+ * rollback no staple of the renewal stays beside the old certificate. */
+START_TEST(rollback_removes_staple_the_previous_version_lacked)
+{
+	struct scene s;
+	struct cli_run r;
+	char out[700], kept[700], sha[65], want[65];
+	X509 *second;
+	const char *args[] = {"hook", "--config", NULL, "--staple-out",
+			      out,    "--",	  NULL, NULL};
+	const char *rb[] = {"rollback", "shop.example", "--config", NULL, NULL};
+
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	config_store(&s, NULL);
+	snprintf(out, sizeof(out), "%s/shop.ocsp", s.dir);
+	args[2] = rb[3] = s.config;
+	args[6] = s.deploy_sh;
+	hook_store(&s, &r);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert(!exists(out));
+	/* as a version adopted without a staple file has none */
+	state_path(&s, "live/shop.example/staple.der", kept, sizeof(kept));
+	ck_assert_int_eq(unlink(kept), 0);
+	second = renew_served(&s, true);
+	hook_certbot(&s, &r, args);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	ck_assert(exists(out));
+	cli_env(&r, NULL, rb);
+	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+	live_sha(&s, "shop.example", sha);
+	cert_sha(s.newcert, want);
+	ck_assert_str_eq(sha, want);
+	ck_assert_msg(!exists(out), "the renewal's staple is still served");
+	assert_contains(r.out, "staple file removed");
+	X509_free(second);
+	scene_end(&s);
+}
+END_TEST
+
 Suite *txn_suite(void)
 {
 	Suite *s = suite_create("txn");
@@ -1080,6 +1234,15 @@ Suite *txn_suite(void)
 	tcase_add_test(tc, adopt_fills_the_store_for_first_use);
 	tcase_add_test(tc, held_lineage_is_busy_for_must_staple_only);
 	tcase_add_test(tc, refreshed_staple_is_kept_in_the_live_version);
+	suite_add_tcase(s, tc);
+	/* what a deploy or swap that did not complete leaves behind */
+	tc = tcase_create("unfinished");
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, failed_deploy_rolls_the_store_back);
+	tcase_add_test(tc, deploy_past_the_deadline_rolls_the_store_back);
+	tcase_add_test(tc, interrupted_deploy_rolls_the_store_back);
+	tcase_add_test(tc, failed_swap_keeps_the_old_staple);
+	tcase_add_test(tc, rollback_removes_staple_the_previous_version_lacked);
 	suite_add_tcase(s, tc);
 	return s;
 }
