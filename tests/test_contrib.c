@@ -188,11 +188,10 @@ END_TEST
 
 START_TEST(shell_examples_parse)
 {
-	run_ok("sh -n",
-	       "for f in contrib/certbot/deploy-hook-staplegate "
-	       "contrib/acme.sh/install-cert.sh contrib/lego/renew.sh "
-	       "contrib/dehydrated/hook.sh contrib/uacme/renew.sh; "
-	       "do sh -n \"$f\" || exit 1; done");
+	run_ok("sh -n", "for f in contrib/certbot/deploy-hook-staplegate "
+			"contrib/acme.sh/install-cert.sh contrib/lego/renew.sh "
+			"contrib/dehydrated/hook.sh contrib/uacme/renew.sh; "
+			"do sh -n \"$f\" || exit 1; done");
 }
 END_TEST
 
