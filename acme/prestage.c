@@ -19,8 +19,6 @@
 #include "lock.h"
 #include "store.h"
 
-#define STAPLE_MAX_BYTES (64L * 1024)
-
 sg_result sg_prestage_remember(const char *state_dir, const char *lineage,
 			       const char *staple_path, const char *cert_path,
 			       const char *chain_path,
@@ -87,7 +85,7 @@ static bool still_good(const char *path, X509 *leaf, X509 *issuer,
 	struct sg_staple st;
 	time_t now = time(NULL);
 
-	if (sg_read_file(path, STAPLE_MAX_BYTES, &data, &len).code) {
+	if (sg_read_file(path, SG_OCSP_MAX_RESPONSE_BYTES, &data, &len).code) {
 		snprintf(why, size, "missing or unreadable");
 		return false;
 	}
@@ -145,7 +143,8 @@ static bool sync_file(const char *sock, const char *path, X509 *leaf,
 	char *data = NULL;
 	size_t len = 0;
 	bool ok;
-	sg_result r = sg_read_file(path, STAPLE_MAX_BYTES, &data, &len);
+	sg_result r =
+		sg_read_file(path, SG_OCSP_MAX_RESPONSE_BYTES, &data, &len);
 
 	if (r.code) {
 		snprintf(msg, size, "staple %s: %s", path, r.reason);

@@ -17,10 +17,10 @@
 
 #include "../preflight/atomic.h"
 #include "../preflight/bundle.h"
+#include "../preflight/responder.h" /* a staple is a response */
 
-#define KEY_MAX_BYTES	 (1L << 20)
-#define STAPLE_MAX_BYTES (64L * 1024)
-#define CERT_MAX_BYTES	 (1L << 20)
+#define KEY_MAX_BYTES  (1L << 20)
+#define CERT_MAX_BYTES (1L << 20)
 
 /* What a version may hold; staple.der only when one was pre-staged. */
 static const char *const files[] = {"cert.pem", "chain.pem", "fullchain.pem",
@@ -355,7 +355,9 @@ static void keep_live_staple(const char *lstore, const char *version,
 
 	snprintf(path, sizeof(path), "%s/%s/staple.der", lstore, version);
 	if (access(path, F_OK) == 0 ||
-	    read_client_file(staple_path, STAPLE_MAX_BYTES, &data, &len).code)
+	    read_client_file(staple_path, SG_OCSP_MAX_RESPONSE_BYTES, &data,
+			     &len)
+		    .code)
 		return;
 	sg_write_atomic(path, data, len, 0644);
 	free(data);
@@ -415,7 +417,9 @@ static void staple_save(const char *path, struct staple_before *b)
 {
 	b->data = NULL;
 	b->len = 0;
-	if (read_client_file(path, STAPLE_MAX_BYTES, &b->data, &b->len).code)
+	if (read_client_file(path, SG_OCSP_MAX_RESPONSE_BYTES, &b->data,
+			     &b->len)
+		    .code)
 		b->data = NULL;
 }
 
@@ -513,7 +517,7 @@ static sg_result restore_staple(const char *lstore, const char *version,
 		*removed = true;
 		return sg_ok();
 	}
-	r = sg_read_file(path, STAPLE_MAX_BYTES, &data, &len);
+	r = sg_read_file(path, SG_OCSP_MAX_RESPONSE_BYTES, &data, &len);
 	if (!r.code)
 		r = sg_write_atomic(staple_path, data, len, 0644);
 	free(data);
