@@ -7,7 +7,9 @@
 
 #include <check.h>
 #include <openssl/ocsp.h>
+#include <openssl/pem.h>
 
+#include "../preflight/certinfo.h"
 #include "testutil.h"
 
 static void path(struct scene *s, char *out, const char *name)
@@ -200,4 +202,23 @@ json_t *log_settle(json_t *log)
 const char *field(json_t *rec, const char *key)
 {
 	return json_string_value(json_object_get(rec, key));
+}
+
+void scene_state_path(const struct scene *s, const char *rel, char *out,
+		      size_t size)
+{
+	snprintf(out, size, "%s/%s", s->state, rel);
+}
+
+void pem_file_sha256(const char *path, char out[65])
+{
+	FILE *f = fopen(path, "r");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+
+	out[0] = '\0';
+	if (x)
+		sg_cert_sha256(x, out);
+	X509_free(x);
+	if (f)
+		fclose(f);
 }

@@ -40,6 +40,11 @@ void hook_certbot(struct scene *s, struct cli_run *r, const char *const *args);
 const char *const *certbot_env(const struct scene *s);
 
 void write_text(const char *file, const char *text, mode_t mode);
+/* <state_dir>/rel of the scene's config. */
+void scene_state_path(const struct scene *s, const char *rel, char *out,
+		      size_t size);
+/* The SHA-256 of the first certificate in a PEM file, "" when none. */
+void pem_file_sha256(const char *path, char out[65]);
 bool exists(const char *file);
 /* Every line of the score log, parsed; each must be one JSON object. */
 json_t *read_log(const char *file);

@@ -21,26 +21,6 @@
 #include "tnginx.h"
 #include "testutil.h"
 
-static void store_path(const struct scene *s, const char *rel, char *out,
-		       size_t size)
-{
-	snprintf(out, size, "%s/%s", s->state, rel);
-}
-
-/* The SHA-256 of the certificate in a PEM file. */
-static void file_sha(const char *path, char out[65])
-{
-	FILE *f = fopen(path, "r");
-	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-
-	out[0] = '\0';
-	if (x)
-		sg_cert_sha256(x, out);
-	X509_free(x);
-	if (f)
-		fclose(f);
-}
-
 static void config_with_store(struct scene *s, const char *more)
 {
 	char extra[512];
@@ -76,7 +56,7 @@ START_TEST(store_links_certbot_archive_and_keeps_previous)
 	config_with_store(&s, NULL);
 	run_hook(&s, &r);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
-	store_path(&s, "live/shop.example/cert.pem", link, sizeof(link));
+	scene_state_path(&s, "live/shop.example/cert.pem", link, sizeof(link));
 	ck_assert_ptr_nonnull(realpath(link, target));
 	ck_assert_msg(strstr(target, "/archive/shop.example/cert1.pem"), "%s",
 		      target);
@@ -102,7 +82,7 @@ START_TEST(store_links_certbot_archive_and_keeps_previous)
 	ck_assert_ptr_nonnull(realpath(link, target));
 	ck_assert_msg(strstr(target, "/archive/shop.example/cert2.pem"), "%s",
 		      target);
-	store_path(&s, "store/shop.example/previous", prev, sizeof(prev));
+	scene_state_path(&s, "store/shop.example/previous", prev, sizeof(prev));
 	ck_assert_int_gt(readlink(prev, target, sizeof(target)), 0);
 	/* rollback: live/ back to the first version */
 	{
@@ -112,7 +92,7 @@ START_TEST(store_links_certbot_archive_and_keeps_previous)
 		cli_env(&r, NULL, args);
 	}
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
-	file_sha(link, sha);
+	pem_file_sha256(link, sha);
 	sg_cert_sha256(s.newcert, newsha);
 	ck_assert_str_eq(sha, newsha);
 	X509_free(second);
@@ -152,7 +132,8 @@ START_TEST(store_copies_for_acmesh_with_key_bytes)
 		cli_env(&r, env, args);
 	}
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
-	store_path(&s, "live/shop.example/privkey.pem", stored, sizeof(stored));
+	scene_state_path(&s, "live/shop.example/privkey.pem", stored,
+			 sizeof(stored));
 	ck_assert_int_eq(stat(stored, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
 	f = fopen(stored, "rb");
@@ -164,8 +145,8 @@ START_TEST(store_copies_for_acmesh_with_key_bytes)
 	ck_assert_uint_eq(alen, blen);
 	ck_assert(memcmp(a, b, blen) == 0);
 	free(a);
-	store_path(&s, "live/shop.example/fullchain.pem", stored,
-		   sizeof(stored));
+	scene_state_path(&s, "live/shop.example/fullchain.pem", stored,
+			 sizeof(stored));
 	ck_assert(exists(stored));
 	scene_end(&s);
 }
@@ -191,8 +172,8 @@ static void *read_loop(void *arg)
 			continue;
 		snprintf(a, sizeof(a), "%s/cert.pem", dir);
 		snprintf(b, sizeof(b), "%s/fullchain.pem", dir);
-		file_sha(a, sa);
-		file_sha(b, sb);
+		pem_file_sha256(a, sa);
+		pem_file_sha256(b, sb);
 		rd->reads++;
 		rd->mixed += strcmp(sa, sb) != 0;
 	}
@@ -217,7 +198,7 @@ START_TEST(store_swap_is_atomic_for_readers)
 	args[4] = "true";
 	hook_certbot(&s, &r, args);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
-	store_path(&s, "live/shop.example", rd.live, sizeof(rd.live));
+	scene_state_path(&s, "live/shop.example", rd.live, sizeof(rd.live));
 	pthread_create(&th, NULL, read_loop, &rd);
 	for (int i = 0; i < 6; i++) {
 		other = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
@@ -252,9 +233,9 @@ START_TEST(refused_then_resumed_when_ready)
 	run_hook(&s, &r);
 	ck_assert_int_eq(r.status, 1);
 	assert_contains(r.out, "held as a pending deployment");
-	store_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	scene_state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
 	ck_assert(exists(entry));
-	store_path(&s, "live/shop.example", live, sizeof(live));
+	scene_state_path(&s, "live/shop.example", live, sizeof(live));
 	ck_assert(!exists(live)); /* refused: never in the store */
 	{
 		const char *args[] = {"pending", "--config", s.config, "--json",
@@ -323,7 +304,7 @@ START_TEST(resume_refuses_entry_with_non_string_deploy_argv)
 	config_with_store(&s, "\"attempts\": 1");
 	run_hook(&s, &r);
 	ck_assert_int_eq(r.status, 1);
-	store_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	scene_state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
 	e = json_load_file(entry, 0, NULL);
 	ck_assert_ptr_nonnull(e);
 	json_object_set_new(e, "deploy_argv",
@@ -360,7 +341,7 @@ START_TEST(newer_certificate_supersedes_pending_entry)
 	config_with_store(&s, "\"attempts\": 1");
 	run_hook(&s, &r);
 	ck_assert_int_eq(r.status, 1);
-	store_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	scene_state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
 	ck_assert(exists(entry));
 	newer = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
 	scene_renew(&s, newer, 2);

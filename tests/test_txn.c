@@ -23,26 +23,6 @@
 #include "scene.h"
 #include "testutil.h"
 
-static void state_path(const struct scene *s, const char *rel, char *out,
-		       size_t size)
-{
-	snprintf(out, size, "%s/%s", s->state, rel);
-}
-
-/* The SHA-256 of the first certificate in a PEM file, "" when none. */
-static void pem_sha(const char *path, char out[65])
-{
-	FILE *f = fopen(path, "r");
-	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-
-	out[0] = '\0';
-	if (x)
-		sg_cert_sha256(x, out);
-	X509_free(x);
-	if (f)
-		fclose(f);
-}
-
 static void cert_sha(X509 *x, char out[65])
 {
 	sg_cert_sha256(x, out);
@@ -123,7 +103,7 @@ static void pending_then_ready(struct scene *s)
 	config_store(s, NULL);
 	hook_store(s, &r);
 	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
-	state_path(s, "pending/shop.example.json", entry, sizeof(entry));
+	scene_state_path(s, "pending/shop.example.json", entry, sizeof(entry));
 	ck_assert(exists(entry));
 	s->srv.staple = staple;
 }
@@ -148,8 +128,8 @@ static void assert_store_whole(const struct scene *s)
 					    "fullchain.pem", "privkey.pem"};
 	char live[700], prev[700], dir[PATH_MAX], f[PATH_MAX + 20], sha[65];
 
-	state_path(s, "live/shop.example", live, sizeof(live));
-	state_path(s, "store/shop.example/previous", prev, sizeof(prev));
+	scene_state_path(s, "live/shop.example", live, sizeof(live));
+	scene_state_path(s, "store/shop.example/previous", prev, sizeof(prev));
 	for (int k = 0; k < 2; k++) {
 		const char *link = k ? prev : live;
 		struct stat st;
@@ -162,7 +142,7 @@ static void assert_store_whole(const struct scene *s)
 			ck_assert_msg(exists(f), "%s missing", f);
 		}
 		snprintf(f, sizeof(f), "%s/cert.pem", dir);
-		pem_sha(f, sha);
+		pem_file_sha256(f, sha);
 		ck_assert_msg(sha[0], "%s holds no certificate", f);
 	}
 }
@@ -189,8 +169,8 @@ START_TEST(concurrent_resumes_deploy_once)
 	for (int i = 0; i < 3; i++)
 		ck_assert_msg(r[i].status == 0, "%s%s", r[i].out, r[i].err);
 	ck_assert_int_eq(deploys(&s), 1);
-	state_path(&s, "live/shop.example/cert.pem", live, sizeof(live));
-	pem_sha(live, sha);
+	scene_state_path(&s, "live/shop.example/cert.pem", live, sizeof(live));
+	pem_file_sha256(live, sha);
 	cert_sha(s.newcert, want);
 	ck_assert_str_eq(sha, want);
 	assert_store_whole(&s);
@@ -298,9 +278,9 @@ START_TEST(renewal_during_resume_is_not_put_live)
 	pthread_join(th, NULL);
 	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
 	ck_assert(!exists(s.deployed));
-	state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	scene_state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
 	ck_assert(exists(entry));
-	state_path(&s, "live/shop.example", live, sizeof(live));
+	scene_state_path(&s, "live/shop.example", live, sizeof(live));
 	ck_assert(!exists(live));
 	X509_free(w.cert);
 	scene_end(&s);
@@ -345,9 +325,9 @@ START_TEST(acmesh_renewal_during_hook_keeps_key_and_cert_together)
 	pthread_join(th, NULL);
 	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
 	ck_assert(!exists(s.deployed));
-	state_path(&s, "live/shop.example", live, sizeof(live));
+	scene_state_path(&s, "live/shop.example", live, sizeof(live));
 	ck_assert(!exists(live));
-	state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	scene_state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
 	ck_assert_msg(exists(entry), "%s", r.out);
 	X509_free(w.cert);
 	scene_end(&s);
@@ -384,7 +364,8 @@ START_TEST(store_never_gates_a_plain_certificate)
 	cli_env(&r, NULL, args);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
 	ck_assert(exists(s.deployed));
-	state_path(&s, "live/shop.example/privkey.pem", stored, sizeof(stored));
+	scene_state_path(&s, "live/shop.example/privkey.pem", stored,
+			 sizeof(stored));
 	ck_assert_uint_eq(slurp(stored, buf, sizeof(buf)), 15);
 	ck_assert(memcmp(buf, "dehydrated key\n", 15) == 0);
 	/* a renewal and no --key: deployed all the same, the store problem
@@ -452,8 +433,8 @@ START_TEST(rollback_restores_prestaged_staple)
 		cli_env(&r, NULL, rb);
 	}
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
-	state_path(&s, "live/shop.example/cert.pem", live, sizeof(live));
-	pem_sha(live, sha);
+	scene_state_path(&s, "live/shop.example/cert.pem", live, sizeof(live));
+	pem_file_sha256(live, sha);
 	cert_sha(s.newcert, want);
 	ck_assert_str_eq(sha, want);
 	nlen = slurp(out, now, sizeof(now));
@@ -522,8 +503,8 @@ START_TEST(settle_failure_without_rollback_command_redeploys)
 	hook_store(&s, &r);
 	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
 	ck_assert_int_eq(deploys(&s), 3);
-	state_path(&s, "live/shop.example/cert.pem", live, sizeof(live));
-	pem_sha(live, sha);
+	scene_state_path(&s, "live/shop.example/cert.pem", live, sizeof(live));
+	pem_file_sha256(live, sha);
 	cert_sha(s.newcert, want);
 	ck_assert_str_eq(sha, want);
 	log = read_log(s.record);
@@ -606,7 +587,7 @@ START_TEST(lego_leaf_only_certificate_is_kept_pending)
 	}
 	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
 	assert_contains(r.out, "held as a pending deployment");
-	state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	scene_state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
 	ck_assert(exists(entry));
 	s.srv.staple = staple;
 	cli_env(&r, NULL, resume);
@@ -676,8 +657,8 @@ START_TEST(issuer_from_aia_ca_issuers)
 		ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
 		assert_contains(r.out, url);
 		assert_contains(r.out, "held as a pending deployment");
-		state_path(&s, "pending/shop.example.json", entry,
-			   sizeof(entry));
+		scene_state_path(&s, "pending/shop.example.json", entry,
+				 sizeof(entry));
 		ck_assert(exists(entry));
 		files.body = der;
 		files.body_len = (size_t)len;
@@ -787,7 +768,7 @@ static void live_sha(const struct scene *s, const char *name, char out[65])
 	char path[800];
 
 	snprintf(path, sizeof(path), "%s/live/%s/cert.pem", s->state, name);
-	pem_sha(path, out);
+	pem_file_sha256(path, out);
 }
 
 /* acme.sh's RSA and ECC certificates of one domain are two lineages
@@ -957,12 +938,14 @@ START_TEST(adopt_fills_the_store_for_first_use)
 	live_sha(&s, "shop.example", sha);
 	cert_sha(s.newcert, want);
 	ck_assert_str_eq(sha, want);
-	state_path(&s, "live/shop.example/privkey.pem", live, sizeof(live));
+	scene_state_path(&s, "live/shop.example/privkey.pem", live,
+			 sizeof(live));
 	ck_assert(exists(live));
 	n = slurp(out, buf, sizeof(buf));
 	sg_staple_verify(buf, n, s.newcert, T_PKI->ca, &pol, time(NULL), &st);
 	ck_assert_msg(st.valid && st.fresh, "%s", st.reason);
-	state_path(&s, "live/shop.example/staple.der", live, sizeof(live));
+	scene_state_path(&s, "live/shop.example/staple.der", live,
+			 sizeof(live));
 	ck_assert(exists(live));
 	ck_assert(!exists(s.deployed)); /* nothing deployed */
 	cli_env(&r, NULL, args);
@@ -1045,7 +1028,8 @@ START_TEST(refreshed_staple_is_kept_in_the_live_version)
 	cli_env(&r, NULL, resume);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
 	assert_contains(r.out, "refreshed");
-	state_path(&s, "live/shop.example/staple.der", kept, sizeof(kept));
+	scene_state_path(&s, "live/shop.example/staple.der", kept,
+			 sizeof(kept));
 	alen = slurp(out, a, sizeof(a));
 	blen = slurp(kept, b, sizeof(b));
 	ck_assert_uint_gt(alen, 0);
@@ -1098,7 +1082,7 @@ static void unfinished_deploy(const char *body, const char *deadline, bool term,
 	cert_sha(s.newcert, want);
 	ck_assert_msg(strcmp(sha, want) == 0, "live/ is not the first: %s%s",
 		      r.out, r.err);
-	state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
+	scene_state_path(&s, "pending/shop.example.json", entry, sizeof(entry));
 	ck_assert_msg(exists(entry), "not pending: %s%s", r.out, r.err);
 	assert_contains(r.out, "back to the previous version");
 	log = read_log(s.record);
@@ -1153,7 +1137,7 @@ START_TEST(failed_swap_keeps_the_old_staple)
 	flen = slurp(out, first, sizeof(first));
 	ck_assert_uint_gt(flen, 0);
 	second = renew_served(&s, true);
-	state_path(&s, "live/shop.example", live, sizeof(live));
+	scene_state_path(&s, "live/shop.example", live, sizeof(live));
 	ck_assert_int_eq(unlink(live), 0);
 	ck_assert_int_eq(mkdir(live, 0750), 0);
 	snprintf(junk, sizeof(junk), "%s/cert.pem", live);
@@ -1191,7 +1175,8 @@ START_TEST(rollback_removes_staple_the_previous_version_lacked)
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
 	ck_assert(!exists(out));
 	/* as a version adopted without a staple file has none */
-	state_path(&s, "live/shop.example/staple.der", kept, sizeof(kept));
+	scene_state_path(&s, "live/shop.example/staple.der", kept,
+			 sizeof(kept));
 	ck_assert_int_eq(unlink(kept), 0);
 	second = renew_served(&s, true);
 	hook_certbot(&s, &r, args);
