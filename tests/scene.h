@@ -40,6 +40,11 @@ void hook_certbot(struct scene *s, struct cli_run *r, const char *const *args);
 const char *const *certbot_env(const struct scene *s);
 
 void write_text(const char *file, const char *text, mode_t mode);
+/* A Must-Staple hook whose deploy command is slow gets sig (after at
+ * most poll_rounds × 25 ms for the command to start): passed on to the
+ * command (SIGHUP as SIGTERM), the run ends with status 1 and an
+ * "interrupted" outcome line. */
+void scene_signal_during_deploy(int sig, int poll_rounds);
 /* <state_dir>/rel of the scene's config. */
 void scene_state_path(const struct scene *s, const char *rel, char *out,
 		      size_t size);

@@ -436,40 +436,7 @@ END_TEST
  * SIGTERM, the deploy command is ended and the outcome line written. */
 START_TEST(sighup_during_deploy_ends_it_and_is_recorded)
 {
-	struct scene s;
-	struct cli_run r;
-	char script[700], text[1024], started[700], got[700];
-	const char *args[] = {"hook", "--config", NULL, "--", script, NULL};
-	json_t *log;
-	pid_t pid;
-
-	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
-	scene_start_server(&s);
-	scene_config(&s, NULL);
-	snprintf(script, sizeof(script), "%s/slow-deploy.sh", s.dir);
-	snprintf(started, sizeof(started), "%s/started", s.dir);
-	snprintf(got, sizeof(got), "%s/got-term", s.dir);
-	snprintf(text, sizeof(text),
-		 "#!/bin/sh\ntrap 'touch %s; exit 143' TERM\ntouch %s\n"
-		 "sleep 30 & wait\n",
-		 got, started);
-	write_text(script, text, 0755);
-	args[2] = s.config;
-	pid = cli_spawn(certbot_env(&s), args);
-	for (int i = 0; i < 400 && !exists(started); i++)
-		usleep(25000);
-	ck_assert(exists(started));
-	kill(pid, SIGHUP);
-	cli_collect(&r, pid);
-	ck_assert_msg(r.status == 1, "exit %d %s", r.status, r.err);
-	ck_assert(exists(got));
-	assert_contains(r.err, "interrupted by signal 1");
-	log = read_log(s.record);
-	ck_assert_int_eq(json_array_size(log), 2);
-	ck_assert_str_eq(field(json_array_get(log, 1), "action"),
-			 "interrupted");
-	json_decref(log);
-	scene_end(&s);
+	scene_signal_during_deploy(SIGHUP, 400);
 }
 END_TEST
 

@@ -336,40 +336,7 @@ END_TEST
 /* SIGTERM while the deploy command runs: passed on to it, recorded. */
 START_TEST(sigterm_during_deploy_is_passed_on_and_recorded)
 {
-	struct scene s;
-	struct cli_run r;
-	char script[700], text[1024], started[700], got[700];
-	const char *args[] = {"hook", "--config", NULL, "--", script, NULL};
-	json_t *log;
-	pid_t pid;
-
-	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
-	scene_start_server(&s);
-	scene_config(&s, NULL);
-	snprintf(script, sizeof(script), "%s/slow-deploy.sh", s.dir);
-	snprintf(started, sizeof(started), "%s/started", s.dir);
-	snprintf(got, sizeof(got), "%s/got-term", s.dir);
-	snprintf(text, sizeof(text),
-		 "#!/bin/sh\ntrap 'touch %s; exit 143' TERM\ntouch %s\n"
-		 "sleep 30 & wait\n",
-		 got, started);
-	write_text(script, text, 0755);
-	args[2] = s.config;
-	pid = cli_spawn(certbot_env(&s), args);
-	for (int i = 0; i < 200 && !exists(started); i++)
-		usleep(25000);
-	ck_assert(exists(started));
-	kill(pid, SIGTERM);
-	cli_collect(&r, pid);
-	ck_assert_int_eq(r.status, 1);
-	ck_assert(exists(got));
-	assert_contains(r.err, "interrupted by signal 15");
-	log = read_log(s.record);
-	ck_assert_int_eq(json_array_size(log), 2);
-	ck_assert_str_eq(field(json_array_get(log, 1), "action"),
-			 "interrupted");
-	json_decref(log);
-	scene_end(&s);
+	scene_signal_during_deploy(SIGTERM, 200);
 }
 END_TEST
 
