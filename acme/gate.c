@@ -159,12 +159,10 @@ static void record_decision(struct gate *g)
 /* The outcome says where the budget ran out, if it did. */
 static void note_ran_out(struct gate *g)
 {
-	size_t used = strlen(g->out_reason);
-
 	if (g->ran_out == NULL || strstr(g->out_reason, "deadline reached"))
 		return;
-	snprintf(g->out_reason + used, sizeof(g->out_reason) - used,
-		 "%sdeadline reached during %s", used ? "; " : "", g->ran_out);
+	sg_gate_outcome_append(g, "%sdeadline reached during %s",
+			       g->out_reason[0] ? "; " : "", g->ran_out);
 }
 
 static void record_outcome(struct gate *g)

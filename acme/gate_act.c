@@ -37,14 +37,6 @@ static char **deploy_argv(const struct gate *g)
  * one loaded. */
 static void keep_after_settle_failure(struct gate *g, const char *why);
 
-static void append_reason(struct gate *g, const char *text)
-{
-	size_t used = strlen(g->out_reason);
-
-	snprintf(g->out_reason + used, sizeof(g->out_reason) - used, "%s",
-		 text);
-}
-
 /* live/ back to the previous version, its staple file with it; the
  * outcome says what was done. Whether live/ was swapped back. */
 static bool store_back(struct gate *g)
@@ -54,8 +46,8 @@ static bool store_back(struct gate *g)
 
 	if (!sg_store_has_previous(g->cfg->state_dir, g->nc.lineage)) {
 		/* The first version: nothing to go back to. */
-		append_reason(g, "; store: no previous version to roll back "
-				 "to");
+		sg_gate_outcome_append(
+			g, "; store: no previous version to roll back to");
 		return false;
 	}
 	r = sg_store_rollback(g->cfg->state_dir, g->nc.lineage,
@@ -64,8 +56,7 @@ static bool store_back(struct gate *g)
 		sg_gate_note_error(g, "store rollback: %s", r.reason);
 		return false;
 	}
-	append_reason(g, "; store: ");
-	append_reason(g, done);
+	sg_gate_outcome_append(g, "; store: %s", done);
 	return true;
 }
 
@@ -93,9 +84,7 @@ static void rollback(struct gate *g, const char *why)
 		g->out.rollback_exit_status =
 			cmd.started ? cmd.exit_status : 127;
 		g->out.action = SG_ACTION_ROLLED_BACK;
-		snprintf(g->out_reason + strlen(g->out_reason),
-			 sizeof(g->out_reason) - strlen(g->out_reason),
-			 "; %s: %s", what, cmd.reason);
+		sg_gate_outcome_append(g, "; %s: %s", what, cmd.reason);
 	}
 	keep_after_settle_failure(g, why);
 }
@@ -227,10 +216,9 @@ static void hold_for(struct gate *g, const char *why)
 	json_decref(entry);
 	if (!pending_saved(g, r))
 		return;
-	snprintf(g->out_reason + strlen(g->out_reason),
-		 sizeof(g->out_reason) - strlen(g->out_reason),
-		 "; held as a pending deployment (staplegate resume deploys "
-		 "it once the targets are ready)");
+	sg_gate_outcome_append(g, "; held as a pending deployment (staplegate "
+				  "resume deploys it once the targets are "
+				  "ready)");
 }
 
 static void hold(struct gate *g)
@@ -280,9 +268,8 @@ static void keep_after_settle_failure(struct gate *g, const char *why)
 	json_decref(entry);
 	if (!pending_saved(g, r))
 		return;
-	snprintf(g->out_reason + strlen(g->out_reason),
-		 sizeof(g->out_reason) - strlen(g->out_reason),
-		 "; kept pending, resume tries again in %s", wait);
+	sg_gate_outcome_append(g, "; kept pending, resume tries again in %s",
+			       wait);
 }
 
 /* So that resume can refresh the file later, for the certificate that

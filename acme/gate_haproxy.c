@@ -10,7 +10,6 @@
 void sg_gate_haproxy(struct gate *g)
 {
 	const char *sock = g->site.haproxy_socket;
-	size_t used = strlen(g->out_reason), size = sizeof(g->out_reason);
 	struct sg_probe_opts p;
 	X509 *issuer;
 	long timeout = sg_gate_left_ms(g);
@@ -30,10 +29,10 @@ void sg_gate_haproxy(struct gate *g)
 	X509_free(issuer);
 	if (r.code) {
 		sg_gate_note_error(g, "HAProxy: %s", r.reason);
-		snprintf(g->out_reason + used, size - used,
-			 "; staple not pushed to HAProxy: %s", r.reason);
+		sg_gate_outcome_append(g, "; staple not pushed to HAProxy: %s",
+				       r.reason);
 		return;
 	}
-	snprintf(g->out_reason + used, size - used,
-		 "; staple pushed to HAProxy (%s) and read back", sock);
+	sg_gate_outcome_append(
+		g, "; staple pushed to HAProxy (%s) and read back", sock);
 }

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../preflight/clock.h"
 
@@ -34,6 +35,16 @@ void sg_gate_phase_done(struct gate *g, enum sg_gate_phase phase,
 {
 	if (g->ran_out == NULL && sg_now_ms() + PHASE_SLACK_MS >= bound_ms)
 		g->ran_out = phase_names[phase];
+}
+
+void sg_gate_outcome_append(struct gate *g, const char *fmt, ...)
+{
+	size_t used = strlen(g->out_reason);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(g->out_reason + used, sizeof(g->out_reason) - used, fmt, ap);
+	va_end(ap);
 }
 
 void sg_gate_note_error(struct gate *g, const char *fmt, ...)

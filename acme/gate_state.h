@@ -64,6 +64,9 @@ long sg_gate_left_ms(const struct gate *g);
  * is the phase the budget ran out in (the first one counts). */
 void sg_gate_phase_done(struct gate *g, enum sg_gate_phase phase,
 			long long bound_ms);
+/* Appends to the outcome's reason (cut when full, as every reason is). */
+void sg_gate_outcome_append(struct gate *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void sg_gate_note_error(struct gate *g, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sg_gate_refuse(struct gate *g, const char *fmt, ...)
