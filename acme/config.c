@@ -14,6 +14,7 @@
 #include "../preflight/duration.h"
 #include "../preflight/history.h"
 #include "../preflight/probe.h" /* and staple.h: the probing defaults */
+#include "responder_health.h"
 
 #define CONFIG_MAX_BYTES (16L * 1024 * 1024) /* long target lists fit */
 
@@ -59,6 +60,7 @@ static const struct key {
 	{"record", K_STRING, offsetof(struct sg_config, record_path), 0, 0},
 	{"state_dir", K_STRING, offsetof(struct sg_config, state_dir), 0, 0},
 	{"cafile", K_STRING, offsetof(struct sg_config, cafile), 0, 0},
+	{"user", K_STRING, offsetof(struct sg_config, user), 0, 0},
 	{"haproxy_socket", K_STRING, offsetof(struct sg_config, haproxy_socket),
 	 0, 0},
 	{"deploy_command", K_ARGV, offsetof(struct sg_config, deploy_argv), 0,
@@ -475,6 +477,7 @@ void sg_config_free(struct sg_config *cfg)
 	free(cfg->record_path);
 	free(cfg->state_dir);
 	free(cfg->cafile);
+	free(cfg->user);
 	free(cfg->haproxy_socket);
 	sg_config_argv_free(cfg->deploy_argv);
 	sg_config_argv_free(cfg->rollback_argv);
@@ -578,20 +581,47 @@ sg_result sg_config_targets(const struct sg_config *cfg, struct sg_target **out,
 	return sg_ok();
 }
 
+/* monitor --responders: the prober asks the responders too */
+struct health {
+	const struct sg_config *cfg;
+	struct sg_rhealth *health;
+	size_t n;
+};
+
+static sg_result health_job(void *arg, const struct sg_probe *probes, size_t n,
+			    FILE *out)
+{
+	const struct health *h = arg;
+	struct sg_policy policy = sg_config_policy(h->cfg);
+
+	return sg_rhealth_job(probes, n, h->cfg->timeout_sec * 1000L, &policy,
+			      out);
+}
+
+static sg_result health_take(void *arg, const char *type, json_t *line)
+{
+	const struct health *h = arg;
+
+	if (strcmp(type, "health") != 0)
+		return sg_err(SG_EINPUT, "prober: unexpected answer line");
+	return sg_rhealth_take(line, h->health, h->n);
+}
+
 sg_result sg_config_probe(const struct sg_config *cfg,
 			  const struct sg_target *targets, size_t n,
-			  struct sg_probe *probes)
+			  struct sg_probe *probes, struct sg_rhealth *health)
 {
 	struct sg_probe_opts p;
 	X509_STORE *store = NULL;
+	struct health h = {cfg, health, n};
+	struct sg_probe_extra x = {health_job, health_take, &h};
 	sg_result r = sg_bundle_trust_store(cfg->cafile, &store);
 
 	if (r.code)
 		return r;
 	sg_config_probe_opts(cfg, &p);
 	p.store = store;
-	p.keep_certs = true; /* monitor's responder health check reads them */
-	r = sg_probe_run(targets, n, &p, probes);
+	r = sg_probe_run_extra(targets, n, &p, probes, health ? &x : NULL);
 	X509_STORE_free(store);
 	return r;
 }

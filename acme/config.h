@@ -43,6 +43,7 @@ struct sg_config {
 	long signer_warn_sec, signer_crit_sec; /* monitor: OCSP signer left */
 	long responder_health; /* 1: monitor asks each responder too */
 	char *record_path, *state_dir, *cafile;
+	char *user;	      /* the prober's (sandbox.h), NULL: nobody */
 	char *haproxy_socket; /* HAProxy stats socket for staples, or NULL */
 	char **deploy_argv, **rollback_argv;
 	struct sg_domain_cfg *domains;
@@ -100,9 +101,12 @@ void sg_config_site(const struct sg_config *cfg, const struct sg_strlist *names,
 sg_result sg_config_targets(const struct sg_config *cfg, struct sg_target **out,
 			    size_t *n);
 
-/* Probes them as they serve today, with the config's policy. */
+struct sg_rhealth;
+
+/* Probes them as they serve today, with the config's policy; with
+ * health (n of them), asks each served certificate's responder too. */
 sg_result sg_config_probe(const struct sg_config *cfg,
 			  const struct sg_target *targets, size_t n,
-			  struct sg_probe *probes);
+			  struct sg_probe *probes, struct sg_rhealth *health);
 
 #endif

@@ -76,7 +76,7 @@ static void watch_round(const struct sg_probe *p, struct sg_drill_target *t,
 static sg_result probe_round(const struct sg_config *cfg, struct sg_drill *d,
 			     struct sg_probe *probes)
 {
-	sg_result r = sg_config_probe(cfg, d->targets, d->n, probes);
+	sg_result r = sg_config_probe(cfg, d->targets, d->n, probes, NULL);
 
 	d->rounds++;
 	return r;

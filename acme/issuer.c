@@ -12,6 +12,8 @@
 #include "../preflight/bundle.h"
 #include "../preflight/clock.h"
 #include "../preflight/http.h"
+#include "../preflight/sandbox.h"
+#include "../preflight/wire.h"
 
 /* <dir>/<name>.crt (or .pem) -> <dir>/<name>.issuer.crt, as lego names
  * them. */
@@ -102,36 +104,102 @@ static STACK_OF(X509) *parse_certs(const unsigned char *der, size_t len)
 	return certs;
 }
 
+/* The AIA fetch, through the prober (sandbox.h): it fetches, parses and
+ * picks the leaf's signer, and answers with what it tried and the
+ * signer's DER, re-encoded; the parent checks the signature again. */
+struct aia {
+	X509 *leaf;
+	const char *url;
+	long timeout_ms;
+	char note[600]; /* "URL (why not)" or "URL" */
+	unsigned char *der;
+	size_t len;
+};
+
 /* Bounded as the OCSP responder is (sg_http): by timeout_ms, a signal,
- * and SG_AIA_MAX_BYTES. What went wrong is added to tried. */
+ * and SG_AIA_MAX_BYTES. */
+static sg_result aia_job(void *arg, FILE *out)
+{
+	struct aia *a = arg;
+	struct sg_http h = {.url = a->url,
+			    .max_bytes = SG_AIA_MAX_BYTES,
+			    .end_ms = sg_now_ms() + a->timeout_ms};
+	STACK_OF(X509) *cands = NULL;
+	X509 *signer = NULL;
+	unsigned char *der = NULL;
+	int len = 0;
+	bool ok;
+
+	if (!sg_http_fetch(&h))
+		snprintf(a->note, sizeof(a->note), "%s (%s)", a->url, h.reason);
+	else if (h.status != 200)
+		snprintf(a->note, sizeof(a->note), "%s (HTTP status %ld)",
+			 a->url, h.status);
+	else if ((cands = parse_certs(h.body, h.len)) == NULL)
+		snprintf(a->note, sizeof(a->note), "%s (not a certificate)",
+			 a->url);
+	else
+		snprintf(a->note, sizeof(a->note), "%s", a->url);
+	if (cands && (signer = sg_issuer_find(a->leaf, cands, NULL)))
+		len = i2d_X509(signer, &der);
+	ok = sg_sandbox_put(
+		out,
+		json_pack("{s:s, s:s, s:o*}", "t", "aia", "note", a->note,
+			  "der",
+			  sg_wire_put_bytes(der, len > 0 ? (size_t)len : 0)));
+	OPENSSL_free(der);
+	X509_free(signer);
+	sk_X509_pop_free(cands, X509_free);
+	free(h.body);
+	return ok ? sg_ok() : sg_err(SG_ESYS, "writing the answer failed");
+}
+
+static sg_result aia_take(void *arg, json_t *line)
+{
+	struct aia *a = arg;
+	struct sg_wire w;
+	const char *t;
+
+	sg_wire_begin(&w, line, "aia");
+	t = sg_wire_str(&w, "t", 16);
+	if (t == NULL || strcmp(t, "aia") != 0 || a->note[0])
+		return sg_err(SG_EINPUT, "prober: unexpected answer line");
+	sg_wire_copy(&w, "note", a->note, sizeof(a->note));
+	a->der = sg_wire_bytes(&w, "der", SG_AIA_MAX_BYTES, &a->len);
+	return sg_wire_end(&w);
+}
+
+/* What went wrong is added to tried. */
 static bool from_aia(struct sg_material *m, long timeout_ms, char *tried,
 		     size_t size)
 {
-	char *url = ca_issuers_url(sg_material_leaf(m));
-	struct sg_http h = {.url = url,
-			    .max_bytes = SG_AIA_MAX_BYTES,
-			    .end_ms = sg_now_ms() + timeout_ms};
+	struct aia a = {.leaf = sg_material_leaf(m),
+			.url = NULL,
+			.timeout_ms = timeout_ms};
+	struct sg_sandbox_call c = {.what = "aia",
+				    .job = aia_job,
+				    .take = aia_take,
+				    .arg = &a,
+				    .max_bytes = 4 * SG_AIA_MAX_BYTES,
+				    .kill_at_ms = sg_now_ms() + timeout_ms};
+	char *url = ca_issuers_url(a.leaf);
 	STACK_OF(X509) *cands = NULL;
+	sg_result r;
 	bool ok = false;
 
 	if (url == NULL)
 		return false;
-	if (!sg_http_fetch(&h))
-		snprintf(tried + strlen(tried), size - strlen(tried),
-			 ", %s (%s)", url, h.reason);
-	else if (h.status != 200)
-		snprintf(tried + strlen(tried), size - strlen(tried),
-			 ", %s (HTTP status %ld)", url, h.status);
-	else if ((cands = parse_certs(h.body, h.len)) == NULL)
-		snprintf(tried + strlen(tried), size - strlen(tried),
-			 ", %s (not a certificate)", url);
-	else
-		snprintf(tried + strlen(tried), size - strlen(tried), ", %s",
-			 url);
+	a.url = url;
+	r = sg_sandbox_run(&c);
+	if (r.code)
+		snprintf(a.note, sizeof(a.note), "%s (%s)", url, r.reason);
+	snprintf(tried + strlen(tried), size - strlen(tried), ", %s", a.note);
+	if (!r.code && a.der)
+		cands = parse_certs(a.der, a.len);
 	if (cands)
 		ok = take_signer(m, cands);
 	sk_X509_pop_free(cands, X509_free);
-	free(h.body);
+	free(a.der);
 	OPENSSL_free(url);
 	return ok;
 }

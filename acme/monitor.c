@@ -95,34 +95,6 @@ static enum sg_nagios judge(const struct sg_probe *p, long warn, long crit,
 	return long_lived(&p->staple, j) ? SG_NAGIOS_WARNING : SG_NAGIOS_OK;
 }
 
-/* Each served certificate's responder, asked once per certificate: the
- * backends of a pool usually serve the same one. Without the issuer no
- * request can be built (the staple is "unverifiable" then anyway). */
-static void check_responders(const struct sg_config *cfg, struct sg_monitor *m)
-{
-	struct sg_policy policy = sg_config_policy(cfg);
-
-	for (size_t i = 0; i < m->n; i++) {
-		const struct sg_probe *p = &m->probes[i];
-		size_t j = 0;
-
-		if (!p->handshake_ok || p->leaf == NULL || p->issuer == NULL ||
-		    p->served->ocsp_urls.n == 0)
-			continue;
-		while (j < i && !(m->health[j].checked &&
-				  strcmp(m->probes[j].served->sha256,
-					 p->served->sha256) == 0))
-			j++;
-		if (j < i)
-			m->health[i] = m->health[j];
-		else
-			sg_rhealth_check(p->leaf, p->issuer,
-					 p->served->ocsp_urls.v[0],
-					 cfg->timeout_sec * 1000L, &policy,
-					 &m->health[i]);
-	}
-}
-
 /* What judge leaves out: the OCSP signer's remaining validity and, with
  * --responders, the responder's health. */
 static enum sg_nagios judge_responder(struct sg_monitor *m, size_t i,
@@ -660,11 +632,10 @@ sg_result sg_monitor_run(const struct sg_config *cfg,
 		if (o->responders || cfg->responder_health)
 			m->health = calloc(m->n, sizeof(*m->health));
 		r = m->probes && m->judged
-			    ? sg_config_probe(cfg, m->targets, m->n, m->probes)
+			    ? sg_config_probe(cfg, m->targets, m->n, m->probes,
+					      m->health)
 			    : sg_err(SG_ENOMEM, "out of memory");
 	}
-	if (!r.code && m->health)
-		check_responders(cfg, m);
 	if (!r.code) {
 		m->state = SG_NAGIOS_OK;
 		for (size_t i = 0; i < m->n; i++) {

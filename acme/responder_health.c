@@ -1,6 +1,7 @@
 #include "responder_health.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/ocsp.h>
@@ -8,6 +9,8 @@
 #include "../preflight/certinfo.h"
 #include "../preflight/clock.h"
 #include "../preflight/responder.h"
+#include "../preflight/sandbox.h"
+#include "../preflight/wire.h"
 
 /* The OCSPResponseStatus of an answer, whatever else it holds: the
  * staple rules only say "not successful", the operator needs to tell
@@ -81,4 +84,72 @@ void sg_rhealth_check(X509 *leaf, X509 *issuer, const char *url,
 bool sg_rhealth_bad(const struct sg_rhealth *h)
 {
 	return h->checked && h->reason[0] != '\0';
+}
+
+static json_t *put_health(size_t i, const struct sg_rhealth *h)
+{
+	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:i, s:o*, s:I, s:b, s:s}",
+			 "t", "health", "i", (json_int_t)i, "url", h->url,
+			 "latency_ms", (json_int_t)h->latency_ms, "http_status",
+			 (json_int_t)h->http_status, "ocsp_status",
+			 h->ocsp_status, "staple",
+			 sg_wire_put_staple(&h->staple), "validity_sec",
+			 (json_int_t)h->validity_sec, "beyond_not_after",
+			 h->beyond_not_after, "reason", h->reason);
+}
+
+sg_result sg_rhealth_job(const struct sg_probe *probes, size_t n,
+			 long timeout_ms, const struct sg_policy *policy,
+			 FILE *out)
+{
+	struct sg_rhealth *h = calloc(n ? n : 1, sizeof(*h));
+	sg_result r = h ? sg_ok() : sg_err(SG_ENOMEM, "out of memory");
+
+	for (size_t i = 0; !r.code && i < n; i++) {
+		const struct sg_probe *p = &probes[i];
+		size_t j = 0;
+
+		if (!p->handshake_ok || p->leaf == NULL || p->issuer == NULL ||
+		    p->served->ocsp_urls.n == 0)
+			continue;
+		while (j < i &&
+		       !(h[j].checked && strcmp(probes[j].served->sha256,
+						p->served->sha256) == 0))
+			j++;
+		if (j < i)
+			h[i] = h[j];
+		else
+			sg_rhealth_check(p->leaf, p->issuer,
+					 p->served->ocsp_urls.v[0], timeout_ms,
+					 policy, &h[i]);
+		if (!sg_sandbox_put(out, put_health(i, &h[i])))
+			r = sg_err(SG_ESYS, "writing the answer failed");
+	}
+	free(h);
+	return r;
+}
+
+sg_result sg_rhealth_take(json_t *line, struct sg_rhealth *health, size_t n)
+{
+	struct sg_wire w;
+	struct sg_rhealth h = {.checked = true};
+	size_t i;
+
+	sg_wire_begin(&w, line, "health");
+	i = (size_t)sg_wire_int(&w, "i", 0, (long long)n - 1);
+	sg_wire_copy(&w, "url", h.url, sizeof(h.url));
+	h.latency_ms = (long)sg_wire_int(&w, "latency_ms", 0, 1LL << 40);
+	h.http_status = (long)sg_wire_int(&w, "http_status", 0, 999);
+	h.ocsp_status = (int)sg_wire_int(&w, "ocsp_status", -1, 6);
+	sg_wire_take_staple(&w, "staple", &h.staple);
+	h.validity_sec =
+		(long)sg_wire_int(&w, "validity_sec", -(1LL << 40), 1LL << 40);
+	h.beyond_not_after = sg_wire_bool(&w, "beyond_not_after");
+	sg_wire_copy(&w, "reason", h.reason, sizeof(h.reason));
+	if (sg_wire_end(&w).code)
+		return w.err;
+	if (health[i].checked)
+		return sg_err(SG_EINPUT, "prober: health: answered twice");
+	health[i] = h;
+	return sg_ok();
 }

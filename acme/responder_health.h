@@ -8,8 +8,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
+#include <jansson.h>
 #include <openssl/x509.h>
+
+#include "../preflight/probe.h"
 
 #include "../preflight/staple.h"
 
@@ -35,6 +39,18 @@ struct sg_rhealth {
 void sg_rhealth_check(X509 *leaf, X509 *issuer, const char *url,
 		      long timeout_ms, const struct sg_policy *policy,
 		      struct sg_rhealth *out);
+
+/* In the prober, after a probe with leaf and issuer kept: each served
+ * certificate's responder, asked once per certificate (the backends of
+ * a pool usually serve the same one), one "health" line per target
+ * whose responder was asked. Without the issuer no request can be built
+ * (the staple is "unverifiable" then anyway). */
+sg_result sg_rhealth_job(const struct sg_probe *probes, size_t n,
+			 long timeout_ms, const struct sg_policy *policy,
+			 FILE *out);
+
+/* In the parent: one such line into health[0..n), checked. */
+sg_result sg_rhealth_take(json_t *line, struct sg_rhealth *health, size_t n);
 
 /* true when the responder needs attention: no answer, an HTTP status
  * other than 200, an OCSP status other than successful (tryLater,

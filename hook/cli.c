@@ -54,6 +54,7 @@ enum {
 	OPT_SIGNER_WARN,
 	OPT_SIGNER_CRIT,
 	OPT_RESPONDERS,
+	OPT_NO_SANDBOX,
 	OPT_COUNT
 };
 
@@ -107,6 +108,7 @@ static const struct opt {
 	[OPT_SIGNER_WARN] = {"signer-warn", T_SEC, AT(monitor.signer_warn_sec)},
 	[OPT_SIGNER_CRIT] = {"signer-crit", T_SEC, AT(monitor.signer_crit_sec)},
 	[OPT_RESPONDERS] = {"responders", T_FLAG, AT(monitor.responders)},
+	[OPT_NO_SANDBOX] = {"no-sandbox", T_FLAG, AT(no_sandbox)},
 };
 
 #define BIT(o) (1ULL << (o))
@@ -207,6 +209,8 @@ void sg_cli_usage(const struct sg_cli_command *command, FILE *out)
 		fputs("       staplegate --version | --help\n"
 		      "TARGET is HOST[:PORT], IPv4[:PORT] or [IPv6]:PORT "
 		      "(port 443); DURATION is 30s, 15m, 12h, 2d or seconds.\n"
+		      "--no-sandbox (any command): probe without the "
+		      "prober's privilege separation, for debugging only\n"
 		      "exit status: 0 allowed (hook: deployed), 1 refused "
 		      "(hook: or deploy/settle failed), 2 usage, config or "
 		      "input error\n",
@@ -281,7 +285,9 @@ static sg_result apply(struct sg_cli *cli, int id, const char *arg)
 
 static sg_result check_applies(const struct sg_cli *cli, int id)
 {
-	if (id == OPT_HELP || (cli->cmd->opts & BIT(id)))
+	/* --no-sandbox: every command that may probe (debugging only) */
+	if (id == OPT_HELP || id == OPT_NO_SANDBOX ||
+	    (cli->cmd->opts & BIT(id)))
 		return sg_ok();
 	return sg_err(SG_EINPUT, "%s: option not available here (see --help)",
 		      cli->command);

@@ -53,6 +53,7 @@ struct sg_cli {
 	const char *dehydrated_noop;
 	bool json;
 	bool help;
+	bool no_sandbox; /* probe in this process (debugging only) */
 };
 
 /* The command of that name; NULL for one staplegate does not know. */

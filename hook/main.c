@@ -16,6 +16,7 @@
 #include "../preflight/duration.h"
 #include "../preflight/interrupt.h"
 #include "../preflight/progress.h"
+#include "../preflight/sandbox.h"
 #include "cli.h"
 #include "output.h"
 
@@ -343,7 +344,7 @@ static int run_command(struct sg_cli *cli)
 {
 	const struct sg_cli_command *c = cli->cmd;
 	struct sg_config cfg;
-	sg_result r = sg_ok();
+	sg_result r = sg_ok(), prober; /* r: the gate keeps its reason */
 	int status;
 
 	if (c->config == SG_CONFIG_NONE) {
@@ -354,6 +355,11 @@ static int run_command(struct sg_cli *cli)
 	} else if ((r = sg_config_load(cli->config_path, &cfg)).code) {
 		return config_failed(cli, r.reason);
 	}
+	/* A prober that cannot be set up fails each probe with the reason
+	 * (refused for Must-Staple), not the whole command. */
+	prober = sg_sandbox_setup(cfg.user, cli->no_sandbox);
+	if (prober.code)
+		sg_progress("warning: %s", prober.reason);
 	status = runners[c->id](cli, &cfg);
 	sg_config_free(&cfg);
 	return status;

@@ -1,4 +1,5 @@
 #include "http.h"
+#include "sandbox.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -156,12 +157,18 @@ static void set_options(CURL *c, struct sg_http *h, struct sink *s)
 
 bool sg_http_exchange(struct sg_http *h)
 {
-	CURL *c = curl_easy_init();
+	CURL *c;
 	struct sink s = {.h = h};
 	CURLcode rc;
+	sg_result denied;
 
 	h->status = 0;
 	h->reason[0] = '\0';
+	if (!sg_sandbox_may_touch_network(&denied)) {
+		snprintf(h->reason, sizeof(h->reason), "%s", denied.reason);
+		return false;
+	}
+	c = curl_easy_init();
 	if (c == NULL) {
 		snprintf(h->reason, sizeof(h->reason), "%s",
 			 curl_easy_strerror(CURLE_FAILED_INIT));

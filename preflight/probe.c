@@ -23,6 +23,7 @@
 #include "duration.h"
 #include "interrupt.h"
 #include "probepool.h"
+#include "sandbox.h"
 #include "resolve.h"
 #include "vcache.h"
 
@@ -1007,9 +1008,9 @@ void sg_probe_init(struct sg_probe *results, size_t n)
 	}
 }
 
-sg_result sg_probe_run(const struct sg_target *targets, size_t n,
-		       const struct sg_probe_opts *opts,
-		       struct sg_probe *results)
+sg_result sg_probe_run_local(const struct sg_target *targets, size_t n,
+			     const struct sg_probe_opts *opts,
+			     struct sg_probe *results)
 {
 	struct sg_probe_opts capped = *opts;
 	struct loop l = {.targets = targets,
@@ -1021,6 +1022,8 @@ sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 	sg_probe_init(results, n);
 	if (n == 0)
 		return sg_ok();
+	if (!sg_sandbox_may_touch_network(&r))
+		return r;
 	/* every result holds a reference, released by sg_probe_free */
 	l.pool = sg_pool_new(n);
 	if (l.pool == NULL)

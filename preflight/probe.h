@@ -5,6 +5,9 @@
 #define SG_PROBE_H
 
 #include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
 
 #include <openssl/x509.h>
 
@@ -93,13 +96,37 @@ struct sg_probe {
 
 void sg_probe_opts_init(struct sg_probe_opts *o);
 
-/* Probes targets[0..n) into results[0..n) (same order). The caller
- * ignores SIGPIPE: a peer that resets mid-handshake must not kill us.
- * Per-target failures land in each result; only a failure to set up at all (no
- * memory, no TLS context) is returned. */
+/* Probes targets[0..n) into results[0..n) (same order), in the prober
+ * (sandbox.h). The caller ignores SIGPIPE: a peer that resets
+ * mid-handshake must not kill us. Per-target failures land in each
+ * result; a failure to set up at all (no memory, no TLS context) or a
+ * prober that died or answered wrongly is returned. */
 sg_result sg_probe_run(const struct sg_target *targets, size_t n,
 		       const struct sg_probe_opts *opts,
 		       struct sg_probe *results);
+
+/* More work for the prober on the same handshakes (monitor asks each
+ * served certificate's responder): job runs in the prober after the
+ * probe, on its results with leaf and issuer kept, and writes its own
+ * lines (sg_sandbox_put, with a "t" other than "cert"/"probe"); take
+ * reads them in the parent. */
+struct sg_probe_extra {
+	sg_result (*job)(void *arg, const struct sg_probe *results, size_t n,
+			 FILE *out);
+	sg_result (*take)(void *arg, const char *type, json_t *line);
+	void *arg;
+};
+
+sg_result sg_probe_run_extra(const struct sg_target *targets, size_t n,
+			     const struct sg_probe_opts *opts,
+			     struct sg_probe *results,
+			     const struct sg_probe_extra *extra);
+
+/* The probe itself, in this process: for the prober only (anywhere else
+ * it refuses to touch the network, see sandbox.h). */
+sg_result sg_probe_run_local(const struct sg_target *targets, size_t n,
+			     const struct sg_probe_opts *opts,
+			     struct sg_probe *results);
 
 /* Empty results, as a run starts them: nothing connected, every pointer
  * at "" or the empty certificate, no pool. For results built by hand. */

@@ -116,9 +116,8 @@ const struct sg_certinfo *sg_pool_cert_find(struct sg_probe_pool *p,
 	return NULL;
 }
 
-const struct sg_certinfo *sg_pool_cert_add(struct sg_probe_pool *p,
-					   const unsigned char *key, X509 *leaf,
-					   X509 *issuer, sg_result *why)
+/* A new empty record at the end of the pool's list, or NULL. */
+static struct pooled_cert *cert_slot(struct sg_probe_pool *p, sg_result *why)
 {
 	struct pooled_cert *c;
 
@@ -134,10 +133,19 @@ const struct sg_certinfo *sg_pool_cert_add(struct sg_probe_pool *p,
 		p->capcerts = cap;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
+	if (c == NULL)
 		*why = sg_err(SG_ENOMEM, "out of memory");
+	return c;
+}
+
+const struct sg_certinfo *sg_pool_cert_add(struct sg_probe_pool *p,
+					   const unsigned char *key, X509 *leaf,
+					   X509 *issuer, sg_result *why)
+{
+	struct pooled_cert *c = cert_slot(p, why);
+
+	if (c == NULL)
 		return NULL;
-	}
 	*why = sg_certinfo_read(leaf, &c->info);
 	if (why->code) {
 		sg_certinfo_free(&c->info);
@@ -146,6 +154,20 @@ const struct sg_certinfo *sg_pool_cert_add(struct sg_probe_pool *p,
 	}
 	sg_certinfo_read_issuer(issuer, &c->info);
 	memcpy(c->key, key, SG_VCACHE_KEY);
+	p->certs[p->ncerts++] = c;
+	return &c->info;
+}
+
+const struct sg_certinfo *sg_pool_cert_put(struct sg_probe_pool *p,
+					   struct sg_certinfo *info,
+					   sg_result *why)
+{
+	struct pooled_cert *c = cert_slot(p, why);
+
+	if (c == NULL)
+		return NULL;
+	c->info = *info;
+	memset(info, 0, sizeof(*info));
 	p->certs[p->ncerts++] = c;
 	return &c->info;
 }

@@ -31,6 +31,12 @@ const struct sg_certinfo *sg_pool_cert_add(struct sg_probe_pool *p,
 					   const unsigned char *key, X509 *leaf,
 					   X509 *issuer, sg_result *why);
 
+/* Moves a record read elsewhere (the prober's answer) into the pool:
+ * *info is emptied. NULL with *why filled when out of memory. */
+const struct sg_certinfo *sg_pool_cert_put(struct sg_probe_pool *p,
+					   struct sg_certinfo *info,
+					   sg_result *why);
+
 /* An empty certificate record: what a result without a handshake
  * points to. */
 const struct sg_certinfo *sg_pool_no_cert(void);

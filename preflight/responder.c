@@ -11,6 +11,8 @@
 #include "clock.h"
 #include "duration.h"
 #include "http.h"
+#include "sandbox.h"
+#include "wire.h"
 
 static unsigned char *encode_request(X509 *leaf, X509 *issuer, int *len)
 {
@@ -140,9 +142,9 @@ void sg_responder_judge(long http_status, unsigned char *body, size_t len,
 		 out->url, out->staple.reason);
 }
 
-void sg_responder_check(X509 *leaf, X509 *issuer, const char *url,
-			long timeout_ms, const struct sg_policy *policy,
-			struct sg_responder *out)
+static void check_here(X509 *leaf, X509 *issuer, const char *url,
+		       long timeout_ms, const struct sg_policy *policy,
+		       struct sg_responder *out)
 {
 	struct sg_http h = {0};
 
@@ -160,6 +162,84 @@ void sg_responder_check(X509 *leaf, X509 *issuer, const char *url,
 	}
 	sg_responder_judge(out->http_status, h.body, h.len, leaf, issuer,
 			   policy, out);
+}
+
+/* Through the prober (sandbox.h): the exchange and the verification
+ * there, one "responder" line back. */
+struct ask {
+	X509 *leaf, *issuer;
+	const char *url;
+	long timeout_ms;
+	const struct sg_policy *policy;
+	struct sg_responder *out;
+};
+
+static sg_result ask_job(void *arg, FILE *out)
+{
+	struct ask *a = arg;
+	struct sg_responder r;
+	bool ok;
+
+	check_here(a->leaf, a->issuer, a->url, a->timeout_ms, a->policy, &r);
+	ok = sg_sandbox_put(
+		out,
+		json_pack("{s:s, s:s, s:b, s:I, s:o*, s:o*, s:s}", "t",
+			  "responder", "url", r.url, "ready", r.ready,
+			  "http_status", (json_int_t)r.http_status, "staple",
+			  sg_wire_put_staple(&r.staple), "der",
+			  sg_wire_put_bytes(r.der, r.len), "reason", r.reason));
+	sg_responder_free(&r);
+	return ok ? sg_ok() : sg_err(SG_ESYS, "writing the answer failed");
+}
+
+static sg_result ask_take(void *arg, json_t *line)
+{
+	struct sg_responder *r = ((struct ask *)arg)->out;
+	struct sg_wire w;
+	const char *t;
+
+	sg_wire_begin(&w, line, "responder");
+	t = sg_wire_str(&w, "t", 16);
+	if (t == NULL || strcmp(t, "responder") != 0 || r->url[0])
+		return sg_err(SG_EINPUT, "prober: unexpected answer line");
+	sg_wire_copy(&w, "url", r->url, sizeof(r->url));
+	r->ready = sg_wire_bool(&w, "ready");
+	r->http_status = (long)sg_wire_int(&w, "http_status", 0, 999);
+	sg_wire_take_staple(&w, "staple", &r->staple);
+	r->der = sg_wire_bytes(&w, "der", SG_OCSP_MAX_RESPONSE_BYTES, &r->len);
+	sg_wire_copy(&w, "reason", r->reason, sizeof(r->reason));
+	if (!w.err.code && r->ready && !(r->staple.valid && r->staple.fresh))
+		w.err = sg_err(SG_EINPUT, "prober: responder: ready without "
+					  "a fresh staple");
+	return sg_wire_end(&w);
+}
+
+void sg_responder_check(X509 *leaf, X509 *issuer, const char *url,
+			long timeout_ms, const struct sg_policy *policy,
+			struct sg_responder *out)
+{
+	struct ask a = {leaf, issuer, url, timeout_ms, policy, out};
+	struct sg_sandbox_call c = {
+		.what = "responder",
+		.job = ask_job,
+		.take = ask_take,
+		.arg = &a,
+		.max_bytes = 4 * SG_OCSP_MAX_RESPONSE_BYTES,
+		.kill_at_ms = sg_now_ms() + timeout_ms,
+	};
+	sg_result r;
+
+	memset(out, 0, sizeof(*out));
+	r = sg_sandbox_run(&c);
+	if (!r.code && out->url[0] == '\0')
+		r = sg_err(SG_EINPUT, "prober: no answer");
+	if (r.code) {
+		/* nothing the prober said counts then */
+		sg_responder_free(out);
+		memset(out, 0, sizeof(*out));
+		snprintf(out->url, sizeof(out->url), "%s", url);
+		fail(out, "OCSP responder %s: %s", r.reason);
+	}
 }
 
 void sg_responder_free(struct sg_responder *r)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "sandbox.h"
 
 /* The log's directory is created 0750 when missing; an existing one must
  * be a real directory, not a symlink planted there. */
@@ -76,19 +77,28 @@ sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec,
 	return r;
 }
 
+/* With --no-sandbox every record says so, whoever built it: the flag
+ * goes in before the object's closing brace. */
+#define NO_SANDBOX ",\"no_sandbox\":true}"
+
 sg_result sg_scorelog_append_line(int fd, const char *path, const char *line,
 				  struct sg_strlist *notes)
 {
 	size_t len = strlen(line);
+	bool mark = sg_sandbox_off() && len > 2 && line[len - 1] == '}';
 	char *text;
 	sg_result r = sg_ok();
 
 	/* One spare byte before the line for a repairing newline, one after
 	 * for the line's own (it replaces the NUL: written by length). */
-	text = malloc(len + 2);
+	text = malloc(len + 2 + (mark ? sizeof(NO_SANDBOX) : 0));
 	if (text == NULL)
 		return sg_err(SG_ENOMEM, "score log %s: out of memory", path);
 	memcpy(text + 1, line, len);
+	if (mark) {
+		memcpy(text + len, NO_SANDBOX, sizeof(NO_SANDBOX) - 1);
+		len += sizeof(NO_SANDBOX) - 2;
+	}
 	text[len + 1] = '\n';
 	if (flock(fd, LOCK_EX) != 0) {
 		r = sg_err(SG_ESYS, "score log %s: lock: %s", path,

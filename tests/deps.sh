@@ -4,7 +4,7 @@
 # root, installs what is missing (apt-get update first); otherwise says
 # what is missing.
 PKGS="build-essential pkg-config libssl-dev libcurl4-openssl-dev \
-libjansson-dev check openssl nginx-light faketime valgrind certbot pebble \
+libjansson-dev libseccomp-dev check openssl nginx-light faketime valgrind certbot pebble \
 python3 clang haproxy apache2 logrotate prometheus gnutls-bin ca-certificates \
 lego dehydrated uacme curl iproute2"
 [ "$1" = browser ] && PKGS="$PKGS firefox-esr libnss3-tools python3-websockets"

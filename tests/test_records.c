@@ -20,6 +20,7 @@
 #include "../preflight/atomic.h"
 #include "../preflight/certinfo.h"
 #include "../preflight/history.h"
+#include "../preflight/sandbox.h"
 #include "../preflight/scorelog.h"
 #include "scene.h"
 #include "testutil.h"
@@ -195,6 +196,9 @@ START_TEST(cut_score_log_line_is_reported)
 	int fd;
 	FILE *f;
 
+	/* the suite probes in-process (test_main.c), which records would
+	 * say: the bytes compared here are a sandboxed run's */
+	sg_sandbox_setup(NULL, false);
 	dir_of_test(dir, sizeof(dir), "cutlog");
 	snprintf(log, sizeof(log), "%s/scores.jsonl", dir);
 	write_text(log, "{\"kind\": \"whole\"}\n{\"kind\": \"cu", 0640);

@@ -46,5 +46,6 @@ Suite *confirm_suite(void);
 Suite *operator_suite(void);
 Suite *clients_suite(void);
 Suite *signer_suite(void);
+Suite *sandbox_suite(void);
 
 #endif

@@ -1,9 +1,20 @@
 #!/usr/bin/env python3
 """measure LABEL N [HANDSHAKES_PER_TARGET] -- CMD...: runs CMD once, prints
 one JSON line with wall time, CPU time (user+sys, including waited-for
-children), peak RSS and the most file descriptors it held open at once
-(sampled every 50 ms from /proc, so a brief peak may be missed)."""
+children), peak RSS (of the largest process: staplegate or its prober) and
+the most file descriptors it and its children (the prober holds the
+sockets) held open at once (sampled every 50 ms from /proc, so a brief peak
+may be missed)."""
 import json, os, subprocess, sys, time
+
+def open_fds(pid):
+    """Descriptors of pid and its descendants."""
+    try:
+        n = len(os.listdir(f"/proc/{pid}/fd"))
+        kids = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    except OSError:
+        return 0
+    return n + sum(open_fds(int(k)) for k in kids)
 
 label, n = sys.argv[1], int(sys.argv[2])
 sep = sys.argv.index("--")
@@ -14,10 +25,7 @@ p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 os.set_blocking(p.stderr.fileno(), False)
 fds, err = 0, b""
 while True:
-    try:
-        fds = max(fds, len(os.listdir(f"/proc/{p.pid}/fd")))
-    except OSError:
-        pass
+    fds = max(fds, open_fds(p.pid))
     try:
         err += p.stderr.read() or b""
     except (BlockingIOError, TypeError):
