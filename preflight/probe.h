@@ -57,7 +57,10 @@ struct sg_probe_opts {
 				      chain (--chain, the new bundle) */
 	X509_STORE *store;	   /* roots for chain validation */
 	struct sg_policy policy;
-	bool keep_certs; /* results hold the served leaf and its issuer */
+	/* Results hold the served leaf and its issuer: set by the prober
+	 * for an extra job (sg_probe_run_extra), which reads them there;
+	 * the parent's results never hold them. */
+	bool keep_certs;
 };
 
 struct sg_probe_pool;

@@ -157,6 +157,8 @@ static struct batch *batch_new(size_t n)
 	return b;
 }
 
+/* A numeric address (also the prober's answer) as a socket address with
+ * port 0. */
 static bool numeric(const char *host, struct sg_resolved *r)
 {
 	struct sockaddr_in *in = (struct sockaddr_in *)&r->addr;
@@ -291,23 +293,6 @@ static sg_result ask_job(void *arg, FILE *out)
 	return r;
 }
 
-/* The address text back into a socket address (port 0). */
-static bool take_ip(const char *ip, struct sg_resolved *r)
-{
-	struct sockaddr_in *v4 = (void *)&r->addr;
-	struct sockaddr_in6 *v6 = (void *)&r->addr;
-
-	memset(&r->addr, 0, sizeof(r->addr));
-	if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		r->addrlen = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		r->addrlen = sizeof(*v6);
-	}
-	return r->addrlen != 0;
-}
-
 static sg_result ask_take(void *arg, json_t *line)
 {
 	struct ask *a = arg;
@@ -324,7 +309,7 @@ static sg_result ask_take(void *arg, json_t *line)
 	if (sg_wire_end(&w).code)
 		return w.err;
 	if (strcmp(t, "addr") != 0 || i != a->answered ||
-	    (*ip && !take_ip(ip, &got)) || (!*ip && !got.error[0]))
+	    (*ip && !numeric(ip, &got)) || (!*ip && !got.error[0]))
 		return sg_err(SG_EINPUT, "prober: addr: bad answer");
 	a->out[a->answered++] = got;
 	return sg_ok();
