@@ -118,6 +118,9 @@ static void test_fault(FILE *out)
 		open("/tmp/staplegate-prober-escape", O_WRONLY | O_CREAT, 0600);
 	if (strcmp(f, "segv") == 0)
 		*null = 1;
+	/* Landlock's test: world-readable, but nothing probing reads */
+	if (strcmp(f, "read") == 0 && open("/etc/passwd", O_RDONLY) >= 0)
+		_exit(3);
 	if (strcmp(f, "garbage") == 0) {
 		fputs("not json\n", out);
 		fflush(out);

@@ -2,12 +2,14 @@
  * prober as the kernel sees it while it probes, and a prober that
  * misbehaves (a forbidden system call, a crash, garbage, a hang) always
  * refuses a Must-Staple certificate and never blocks a plain one. */
+#include <linux/landlock.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -236,6 +238,27 @@ START_TEST(misbehaving_prober_never_blocks_a_plain_certificate)
 	hook_with_fault(&s, &r, faults[_i].fault);
 	ck_assert_msg(r.status == 0, "%s: exit %d %s", faults[_i].fault,
 		      r.status, r.err);
+	ck_assert(exists(s.deployed));
+	scene_end(&s);
+}
+END_TEST
+
+/* Where the kernel has Landlock, the prober reads nothing beyond what
+ * probing needs: /etc/passwd is readable by anyone, but not by it (the
+ * test-only trigger exits 3 when it can open it, failing the run). */
+START_TEST(prober_cannot_read_beyond_what_it_needs)
+{
+	struct scene s;
+	struct cli_run r;
+
+	if (syscall(SYS_landlock_create_ruleset, NULL, 0,
+		    LANDLOCK_CREATE_RULESET_VERSION) < 1)
+		return; /* a kernel without Landlock */
+	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
+	scene_start_server(&s);
+	scene_config(&s, NULL);
+	hook_with_fault(&s, &r, "read");
+	ck_assert_msg(r.status == 0, "exit %d %s", r.status, r.err);
 	ck_assert(exists(s.deployed));
 	scene_end(&s);
 }
@@ -478,6 +501,7 @@ Suite *sandbox_suite(void)
 	tcase_add_loop_test(tc,
 			    misbehaving_prober_never_blocks_a_plain_certificate,
 			    0, (int)nfaults);
+	tcase_add_test(tc, prober_cannot_read_beyond_what_it_needs);
 	tcase_add_test(tc, hanging_prober_is_killed_at_the_deadline);
 	tcase_add_test(tc, no_sandbox_is_written_in_every_record);
 	suite_add_tcase(s, tc);
