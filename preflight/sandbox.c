@@ -233,16 +233,20 @@ static sg_result take_bytes(struct reader *rd, const char *s, size_t n)
 	if (rd->total > rd->c->max_bytes)
 		return sg_err(SG_EINPUT, "prober: answer longer than %zu bytes",
 			      rd->c->max_bytes);
-	for (; n > 0 && !r.code; s++, n--) {
-		if (*s != '\n') {
-			if (rd->len >= LINE_MAX_BYTES)
-				return sg_err(SG_EINPUT,
-					      "prober: answer line too long");
-			rd->buf[rd->len++] = *s;
-			continue;
-		}
+	while (n > 0 && !r.code) {
+		const char *nl = memchr(s, '\n', n);
+		size_t part = nl ? (size_t)(nl - s) : n;
+
+		if (part > LINE_MAX_BYTES - rd->len)
+			return sg_err(SG_EINPUT, "prober: answer line too long");
+		memcpy(rd->buf + rd->len, s, part);
+		rd->len += part;
+		if (nl == NULL)
+			break;
 		r = take_line(rd, rd->buf, rd->len);
 		rd->len = 0;
+		s = nl + 1;
+		n -= part + 1;
 	}
 	return r;
 }

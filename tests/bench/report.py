@@ -32,9 +32,13 @@ for n in (100, 1000, 10000):
     print(f"{n:,} targets, peak RSS: staplegate {d['rss_mb']:.1f} MB, --confirm 1 "
           f"{get('staplegate --confirm 1', n)['rss_mb']:.1f} MB, raw floor {f['rss_mb']:.1f} MB"
           + ("  (goal <= 32 MB)" if n == 10000 else ""))
-ns = get("staplegate --no-sandbox", 1000)
-print(f"1,000 targets, staplegate / staplegate --no-sandbox (the prober's cost, wall): {sg['wall'] / ns['wall']:.2f}x, "
-      f"cpu {sg['cpu'] / ns['cpu']:.2f}x, peak RSS {sg['rss_mb']:.1f} / {ns['rss_mb']:.1f} MB  (goal <= 1.05x)")
+def best(label, n, key):
+    return min(r[key] for r in rows if r["label"] == label and r["n"] == n)
+
+a, b = "prober: staplegate", "prober: staplegate --no-sandbox"
+print(f"1,000 targets, sandboxed / --no-sandbox, best of 3 each (the prober's cost): wall "
+      f"{best(a, 1000, 'wall') / best(b, 1000, 'wall'):.2f}x, cpu {best(a, 1000, 'cpu') / best(b, 1000, 'cpu'):.2f}x, "
+      f"peak RSS {best(a, 1000, 'rss_mb'):.1f} / {best(b, 1000, 'rss_mb'):.1f} MB  (goal <= 1.05x)")
 xargs, sg1 = get("s_client xargs -P16", 1000), get("staplegate --confirm 1", 1000)
 print(f"1,000 targets, s_client xargs -P16 / staplegate --confirm 1 (wall): {xargs['wall'] / sg1['wall']:.1f}x faster  (goal >= 12x)")
 for n in (1000, 10000):
