@@ -28,7 +28,7 @@ TEST_SRC = $(filter-out tests/responder.c tests/mkpki.c tests/shim_enospc.c \
 	$(wildcard tests/*.c))
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(FIXTURE_OBJ)
 
-FUZZ_TARGETS = staple tlsfeature config strings responder
+FUZZ_TARGETS = staple tlsfeature config strings responder answer
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-Wno-unknown-warning-option

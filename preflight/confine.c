@@ -225,36 +225,39 @@ static int allow(scmp_filter_ctx f, const char *name, unsigned n,
 #define OPEN_WRITE_BITS                                                        \
 	(O_ACCMODE | O_CREAT | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY))
 
+/* Allowed when argument arg compares true: op (a) for SCMP_CMP_EQ,
+ * (arg & a) == b for SCMP_CMP_MASKED_EQ. */
+static int allow_if(scmp_filter_ctx f, const char *name, unsigned arg,
+		    enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp c = {
+		.arg = arg, .op = op, .datum_a = a, .datum_b = b};
+
+	return allow(f, name, 1, &c);
+}
+
 static int conditional_rules(scmp_filter_ctx f)
 {
 	static const int families[] = {AF_INET, AF_INET6, AF_UNIX, AF_NETLINK};
 	static const unsigned long ioctls[] = {FIONREAD, FIONBIO, TCGETS};
-	struct scmp_arg_cmp c;
 	int rc = 0;
 
-	c = SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_WRITE_BITS, 0);
-	rc |= allow(f, "openat", 1, &c);
-	c = SCMP_A1(SCMP_CMP_MASKED_EQ, OPEN_WRITE_BITS, 0);
-	rc |= allow(f, "open", 1, &c);
-	for (size_t i = 0; i < 4; i++) {
-		c = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]);
-		rc |= allow(f, "socket", 1, &c);
-	}
-	for (size_t i = 0; i < 3; i++) {
-		c = SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctls[i]);
-		rc |= allow(f, "ioctl", 1, &c);
-	}
+	rc |= allow_if(f, "openat", 2, SCMP_CMP_MASKED_EQ, OPEN_WRITE_BITS, 0);
+	rc |= allow_if(f, "open", 1, SCMP_CMP_MASKED_EQ, OPEN_WRITE_BITS, 0);
+	for (size_t i = 0; i < 4; i++)
+		rc |= allow_if(f, "socket", 0, SCMP_CMP_EQ,
+			       (scmp_datum_t)families[i], 0);
+	for (size_t i = 0; i < 3; i++)
+		rc |= allow_if(f, "ioctl", 1, SCMP_CMP_EQ, ioctls[i], 0);
 	/* Threads (the resolver's), never a new process. clone3 passes its
 	 * flags in memory a filter cannot read: glibc falls back to clone. */
-	c = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
-	rc |= allow(f, "clone", 1, &c);
+	rc |= allow_if(f, "clone", 0, SCMP_CMP_MASKED_EQ, CLONE_THREAD,
+		       CLONE_THREAD);
 	rc |= seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	/* Reading limits only (glibc's getrlimit is prlimit64 with no new
 	 * value); signals only to this process (abort, raise). */
-	c = SCMP_A2(SCMP_CMP_EQ, 0);
-	rc |= allow(f, "prlimit64", 1, &c);
-	c = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
-	rc |= allow(f, "tgkill", 1, &c);
+	rc |= allow_if(f, "prlimit64", 2, SCMP_CMP_EQ, 0, 0);
+	rc |= allow_if(f, "tgkill", 0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
 	return rc;
 }
 

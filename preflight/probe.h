@@ -125,6 +125,11 @@ sg_result sg_probe_run_extra(const struct sg_target *targets, size_t n,
 			     struct sg_probe *results,
 			     const struct sg_probe_extra *extra);
 
+/* The parent's reading of a probe answer given as text, as sg_probe_run
+ * takes it from its prober: for the fuzzer (tests/fuzz/fuzz_answer.c). */
+sg_result sg_probe_take_answer(const char *text, size_t len, size_t n,
+			       struct sg_probe *results);
+
 /* The probe itself, in this process: for the prober only (anywhere else
  * it refuses to touch the network, see sandbox.h). */
 sg_result sg_probe_run_local(const struct sg_target *targets, size_t n,

@@ -212,6 +212,40 @@ static long long answer_by(const struct sg_probe_opts *o, size_t asks)
 	       (long long)asks * o->timeout_ms + 10000;
 }
 
+/* Runs c (its arg a struct run) with results ready to be filled: every
+ * result of the run holds a reference to one pool, released by
+ * sg_probe_free whatever the prober said. text: take it instead of
+ * asking a prober (the fuzzer). */
+static sg_result answered(struct run *run, const struct sg_sandbox_call *c,
+			  const char *text, size_t len)
+{
+	sg_result r;
+
+	sg_probe_init(run->results, run->n);
+	if (run->n == 0)
+		return sg_ok();
+	run->certs = calloc(CERTS_MAX, sizeof(*run->certs));
+	run->seen = calloc(run->n, 1);
+	if (run->certs && run->seen)
+		run->pool = sg_pool_new(run->n);
+	if (run->pool == NULL) {
+		r = sg_err(SG_ENOMEM, "out of memory");
+	} else {
+		for (size_t i = 0; i < run->n; i++)
+			run->results[i].pool = run->pool;
+		r = text ? sg_sandbox_take_text(c, text, len)
+			 : sg_sandbox_run(c);
+		if (!r.code && run->nseen != run->n)
+			r = sg_err(SG_EINPUT,
+				   "prober: %zu of %zu targets "
+				   "unanswered",
+				   run->n - run->nseen, run->n);
+	}
+	free(run->certs);
+	free(run->seen);
+	return r;
+}
+
 sg_result sg_probe_run_extra(const struct sg_target *targets, size_t n,
 			     const struct sg_probe_opts *opts,
 			     struct sg_probe *results,
@@ -229,30 +263,20 @@ sg_result sg_probe_run_extra(const struct sg_target *targets, size_t n,
 				    .max_bytes = (n + 16) * BYTES_PER_TARGET,
 				    .kill_at_ms =
 					    answer_by(opts, extra ? n : 0)};
-	sg_result r;
 
-	sg_probe_init(results, n);
-	if (n == 0)
-		return sg_ok();
-	run.certs = calloc(CERTS_MAX, sizeof(*run.certs));
-	run.seen = calloc(n, 1);
-	if (run.certs && run.seen)
-		run.pool = sg_pool_new(n);
-	if (run.pool == NULL) {
-		r = sg_err(SG_ENOMEM, "out of memory");
-	} else {
-		for (size_t i = 0; i < n; i++)
-			results[i].pool = run.pool;
-		r = sg_sandbox_run(&c);
-		if (!r.code && run.nseen != n)
-			r = sg_err(SG_EINPUT,
-				   "prober: %zu of %zu targets "
-				   "unanswered",
-				   n - run.nseen, n);
-	}
-	free(run.certs);
-	free(run.seen);
-	return r;
+	return answered(&run, &c, NULL, 0);
+}
+
+sg_result sg_probe_take_answer(const char *text, size_t len, size_t n,
+			       struct sg_probe *results)
+{
+	struct run run = {.n = n, .results = results};
+	struct sg_sandbox_call c = {.what = "probe",
+				    .take = take,
+				    .arg = &run,
+				    .max_bytes = (n + 16) * BYTES_PER_TARGET};
+
+	return answered(&run, &c, text, len);
 }
 
 sg_result sg_probe_run(const struct sg_target *targets, size_t n,

@@ -238,7 +238,8 @@ static sg_result take_bytes(struct reader *rd, const char *s, size_t n)
 		size_t part = nl ? (size_t)(nl - s) : n;
 
 		if (part > LINE_MAX_BYTES - rd->len)
-			return sg_err(SG_EINPUT, "prober: answer line too long");
+			return sg_err(SG_EINPUT,
+				      "prober: answer line too long");
 		memcpy(rd->buf + rd->len, s, part);
 		rd->len += part;
 		if (nl == NULL)
@@ -320,8 +321,21 @@ static sg_result judge_exit(pid_t pid, sg_result read, const struct reader *rd)
 	return rd->end;
 }
 
+sg_result sg_sandbox_take_text(const struct sg_sandbox_call *c,
+			       const char *text, size_t len)
+{
+	struct reader rd = {.c = c, .buf = malloc(LINE_MAX_BYTES)};
+	sg_result r = rd.buf ? take_bytes(&rd, text, len)
+			     : sg_err(SG_ENOMEM, "out of memory");
+
+	if (!r.code && (rd.len || !rd.ended))
+		r = sg_err(SG_EINPUT, "prober: answer cut short");
+	free(rd.buf);
+	return r.code ? r : rd.end;
+}
+
 /* --no-sandbox: the same job and the same encoding, in this process. */
-static sg_result run_here(const struct sg_sandbox_call *c, struct reader *rd)
+static sg_result run_here(const struct sg_sandbox_call *c)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -332,34 +346,28 @@ static sg_result run_here(const struct sg_sandbox_call *c, struct reader *rd)
 		return sg_err(SG_ENOMEM, "out of memory");
 	r = c->job(c->arg, out);
 	put_end(out, r);
-	r = fclose(out) == 0 ? take_bytes(rd, text, len)
+	r = fclose(out) == 0 ? sg_sandbox_take_text(c, text, len)
 			     : sg_err(SG_ENOMEM, "out of memory");
 	free(text);
-	if (!r.code && (rd->len || !rd->ended))
-		r = sg_err(SG_EINPUT, "prober: answer cut short");
-	return r.code ? r : rd->end;
+	return r;
 }
 
 sg_result sg_sandbox_run(const struct sg_sandbox_call *c)
 {
-	struct reader rd = {.c = c, .buf = malloc(LINE_MAX_BYTES)};
+	struct reader rd = {.c = c};
 	pid_t parent = getpid(), pid;
 	int fds[2];
 	sg_result r;
 
-	if (rd.buf == NULL)
-		return sg_err(SG_ENOMEM, "out of memory");
 	if (!sb.set)
 		sg_sandbox_setup(NULL, false);
-	if (sb.error.code) {
-		free(rd.buf);
+	if (sb.error.code)
 		return sb.error;
-	}
-	if (sb.off || sb.in_prober) {
-		r = run_here(c, &rd);
-		free(rd.buf);
-		return r;
-	}
+	if (sb.off || sb.in_prober)
+		return run_here(c);
+	rd.buf = malloc(LINE_MAX_BYTES);
+	if (rd.buf == NULL)
+		return sg_err(SG_ENOMEM, "out of memory");
 	if (pipe2(fds, O_CLOEXEC) != 0) {
 		free(rd.buf);
 		return sg_err(SG_ESYS, "prober: pipe: %s", strerror(errno));

@@ -60,4 +60,10 @@ struct sg_sandbox_call {
  * with "prober". */
 sg_result sg_sandbox_run(const struct sg_sandbox_call *c);
 
+/* The parent's reading of an answer given as text (the lines the prober
+ * writes, its end line included): what sg_sandbox_run does with the
+ * pipe's bytes, for --no-sandbox and the fuzzer. */
+sg_result sg_sandbox_take_text(const struct sg_sandbox_call *c,
+			       const char *text, size_t len);
+
 #endif

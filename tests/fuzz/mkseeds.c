@@ -44,6 +44,35 @@ static void put_cert(const char *dir, const char *name, X509 *x)
 	OPENSSL_free(der);
 }
 
+/* A prober's answer for one target (the first byte: n - 1), as
+ * preflight/prober.c writes it: a certificate record, the result, the
+ * end. */
+static const char answer[] =
+	"\x00"
+	"{\"t\":\"cert\",\"id\":0,\"info\":{\"subject\":\"CN=shop.example\","
+	"\"serial\":\"1002\",\"sha256\":"
+	"\"ca46aef32a4467603fb27fe87667af79e854a2"
+	"0b12b339cee42af4a7f1816fdd\",\"dns_names\":[\"shop.example\"],"
+	"\"ocsp_urls\":[\"http://127.0.0.1:9/ocsp\"],\"not_before\":1,"
+	"\"not_after\":2000000000,\"key_type\":408,\"features\":{\"present\":"
+	"true,\"must_staple\":true,\"values\":[5]},\"feature_error\":{\"code\":"
+	"0,\"reason\":\"\"},\"issuer_features\":{\"present\":false,"
+	"\"must_staple\":false,\"values\":[]},\"issuer_feature_error\":{"
+	"\"code\":0,\"reason\":\"\"}},\"v\":1}\n"
+	"{\"t\":\"probe\",\"i\":0,\"address\":\"127.0.0.1:8443\","
+	"\"servername\":"
+	"\"shop.example\",\"connected\":true,\"handshake_ok\":true,"
+	"\"chain_valid\":true,\"tls_version\":\"TLSv1.3\",\"cert\":0,"
+	"\"chain_reason\":\"ok\",\"staple\":{\"present\":true,\"valid\":true,"
+	"\"fresh\":true,\"status\":1,\"this_update\":1,\"next_update\":"
+	"2000000000,\"seconds_left\":600000,\"capped\":false,\"revoked_at\":0,"
+	"\"revoke_reason\":-1,\"signer_known\":true,\"signer_delegated\":"
+	"false,\"signer_subject\":\"CN=CA\",\"signer_not_after\":2000000000,"
+	"\"reason\":\"fresh staple\"},\"attempts\":3,\"stapled\":3,\"streak\":"
+	"3,\"confirmed\":true,\"elapsed_ms\":12,\"error\":\"\",\"key_note\":"
+	"\"\",\"v\":1}\n"
+	"{\"t\":\"end\",\"code\":0,\"reason\":\"\",\"v\":1}\n";
+
 int main(int argc, char **argv)
 {
 	static const char *const strings[] = {
@@ -82,6 +111,7 @@ int main(int argc, char **argv)
 	if (f)
 		fclose(f);
 	put(argv[1], "config", "example", cfg, n);
+	put(argv[1], "answer", "one-target", answer, sizeof(answer) - 1);
 	fx_pki_free(&p);
 	return 0;
 }
