@@ -695,7 +695,7 @@ void sg_monitor_free(struct sg_monitor *m)
 	free(m->probes);
 	free(m->judged);
 	free(m->health);
-	free(m->targets);
+	sg_targets_free(m->targets, m->n);
 	sg_strlist_free(&m->errors);
 	sg_strlist_free(&m->notes);
 	memset(m, 0, sizeof(*m));

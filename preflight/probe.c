@@ -54,14 +54,6 @@ static const unsigned char ping_hello[] = {
 	0x01, 0x00,		/* compression: null */
 };
 
-/* A target's address: IPv4 or IPv6 only (TCP), in 28 bytes rather than
- * a sockaddr_storage's 128, since there is one per target. */
-union slot_addr {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-};
-
 /* Per-target scratch for the run; the TLS state (ssl) lives only while
  * a connection is open. */
 struct slot {
@@ -72,7 +64,7 @@ struct slot {
 	long long start_at_ms; /* SLOT_WAIT: when the next attempt starts */
 	long long deadline_ms; /* connect + handshake bound */
 	long long first_ms;
-	union slot_addr addr;
+	union sg_addr addr;
 	socklen_t addrlen;
 	const char *sni;
 	bool tls;      /* the open socket is a real attempt, not a ping */
@@ -156,7 +148,7 @@ static SSL_CTX *make_ctx(const char *sigalgs)
 	return ctx;
 }
 
-static void format_address(const union slot_addr *a, char *buf, size_t size)
+static void format_address(const union sg_addr *a, char *buf, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 
@@ -172,7 +164,7 @@ static void format_address(const union slot_addr *a, char *buf, size_t size)
 /* An IP literal's address without the resolver (whose answers cost 392
  * bytes a target while it runs), port 0; false when it is not one this
  * parses (a scoped IPv6 address goes to the resolver). */
-static bool literal_address(const struct sg_target *t, union slot_addr *a,
+static bool literal_address(const struct sg_target *t, union sg_addr *a,
 			    socklen_t *len)
 {
 	memset(a, 0, sizeof(*a));
@@ -202,6 +194,14 @@ static bool take_address(struct slot *s, const struct sockaddr_storage *ss,
 	memset(&s->addr, 0, sizeof(s->addr));
 	memcpy(&s->addr, ss, len);
 	s->addrlen = len;
+	return true;
+}
+
+/* The address sg_targets_resolve found. */
+static bool copy_address(struct slot *s, const struct sg_target *t)
+{
+	s->addr = t->addr;
+	s->addrlen = t->addrlen;
 	return true;
 }
 
@@ -257,8 +257,7 @@ static sg_result resolve_all(struct loop *l)
 		bool ok =
 			s->addrlen ||
 			(g ? g->addrlen && take_address(s, &g->addr, g->addrlen)
-			   : t->addrlen &&
-					 take_address(s, &t->addr, t->addrlen));
+			   : t->addrlen && copy_address(s, t));
 
 		if (!ok) {
 			l->results[i].error = sg_pool_str(
