@@ -597,10 +597,12 @@ static void harvest(struct loop *l, size_t i)
 				leaf, issuer, &l->opts->policy, time(NULL),
 				&l->cache, &r->staple);
 	if (l->opts->keep_certs) {
+		X509 *shared = sg_pool_cert_leaf(l->pool, key);
+
 		X509_free(r->leaf);
 		X509_free(r->issuer);
-		X509_up_ref(leaf);
-		r->leaf = leaf;
+		r->leaf = shared ? shared : leaf;
+		X509_up_ref(r->leaf);
 		r->issuer = issuer; /* the reference judge_chain gave */
 		return;
 	}

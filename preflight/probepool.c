@@ -7,6 +7,7 @@
 struct pooled_cert {
 	unsigned char key[SG_VCACHE_KEY];
 	struct sg_certinfo info;
+	X509 *leaf; /* one reference for every result that keeps it */
 };
 
 struct sg_probe_pool {
@@ -44,6 +45,7 @@ void sg_pool_release(struct sg_probe_pool *p)
 		free(p->strs[i]);
 	for (size_t i = 0; i < p->ncerts; i++) {
 		sg_certinfo_free(&p->certs[i]->info);
+		X509_free(p->certs[i]->leaf);
 		free(p->certs[i]);
 	}
 	free(p->strs);
@@ -107,13 +109,28 @@ const char *sg_pool_str(struct sg_probe_pool *p, const char *s)
 	return p->strs[i];
 }
 
-const struct sg_certinfo *sg_pool_cert_find(struct sg_probe_pool *p,
-					    const unsigned char *key)
+static struct pooled_cert *cert_find(struct sg_probe_pool *p,
+				     const unsigned char *key)
 {
 	for (size_t i = 0; p && i < p->ncerts; i++)
 		if (memcmp(p->certs[i]->key, key, SG_VCACHE_KEY) == 0)
-			return &p->certs[i]->info;
+			return p->certs[i];
 	return NULL;
+}
+
+const struct sg_certinfo *sg_pool_cert_find(struct sg_probe_pool *p,
+					    const unsigned char *key)
+{
+	struct pooled_cert *c = cert_find(p, key);
+
+	return c ? &c->info : NULL;
+}
+
+X509 *sg_pool_cert_leaf(struct sg_probe_pool *p, const unsigned char *key)
+{
+	struct pooled_cert *c = cert_find(p, key);
+
+	return c ? c->leaf : NULL;
 }
 
 const struct sg_certinfo *sg_pool_cert_add(struct sg_probe_pool *p,
@@ -146,6 +163,8 @@ const struct sg_certinfo *sg_pool_cert_add(struct sg_probe_pool *p,
 	}
 	sg_certinfo_read_issuer(issuer, &c->info);
 	memcpy(c->key, key, SG_VCACHE_KEY);
+	X509_up_ref(leaf);
+	c->leaf = leaf;
 	p->certs[p->ncerts++] = c;
 	return &c->info;
 }

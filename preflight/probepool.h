@@ -31,6 +31,12 @@ const struct sg_certinfo *sg_pool_cert_add(struct sg_probe_pool *p,
 					   const unsigned char *key, X509 *leaf,
 					   X509 *issuer, sg_result *why);
 
+/* The leaf the record under key was read from (the pool's reference),
+ * or NULL. The same chain served again is the same certificate: a
+ * result that keeps it takes a reference to this one rather than to its
+ * own handshake's copy (a parsed leaf per target, 24 MB at 10,000). */
+X509 *sg_pool_cert_leaf(struct sg_probe_pool *p, const unsigned char *key);
+
 /* An empty certificate record: what a result without a handshake
  * points to. */
 const struct sg_certinfo *sg_pool_no_cert(void);
