@@ -24,6 +24,7 @@
 #include "interrupt.h"
 #include "probepool.h"
 #include "resolve.h"
+#include "strset.h"
 #include "vcache.h"
 
 /* SLOT_PING*: the liveness probe that runs for every target at once when
@@ -703,12 +704,16 @@ static void unstapled(struct loop *l, size_t i)
 	}
 	/* Stapled sometimes, not always: members of a pool behind one
 	 * address, or workers, that do not all staple. */
-	if (r->stapled > 0)
-		snprintf(r->staple.reason, sizeof(r->staple.reason),
+	if (r->stapled > 0) {
+		char why[SG_REASON_MAX];
+
+		snprintf(why, sizeof(why),
 			 "inconsistent: %d of %d handshakes stapled, the last "
 			 "one had no staple: a pool member or worker that "
 			 "does not staple",
 			 r->stapled, r->attempts);
+		r->staple.reason = sg_text(why);
+	}
 	finish(l, i, NULL);
 }
 
@@ -738,10 +743,10 @@ static void handshake_done(struct loop *l, size_t i)
 			schedule(s, sg_now_ms());
 	} else if (r->staple.present) {
 		if (r->attempts > 1) {
-			snprintf(why, sizeof(why), "%s", r->staple.reason);
-			snprintf(r->staple.reason, sizeof(r->staple.reason),
-				 "handshake %d of %d: %s", r->attempts,
-				 handshake_budget(l->opts), why);
+			snprintf(why, sizeof(why), "handshake %d of %d: %s",
+				 r->attempts, handshake_budget(l->opts),
+				 r->staple.reason);
+			r->staple.reason = sg_text(why);
 		}
 		finish(l, i, NULL);
 	} else {
@@ -1005,6 +1010,7 @@ void sg_probe_init(struct sg_probe *results, size_t n)
 		results[i].chain_reason = "";
 		results[i].error = "";
 		results[i].key_note = "";
+		sg_staple_init(&results[i].staple);
 	}
 }
 

@@ -8,6 +8,7 @@
 
 #include "certinfo.h"
 #include "probe.h"
+#include "strset.h"
 #include "vcache.h"
 
 /* A pool with refs references (one per result of the run), or NULL. */

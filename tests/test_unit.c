@@ -238,6 +238,16 @@ START_TEST(targets_file_costs_little_per_target)
 }
 END_TEST
 
+/* One result per target stays alive for the whole run: its texts (the
+ * staple verdict's reason and signer among them) point into shared
+ * storage, never arrays of their own (744 bytes a result with them). */
+START_TEST(probe_result_holds_no_text_of_its_own)
+{
+	ck_assert_uint_le(sizeof(struct sg_probe), 320);
+	ck_assert_uint_le(sizeof(struct sg_staple), 128);
+}
+END_TEST
+
 START_TEST(webq96_matrix)
 {
 	ck_assert_int_eq(sg_webq96(true, true), 100);
@@ -275,7 +285,7 @@ static void vfix_init(struct vfix *v, X509 *newcert, size_t n)
 		v->probes[i].staple.present = true;
 		v->probes[i].staple.valid = true;
 		v->probes[i].staple.fresh = true;
-		strcpy(v->probes[i].staple.reason, "fresh staple");
+		v->probes[i].staple.reason = "fresh staple";
 		/* each synthetic target completed its confirmation */
 		v->probes[i].streak = 3;
 		v->probes[i].confirmed = true;
@@ -342,7 +352,7 @@ START_TEST(verdict_expiring_staple_scores_but_refuses)
 
 	vfix_init(&v, T_PKI->leaf_ms, 1);
 	v.probes[0].staple.fresh = false;
-	strcpy(v.probes[0].staple.reason, "expiring: 3h left");
+	v.probes[0].staple.reason = "expiring: 3h left";
 	sg_verdict_check(&v.rep);
 	ck_assert(!v.rep.allow);
 	ck_assert(v.scores[0].stapled);
@@ -544,6 +554,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, target_forms);
 	tcase_add_test(tc, target_rejects_bad_strings);
 	tcase_add_test(tc, targets_file_costs_little_per_target);
+	tcase_add_test(tc, probe_result_holds_no_text_of_its_own);
 	tcase_add_test(tc, config_default_max_age_is_ten_days);
 	tcase_add_test(tc, config_example_in_contrib_parses);
 	tcase_add_test(tc, config_errors_name_key_and_position);
