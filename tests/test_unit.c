@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../acme/config.h"
+#include "../acme/monitor.h"
 #include "../preflight/duration.h"
 #include "../preflight/record.h"
 #include "../preflight/score.h"
@@ -238,13 +239,16 @@ START_TEST(targets_file_costs_little_per_target)
 }
 END_TEST
 
-/* One result per target stays alive for the whole run: its texts (the
- * staple verdict's reason and signer among them) point into shared
- * storage, never arrays of their own (744 bytes a result with them). */
+/* One result per target stays alive for the whole run, with its score
+ * (check) or judgement (monitor): their texts (the staple verdict's
+ * reason and signer among them) point into shared storage, never arrays
+ * of their own (744, 268 and 288 bytes with them). */
 START_TEST(probe_result_holds_no_text_of_its_own)
 {
 	ck_assert_uint_le(sizeof(struct sg_probe), 320);
 	ck_assert_uint_le(sizeof(struct sg_staple), 128);
+	ck_assert_uint_le(sizeof(struct sg_target_score), 32);
+	ck_assert_uint_le(sizeof(struct sg_monitor_target), 64);
 }
 END_TEST
 
