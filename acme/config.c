@@ -272,8 +272,11 @@ static bool domain_name_ok(const char *name)
 
 	if (strncmp(name, "*.", 2) == 0)
 		name += 2;
-	return sg_target_parse(name, &t).code == SG_OK && !t.host_is_ip &&
-	       strchr(name, ':') == NULL;
+	bool ok = sg_target_parse(name, &t).code == SG_OK && !t.host_is_ip &&
+		  strchr(name, ':') == NULL;
+
+	sg_target_free(&t);
+	return ok;
 }
 
 static sg_result parse_domains(const struct parser *p, json_t *obj,
@@ -466,7 +469,7 @@ void sg_config_free(struct sg_config *cfg)
 		struct sg_domain_cfg *d = &cfg->domains[i];
 
 		free(d->name);
-		free(d->targets);
+		sg_targets_free(d->targets, d->ntargets);
 		free(d->servername);
 		free(d->staple_out);
 		free(d->haproxy_socket);
@@ -571,11 +574,16 @@ sg_result sg_config_targets(const struct sg_config *cfg, struct sg_target **out,
 							      : "";
 
 		for (size_t j = 0; j < d->ntargets; j++) {
-			struct sg_target *t = &(*out)[(*n)++];
+			sg_result r = sg_target_copy(&(*out)[*n],
+						     &d->targets[j], sni);
 
-			*t = d->targets[j];
-			snprintf(t->servername, sizeof(t->servername), "%s",
-				 sni);
+			if (r.code) {
+				sg_targets_free(*out, *n);
+				*out = NULL;
+				*n = 0;
+				return r;
+			}
+			(*n)++;
 		}
 	}
 	return sg_ok();

@@ -129,7 +129,7 @@ sg_result sg_drill_run(const struct sg_config *config,
 
 void sg_drill_free(struct sg_drill *d)
 {
-	free(d->targets);
+	sg_targets_free(d->targets, d->n);
 	free(d->t);
 	memset(d, 0, sizeof(*d));
 }

@@ -380,7 +380,7 @@ void sg_gate_result_free(struct sg_gate_result *res)
 {
 	if (res->has_report)
 		sg_report_free(&res->rep);
-	free(res->targets);
+	sg_targets_free(res->targets, res->n);
 	free(res->settle);
 	sg_strlist_free(&res->errors);
 	sg_strlist_free(&res->notes);

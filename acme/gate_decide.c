@@ -253,7 +253,7 @@ static void reset_decision(struct gate *g)
 	if (res->has_report)
 		sg_report_free(&res->rep);
 	res->has_report = false;
-	free(res->targets);
+	sg_targets_free(res->targets, res->n);
 	res->targets = NULL;
 	res->n = 0;
 	sg_responder_free(&g->resp);

@@ -28,8 +28,8 @@ struct sg_monitor_target {
 	/* The OCSP signer judged: the served staple's, else the one that
 	 * signed the responder's answer (--responders). */
 	const struct sg_staple *signer;
-	bool long_lived; /* the over-10-days warning is in reason */
-	char reason[SG_REASON_MAX];
+	bool long_lived;    /* the over-10-days warning is in reason */
+	const char *reason; /* sg_text's (preflight/strset.h) */
 };
 
 struct sg_rhealth;

@@ -63,6 +63,7 @@ void sg_rhealth_check(X509 *leaf, X509 *issuer, const char *url,
 	long long start = sg_now_ms();
 
 	memset(out, 0, sizeof(*out));
+	sg_staple_init(&out->staple);
 	out->ocsp_status = -1;
 	snprintf(out->url, sizeof(out->url), "%s", url);
 	sg_responder_check(leaf, issuer, url, timeout_ms, policy, &r);

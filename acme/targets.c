@@ -13,13 +13,13 @@ struct list {
 static sg_result add_unique(struct list *l, const struct sg_target *t,
 			    const char *sni)
 {
-	struct sg_target copy = *t;
+	sg_result r;
 
-	snprintf(copy.servername, sizeof(copy.servername), "%s",
-		 sni ? sni : "");
+	if (sni == NULL)
+		sni = "";
 	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].spec, copy.spec) == 0 &&
-		    strcmp(l->v[i].servername, copy.servername) == 0)
+		if (strcmp(l->v[i].spec, t->spec) == 0 &&
+		    strcmp(l->v[i].servername, sni) == 0)
 			return sg_ok();
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 16;
@@ -30,8 +30,10 @@ static sg_result add_unique(struct list *l, const struct sg_target *t,
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = copy;
-	return sg_ok();
+	r = sg_target_copy(&l->v[l->n], t, sni);
+	if (!r.code)
+		l->n++;
+	return r;
 }
 
 /* The SNI for a name's targets: the entry's servername, else the name,
@@ -71,7 +73,7 @@ sg_result sg_gate_targets(const struct sg_config *cfg,
 				       sni_for(d, name, cert));
 	}
 	if (r.code) {
-		free(l.v);
+		sg_targets_free(l.v, l.n);
 		l = (struct list){0};
 	}
 	*out = l.v;

@@ -508,6 +508,6 @@ sg_result sg_cli_parse(struct sg_cli *cli, const struct sg_cli_command *cmd,
 
 void sg_cli_free(struct sg_cli *cli)
 {
-	free(cli->targets);
+	sg_targets_free(cli->targets, cli->ntargets);
 	cli->targets = NULL;
 }

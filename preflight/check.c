@@ -28,6 +28,8 @@ static sg_result report_alloc(struct sg_report *rep, enum sg_report_mode mode,
 		sg_report_free(rep);
 		return sg_err(SG_ENOMEM, "out of memory");
 	}
+	for (size_t i = 0; i < n; i++)
+		rep->scores[i].reason = "";
 	return sg_ok();
 }
 

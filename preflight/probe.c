@@ -25,6 +25,7 @@
 #include "probepool.h"
 #include "sandbox.h"
 #include "resolve.h"
+#include "strset.h"
 #include "vcache.h"
 
 /* SLOT_PING*: the liveness probe that runs for every target at once when
@@ -55,14 +56,6 @@ static const unsigned char ping_hello[] = {
 	0x01, 0x00,		/* compression: null */
 };
 
-/* A target's address: IPv4 or IPv6 only (TCP), in 28 bytes rather than
- * a sockaddr_storage's 128, since there is one per target. */
-union slot_addr {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-};
-
 /* Per-target scratch for the run; the TLS state (ssl) lives only while
  * a connection is open. */
 struct slot {
@@ -73,7 +66,7 @@ struct slot {
 	long long start_at_ms; /* SLOT_WAIT: when the next attempt starts */
 	long long deadline_ms; /* connect + handshake bound */
 	long long first_ms;
-	union slot_addr addr;
+	union sg_addr addr;
 	socklen_t addrlen;
 	const char *sni;
 	bool tls;      /* the open socket is a real attempt, not a ping */
@@ -157,7 +150,7 @@ static SSL_CTX *make_ctx(const char *sigalgs)
 	return ctx;
 }
 
-static void format_address(const union slot_addr *a, char *buf, size_t size)
+static void format_address(const union sg_addr *a, char *buf, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 
@@ -173,7 +166,7 @@ static void format_address(const union slot_addr *a, char *buf, size_t size)
 /* An IP literal's address without the resolver (whose answers cost 392
  * bytes a target while it runs), port 0; false when it is not one this
  * parses (a scoped IPv6 address goes to the resolver). */
-static bool literal_address(const struct sg_target *t, union slot_addr *a,
+static bool literal_address(const struct sg_target *t, union sg_addr *a,
 			    socklen_t *len)
 {
 	memset(a, 0, sizeof(*a));
@@ -203,6 +196,14 @@ static bool take_address(struct slot *s, const struct sockaddr_storage *ss,
 	memset(&s->addr, 0, sizeof(s->addr));
 	memcpy(&s->addr, ss, len);
 	s->addrlen = len;
+	return true;
+}
+
+/* The address sg_targets_resolve found. */
+static bool copy_address(struct slot *s, const struct sg_target *t)
+{
+	s->addr = t->addr;
+	s->addrlen = t->addrlen;
 	return true;
 }
 
@@ -258,8 +259,7 @@ static sg_result resolve_all(struct loop *l)
 		bool ok =
 			s->addrlen ||
 			(g ? g->addrlen && take_address(s, &g->addr, g->addrlen)
-			   : t->addrlen &&
-					 take_address(s, &t->addr, t->addrlen));
+			   : t->addrlen && copy_address(s, t));
 
 		if (!ok) {
 			l->results[i].error = sg_pool_str(
@@ -599,10 +599,12 @@ static void harvest(struct loop *l, size_t i)
 				leaf, issuer, &l->opts->policy, time(NULL),
 				&l->cache, &r->staple);
 	if (l->opts->keep_certs) {
+		X509 *shared = sg_pool_cert_leaf(l->pool, key);
+
 		X509_free(r->leaf);
 		X509_free(r->issuer);
-		X509_up_ref(leaf);
-		r->leaf = leaf;
+		r->leaf = shared ? shared : leaf;
+		X509_up_ref(r->leaf);
 		r->issuer = issuer; /* the reference judge_chain gave */
 		return;
 	}
@@ -703,12 +705,16 @@ static void unstapled(struct loop *l, size_t i)
 	}
 	/* Stapled sometimes, not always: members of a pool behind one
 	 * address, or workers, that do not all staple. */
-	if (r->stapled > 0)
-		snprintf(r->staple.reason, sizeof(r->staple.reason),
+	if (r->stapled > 0) {
+		char why[SG_REASON_MAX];
+
+		snprintf(why, sizeof(why),
 			 "inconsistent: %d of %d handshakes stapled, the last "
 			 "one had no staple: a pool member or worker that "
 			 "does not staple",
 			 r->stapled, r->attempts);
+		r->staple.reason = sg_text(why);
+	}
 	finish(l, i, NULL);
 }
 
@@ -738,10 +744,10 @@ static void handshake_done(struct loop *l, size_t i)
 			schedule(s, sg_now_ms());
 	} else if (r->staple.present) {
 		if (r->attempts > 1) {
-			snprintf(why, sizeof(why), "%s", r->staple.reason);
-			snprintf(r->staple.reason, sizeof(r->staple.reason),
-				 "handshake %d of %d: %s", r->attempts,
-				 handshake_budget(l->opts), why);
+			snprintf(why, sizeof(why), "handshake %d of %d: %s",
+				 r->attempts, handshake_budget(l->opts),
+				 r->staple.reason);
+			r->staple.reason = sg_text(why);
 		}
 		finish(l, i, NULL);
 	} else {
@@ -1005,6 +1011,7 @@ void sg_probe_init(struct sg_probe *results, size_t n)
 		results[i].chain_reason = "";
 		results[i].error = "";
 		results[i].key_note = "";
+		sg_staple_init(&results[i].staple);
 	}
 }
 

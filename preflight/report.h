@@ -13,8 +13,8 @@
 struct sg_target_score {
 	bool stapled; /* WEBQ-91 */
 	int webq96;
-	bool ready; /* serves a fresh valid staple: rules 1-6 */
-	char reason[SG_REASON_MAX];
+	bool ready;	    /* serves a fresh valid staple: rules 1-6 */
+	const char *reason; /* sg_text's, one per target: no array of its own */
 };
 
 /* check: a new certificate against its targets; probe: one target's

@@ -149,6 +149,7 @@ static void check_here(X509 *leaf, X509 *issuer, const char *url,
 	struct sg_http h = {0};
 
 	memset(out, 0, sizeof(*out));
+	sg_staple_init(&out->staple);
 	snprintf(out->url, sizeof(out->url), "%s", url);
 	if (issuer == NULL) {
 		fail(out, "OCSP responder %s: %s",

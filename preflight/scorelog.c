@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -77,64 +78,97 @@ sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec,
 	return r;
 }
 
-/* With --no-sandbox every record says so, whoever built it: the flag
- * goes in before the object's closing brace. */
+/* stdio on the locked log, every buffer written whole (sg_write_all
+ * retries short writes and EINTR). The last byte is held back until the
+ * record ends: with --no-sandbox every record says so, whoever built
+ * it, the flag going in before the object's closing brace. */
+struct sink {
+	int fd;
+	bool held;
+	char last;
+};
+
 #define NO_SANDBOX ",\"no_sandbox\":true}"
+
+static ssize_t cookie_write(void *cookie, const char *buf, size_t len)
+{
+	struct sink *s = cookie;
+
+	if (len == 0)
+		return 0;
+	if ((s->held && sg_write_all(s->fd, &s->last, 1) != 0) ||
+	    sg_write_all(s->fd, buf, len - 1) != 0)
+		return -1;
+	s->held = true;
+	s->last = buf[len - 1];
+	return (ssize_t)len;
+}
+
+/* The held byte, marked when it closes a record of a --no-sandbox run. */
+static bool end_record(struct sink *s)
+{
+	bool mark = s->held && s->last == '}' && sg_sandbox_off();
+
+	return !s->held ||
+	       (mark ? sg_write_all(s->fd, NO_SANDBOX, strlen(NO_SANDBOX))
+		     : sg_write_all(s->fd, &s->last, 1)) == 0;
+}
+
+sg_result sg_scorelog_append_stream(int fd, const char *path,
+				    sg_scorelog_emit emit, const void *ctx,
+				    struct sg_strlist *notes)
+{
+	cookie_io_functions_t io = {.write = cookie_write};
+	struct sink sink = {.fd = fd};
+	sg_result r = sg_ok();
+	off_t before;
+	bool cut, ok;
+	FILE *f;
+
+	if (flock(fd, LOCK_EX) != 0)
+		return sg_err(SG_ESYS, "score log %s: lock: %s", path,
+			      strerror(errno));
+	before = lseek(fd, 0, SEEK_END);
+	cut = ends_mid_line(fd, before);
+	errno = 0;
+	f = fopencookie(&sink, "w", io);
+	/* The cut line keeps its bytes, alone on its line: the record after
+	 * it is never glued to it. */
+	ok = f && (!cut || fputc('\n', f) != EOF) && emit(f, ctx) &&
+	     fflush(f) == 0 && end_record(&sink) &&
+	     sg_write_all(fd, "\n", 1) == 0;
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok || fsync(fd) != 0) {
+		r = sg_err(SG_ESYS, "score log %s: %s", path,
+			   errno ? strerror(errno) : "cannot encode record");
+		/* No half line may stay behind for the next writer to append
+		 * to. */
+		if (before >= 0 && ftruncate(fd, before) != 0)
+			r = sg_err(SG_ESYS,
+				   "score log %s: %s, and a partial line "
+				   "remains",
+				   path, strerror(errno));
+	} else if (cut && notes) {
+		char msg[SG_REASON_MAX + 128];
+
+		snprintf(msg, sizeof(msg),
+			 "score log %s: its last line was cut short (a writer "
+			 "was killed); the record starts a new line",
+			 path);
+		sg_strlist_add(notes, msg);
+	}
+	flock(fd, LOCK_UN);
+	return r;
+}
+
+static bool emit_line(FILE *f, const void *line)
+{
+	return fputs(line, f) != EOF;
+}
 
 sg_result sg_scorelog_append_line(int fd, const char *path, const char *line,
 				  struct sg_strlist *notes)
 {
-	size_t len = strlen(line);
-	bool mark = sg_sandbox_off() && len > 2 && line[len - 1] == '}';
-	char *text;
-	sg_result r = sg_ok();
-
-	/* One spare byte before the line for a repairing newline, one after
-	 * for the line's own (it replaces the NUL: written by length). */
-	text = malloc(len + 2 + (mark ? sizeof(NO_SANDBOX) : 0));
-	if (text == NULL)
-		return sg_err(SG_ENOMEM, "score log %s: out of memory", path);
-	memcpy(text + 1, line, len);
-	if (mark) {
-		memcpy(text + len, NO_SANDBOX, sizeof(NO_SANDBOX) - 1);
-		len += sizeof(NO_SANDBOX) - 2;
-	}
-	text[len + 1] = '\n';
-	if (flock(fd, LOCK_EX) != 0) {
-		r = sg_err(SG_ESYS, "score log %s: lock: %s", path,
-			   strerror(errno));
-	} else {
-		off_t before = lseek(fd, 0, SEEK_END);
-		bool cut = ends_mid_line(fd, before);
-
-		/* The cut line keeps its bytes, alone on its line: the record
-		 * after it is never glued to it. */
-		if (cut)
-			text[0] = '\n';
-		if (sg_write_all(fd, cut ? text : text + 1,
-				 len + (cut ? 2 : 1)) != 0 ||
-		    fsync(fd) != 0) {
-			r = sg_err(SG_ESYS, "score log %s: %s", path,
-				   strerror(errno));
-			/* No half line may stay behind for the next
-			 * writer to append to. */
-			if (before >= 0 && ftruncate(fd, before) != 0)
-				r = sg_err(SG_ESYS,
-					   "score log %s: %s, and a partial "
-					   "line remains",
-					   path, strerror(errno));
-		} else if (cut && notes) {
-			char msg[SG_REASON_MAX + 128];
-
-			snprintf(msg, sizeof(msg),
-				 "score log %s: its last line was cut short "
-				 "(a writer was killed); the record starts a "
-				 "new line",
-				 path);
-			sg_strlist_add(notes, msg);
-		}
-		flock(fd, LOCK_UN);
-	}
-	free(text);
-	return r;
+	return sg_scorelog_append_stream(fd, path, emit_line, line, notes);
 }

@@ -4,6 +4,9 @@
 #ifndef SG_SCORELOG_H
 #define SG_SCORELOG_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 #include <jansson.h>
 
 #include "certinfo.h"
@@ -24,5 +27,17 @@ sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec,
  * (without its newline), for records too large to hold as a tree. */
 sg_result sg_scorelog_append_line(int fd, const char *path, const char *line,
 				  struct sg_strlist *notes);
+
+/* Writes a record's line (without its newline) to f; false when it
+ * could not. */
+typedef bool (*sg_scorelog_emit)(FILE *f, const void *ctx);
+
+/* The same, the line written by emit straight into the log under the
+ * lock, for a record as large as monitor's at 10,000 targets (4 MB),
+ * which is then never held in memory whole. A record emit cannot finish
+ * is cut off again: nothing of it stays. */
+sg_result sg_scorelog_append_stream(int fd, const char *path,
+				    sg_scorelog_emit emit, const void *ctx,
+				    struct sg_strlist *notes);
 
 #endif

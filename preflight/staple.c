@@ -11,6 +11,7 @@
 
 #include "certinfo.h"
 #include "duration.h"
+#include "strset.h"
 #include "vcache.h"
 
 const char *sg_cert_status_name(enum sg_cert_status s)
@@ -32,11 +33,13 @@ static bool fail(struct sg_staple *out, const char *fmt, ...)
 
 static bool fail(struct sg_staple *out, const char *fmt, ...)
 {
+	char why[SG_REASON_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	out->reason = sg_text(why);
 	return false;
 }
 
@@ -408,13 +411,14 @@ static bool check_signature(OCSP_BASICRESP *bs, X509 *issuer,
 static void note_signer(OCSP_BASICRESP *bs, X509 *issuer, struct sg_staple *out)
 {
 	X509 *signer = find_signer(bs, issuer);
+	char subject[256];
 
 	if (signer == NULL)
 		return;
 	out->signer_known = true;
 	out->signer_delegated = signer != issuer;
-	sg_cert_subject(signer, out->signer_subject,
-			sizeof(out->signer_subject));
+	sg_cert_subject(signer, subject, sizeof(subject));
+	out->signer_subject = sg_text(subject);
 	out->signer_not_after = sg_asn1_time(X509_get0_notAfter(signer));
 }
 
@@ -569,7 +573,7 @@ static bool check_signature_cached(OCSP_BASICRESP *bs, X509 *issuer,
 	OPENSSL_free(idder);
 	e = sg_vcache_find(cache, SG_VCACHE_STAPLE, key);
 	if (e) {
-		snprintf(out->reason, sizeof(out->reason), "%s", e->reason);
+		out->reason = sg_text(e->reason);
 		return e->ok;
 	}
 	ok = check_signature(bs, issuer, out);
@@ -579,6 +583,14 @@ static bool check_signature_cached(OCSP_BASICRESP *bs, X509 *issuer,
 		snprintf(e->reason, sizeof(e->reason), "%s", out->reason);
 	}
 	return ok;
+}
+
+void sg_staple_init(struct sg_staple *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->revoke_reason = -1;
+	out->signer_subject = "";
+	out->reason = "";
 }
 
 void sg_staple_verify(const unsigned char *der, size_t len, X509 *leaf,
@@ -595,10 +607,9 @@ void sg_staple_verify_cached(const unsigned char *der, size_t len, X509 *leaf,
 {
 	OCSP_BASICRESP *bs = NULL;
 	OCSP_SINGLERESP *sr;
-	char d[32];
+	char d[32], why[SG_REASON_MAX];
 
-	memset(out, 0, sizeof(*out));
-	out->revoke_reason = -1;
+	sg_staple_init(out);
 	if (der == NULL || len == 0) {
 		fail(out, "no staple");
 		return;
@@ -622,19 +633,19 @@ void sg_staple_verify_cached(const unsigned char *der, size_t len, X509 *leaf,
 		out->fresh = out->seconds_left >= policy->min_remaining_sec;
 		sg_duration_format(out->seconds_left, d, sizeof(d));
 		if (out->fresh)
-			snprintf(out->reason, sizeof(out->reason),
-				 "fresh staple, %s left%s", d,
+			snprintf(why, sizeof(why), "fresh staple, %s left%s", d,
 				 out->capped ? " (to its max-age, before "
 					       "nextUpdate)"
 					     : "");
 		else
-			snprintf(out->reason, sizeof(out->reason),
+			snprintf(why, sizeof(why),
 				 "expiring: staple has %s left%s, under the "
 				 "headroom",
 				 d,
 				 out->capped ? " (to its max-age, before "
 					       "nextUpdate)"
 					     : "");
+		out->reason = sg_text(why);
 	}
 	OCSP_BASICRESP_free(bs);
 }

@@ -49,10 +49,16 @@ struct sg_staple {
 	 * delegated one expires, every staple it signed fails at once. */
 	bool signer_known;
 	bool signer_delegated;
-	char signer_subject[256];
+	const char *signer_subject; /* "" unless signer_known */
 	time_t signer_not_after;
-	char reason[SG_REASON_MAX];
+	/* Why it is (not) good. Both texts are sg_text's (strset.h): a
+	 * verdict is a value, copied and kept per target, and at 10,000
+	 * targets two arrays of 256 bytes each came to 5 MB. */
+	const char *reason;
 };
+
+/* No staple seen: every text "", no revocation reason. */
+void sg_staple_init(struct sg_staple *out);
 
 /* Verifies der (may be NULL: no staple) for leaf. issuer is the
  * certificate whose key signed leaf, or NULL when none could be found

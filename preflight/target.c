@@ -43,17 +43,53 @@ static sg_result bad(const char *text, const char *why)
 	return sg_err(SG_EINPUT, "invalid target '%s': %s", text, why);
 }
 
+/* Points t's strings into one new block holding exactly them, then
+ * drops the old one (the arguments may point into it). */
+static sg_result set_text(struct sg_target *t, const char *spec,
+			  const char *host, const char *servername,
+			  const char *unresolved)
+{
+	const char *parts[4] = {spec, host, servername, unresolved};
+	const char **fields[4] = {&t->spec, &t->host, &t->servername,
+				  &t->unresolved};
+	size_t len[4], total = 0;
+	char *block, *at;
+
+	for (int i = 0; i < 4; i++)
+		total += (len[i] = strlen(parts[i])) + 1;
+	block = malloc(total);
+	if (block == NULL)
+		return sg_err(SG_ENOMEM, "out of memory");
+	at = block;
+	for (int i = 0; i < 4; i++) {
+		memcpy(at, parts[i], len[i] + 1);
+		*fields[i] = at;
+		at += len[i] + 1;
+	}
+	free(t->text);
+	t->text = block;
+	return sg_ok();
+}
+
+static void clear(struct sg_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->spec = t->host = t->servername = t->unresolved = "";
+}
+
 sg_result sg_target_parse(const char *text, struct sg_target *t)
 {
 	const char *host = text, *port = NULL;
+	char hostbuf[SG_HOST_MAX];
 	size_t hostlen;
 	unsigned char addr[16];
+	bool is_ip = false;
+	unsigned short portnum = DEFAULT_PORT;
+	sg_result r;
 
-	memset(t, 0, sizeof(*t));
-	t->port = DEFAULT_PORT;
-	if (strlen(text) >= sizeof(t->spec))
+	clear(t);
+	if (strlen(text) >= SG_SPEC_MAX)
 		return bad(text, "too long");
-	strcpy(t->spec, text);
 	if (text[0] == '[') {
 		const char *close = strchr(text, ']');
 
@@ -75,22 +111,55 @@ sg_result sg_target_parse(const char *text, struct sg_target *t)
 		if (colon)
 			port = colon + 1;
 	}
-	if (hostlen == 0 || hostlen >= sizeof(t->host))
+	if (hostlen == 0 || hostlen >= sizeof(hostbuf))
 		return bad(text, "empty or overlong host");
-	memcpy(t->host, host, hostlen);
-	t->host[hostlen] = '\0';
-	if (port && !port_parse(port, &t->port))
+	memcpy(hostbuf, host, hostlen);
+	hostbuf[hostlen] = '\0';
+	if (port && !port_parse(port, &portnum))
 		return bad(text, "port must be a number from 1 to 65535");
 	if (text[0] == '[') {
-		if (inet_pton(AF_INET6, t->host, addr) != 1)
+		if (inet_pton(AF_INET6, hostbuf, addr) != 1)
 			return bad(text, "not an IPv6 address");
-		t->host_is_ip = true;
-	} else if (inet_pton(AF_INET, t->host, addr) == 1) {
-		t->host_is_ip = true;
-	} else if (!hostname_ok(t->host)) {
+		is_ip = true;
+	} else if (inet_pton(AF_INET, hostbuf, addr) == 1) {
+		is_ip = true;
+	} else if (!hostname_ok(hostbuf)) {
 		return bad(text, "not a host name or IP address");
 	}
+	r = set_text(t, text, hostbuf, "", "");
+	if (r.code)
+		return r;
+	t->port = portnum;
+	t->host_is_ip = is_ip;
 	return sg_ok();
+}
+
+sg_result sg_target_copy(struct sg_target *dst, const struct sg_target *src,
+			 const char *servername)
+{
+	sg_result r;
+
+	*dst = *src;
+	dst->text = NULL;
+	r = set_text(dst, src->spec, src->host,
+		     servername ? servername : src->servername,
+		     src->unresolved);
+	if (r.code)
+		clear(dst);
+	return r;
+}
+
+void sg_target_free(struct sg_target *t)
+{
+	free(t->text);
+	clear(t);
+}
+
+void sg_targets_free(struct sg_target *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].text);
+	free(v);
 }
 
 static char *trim(char *s)
@@ -160,16 +229,24 @@ sg_result sg_targets_resolve(struct sg_target *t, size_t n,
 	if (!r.code)
 		r = sg_resolve(hosts, n, deadline_ms, got);
 	for (size_t i = 0; !r.code && i < n; i++) {
-		t[i].addr = got[i].addr;
+		union sg_addr *a = &t[i].addr;
+
+		t[i].addrlen = 0;
+		if (strcmp(got[i].error, t[i].unresolved) != 0)
+			r = set_text(&t[i], t[i].spec, t[i].host,
+				     t[i].servername, got[i].error);
+		if (r.code || got[i].addrlen == 0 ||
+		    got[i].addrlen > sizeof(*a) ||
+		    (got[i].addr.ss_family != AF_INET &&
+		     got[i].addr.ss_family != AF_INET6))
+			continue;
+		memset(a, 0, sizeof(*a));
+		memcpy(a, &got[i].addr, got[i].addrlen);
 		t[i].addrlen = got[i].addrlen;
-		snprintf(t[i].unresolved, sizeof(t[i].unresolved), "%s",
-			 got[i].error);
-		if (t[i].addr.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)&t[i].addr)->sin6_port =
-				htons(t[i].port);
-		else if (t[i].addrlen)
-			((struct sockaddr_in *)&t[i].addr)->sin_port =
-				htons(t[i].port);
+		if (a->sa.sa_family == AF_INET6)
+			a->in6.sin6_port = htons(t[i].port);
+		else
+			a->in.sin_port = htons(t[i].port);
 	}
 	free(hosts);
 	free(got);

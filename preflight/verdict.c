@@ -5,6 +5,7 @@
 
 #include "duration.h"
 #include "score.h"
+#include "strset.h"
 
 /* A served certificate (known by its fingerprint) that names no OCSP
  * responder: no server can staple it. */
@@ -17,30 +18,32 @@ static bool served_without_ocsp_url(const struct sg_probe *p)
 static void score_target(const struct sg_probe *p, bool must_staple,
 			 struct sg_target_score *s)
 {
+	char why[SG_REASON_MAX];
+
 	s->stapled = p->handshake_ok && p->staple.valid;
 	/* A fresh last staple is not enough: the target must have been
 	 * confirmed (a deadline can end it in the middle of the run). */
 	s->ready = s->stapled && p->staple.fresh && p->confirmed;
 	s->webq96 = sg_webq96(must_staple, s->stapled);
 	if (!p->handshake_ok)
-		snprintf(s->reason, sizeof(s->reason), "%s",
+		snprintf(why, sizeof(why), "%s",
 			 p->error[0] ? p->error : "no TLS handshake");
 	else if (s->stapled && p->staple.fresh && !p->confirmed)
-		snprintf(s->reason, sizeof(s->reason),
+		snprintf(why, sizeof(why),
 			 "not confirmed: the time ran out after %d good "
 			 "handshake%s in a row (%s)",
 			 p->streak, p->streak == 1 ? "" : "s",
 			 p->staple.reason);
 	else if (!s->stapled && served_without_ocsp_url(p))
-		snprintf(s->reason, sizeof(s->reason), SG_NO_OCSP_URL);
+		snprintf(why, sizeof(why), SG_NO_OCSP_URL);
 	else
-		snprintf(s->reason, sizeof(s->reason), "%s", p->staple.reason);
+		snprintf(why, sizeof(why), "%s", p->staple.reason);
 	if (p->key_note[0]) {
-		size_t used = strlen(s->reason);
+		size_t used = strlen(why);
 
-		snprintf(s->reason + used, sizeof(s->reason) - used, "; %s",
-			 p->key_note);
+		snprintf(why + used, sizeof(why) - used, "; %s", p->key_note);
 	}
+	s->reason = sg_text(why);
 }
 
 /* Appends the not-ready targets, each address once with the names it

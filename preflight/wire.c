@@ -6,7 +6,7 @@
 
 #include <openssl/evp.h>
 
-#include "target.h"
+#include "strset.h"
 
 /* ASN.1 times run from 1950 (UTCTime) to 9999 (GeneralizedTime). */
 #define TIME_MIN (-631152000LL)
@@ -226,6 +226,14 @@ json_t *sg_wire_put_staple(const struct sg_staple *s)
 			 (json_int_t)s->signer_not_after, "reason", s->reason);
 }
 
+/* A staple's text, kept as staple texts are (sg_text), "" on error. */
+static const char *text(struct sg_wire *w, const char *key, size_t max)
+{
+	const char *s = sg_wire_str(w, key, max);
+
+	return s && *s ? sg_text(s) : ""; /* "" as sg_staple_init has it */
+}
+
 static void take_staple(struct sg_wire *w, void *arg)
 {
 	struct sg_staple *s = arg;
@@ -244,10 +252,9 @@ static void take_staple(struct sg_wire *w, void *arg)
 	s->revoke_reason = (int)sg_wire_int(w, "revoke_reason", -1, 10);
 	s->signer_known = sg_wire_bool(w, "signer_known");
 	s->signer_delegated = sg_wire_bool(w, "signer_delegated");
-	sg_wire_copy(w, "signer_subject", s->signer_subject,
-		     sizeof(s->signer_subject));
+	s->signer_subject = text(w, "signer_subject", 512);
 	s->signer_not_after = sg_wire_time(w, "signer_not_after");
-	sg_wire_copy(w, "reason", s->reason, sizeof(s->reason));
+	s->reason = text(w, "reason", SG_REASON_MAX);
 	/* what the verdict relies on must hang together */
 	if (!w->err.code &&
 	    ((s->fresh && !s->valid) ||
@@ -258,10 +265,10 @@ static void take_staple(struct sg_wire *w, void *arg)
 void sg_wire_take_staple(struct sg_wire *w, const char *key,
 			 struct sg_staple *s)
 {
-	memset(s, 0, sizeof(*s));
+	sg_staple_init(s);
 	sg_wire_nested(w, key, take_staple, s);
 	if (w->err.code)
-		memset(s, 0, sizeof(*s)); /* never half a staple */
+		sg_staple_init(s); /* never half a staple */
 }
 
 static json_t *put_strlist(const struct sg_strlist *l)

@@ -297,6 +297,7 @@ START_TEST(priming_time_budget_and_backoff)
 	assert_contains(rep.scores[0].reason, "no staple");
 	ck_assert_int_lt(rep.probes[0].elapsed_ms, 1500);
 	sg_report_free(&rep);
+	sg_target_free(&target);
 }
 END_TEST
 
@@ -392,6 +393,7 @@ START_TEST(deadline_before_confirmation_is_not_ready)
 	ck_assert_msg(strstr(rep.scores[0].reason, "not confirmed") != NULL,
 		      "%s", rep.scores[0].reason);
 	sg_report_free(&rep);
+	sg_target_free(&target);
 	OPENSSL_free(der);
 }
 END_TEST

@@ -32,6 +32,7 @@ static void check_one(struct tserver *t, struct sg_report *rep, double *secs)
 
 	ck_assert_int_eq(ts_start(t), 0);
 	snprintf(spec, sizeof(spec), "127.0.0.1:%d", t->port);
+	sg_target_free(&target); /* the previous call's */
 	ck_assert_int_eq(sg_target_parse(spec, &target).code, SG_OK);
 	sg_check_opts_init(&o);
 	o.cert_path = tpath("fullchain-ms.pem");

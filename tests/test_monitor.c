@@ -368,7 +368,7 @@ START_TEST(history_check_names_the_first_problem)
 	sg_result r;
 
 	sg_target_parse("127.0.0.1:4433", &t);
-	snprintf(t.servername, sizeof(t.servername), "shop.example");
+	t.servername = "shop.example";
 	snprintf(state, sizeof(state), "%s/hist-%d", T_PKI->dir, getpid());
 	r = sg_history_check(state, &t, now, 3 * 3600, 3600);
 	assert_contains(r.reason, "no stapling history");
@@ -389,6 +389,7 @@ START_TEST(history_check_names_the_first_problem)
 	history(state, &t, now, 6, 2);
 	r = sg_history_check(state, &t, now, 3 * 3600, 3600 + 60);
 	assert_contains(r.reason, "127.0.0.1:4433: not stapling at");
+	sg_target_free(&t);
 }
 END_TEST
 
@@ -414,7 +415,7 @@ START_TEST(history_gate_in_the_hook)
 	assert_contains(r.err, "stapling not proven for 3h");
 	snprintf(extra, sizeof(extra), "127.0.0.1:%d", s.srv.port);
 	sg_target_parse(extra, &t);
-	snprintf(t.servername, sizeof(t.servername), "shop.example");
+	t.servername = "shop.example";
 	history(s.state, &t, now - 3600, 4, -1);
 	/* monitor adds the run of "now" */
 	{
@@ -429,6 +430,7 @@ START_TEST(history_gate_in_the_hook)
 	hook_certbot(&s, &r, args);
 	ck_assert_int_eq(r.status, 1);
 	assert_contains(r.err, ": not stapling at ");
+	sg_target_free(&t);
 	scene_end(&s);
 }
 END_TEST

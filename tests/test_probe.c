@@ -54,6 +54,13 @@ static void run_add(struct run *r, const char *fmt, int port)
 			 SG_OK);
 }
 
+static void run_free(struct run *r)
+{
+	sg_report_free(&r->rep);
+	for (size_t i = 0; i < r->opts.n; i++)
+		sg_target_free(&r->targets[i]);
+}
+
 static void run_check(struct run *r)
 {
 	double t0 = now_sec();
@@ -111,7 +118,7 @@ START_TEST(fresh_staple_passes_with_100)
 			 _i == 0 ? "TLSv1.2" : "TLSv1.3");
 	ck_assert_str_eq(r.rep.probes[0].servername, "shop.example");
 	ck_assert(r.rep.probes[0].chain_valid);
-	sg_report_free(&r.rep);
+	run_free(&r);
 }
 END_TEST
 
@@ -129,7 +136,7 @@ START_TEST(server_without_stapling_is_refused_with_60)
 	ck_assert_int_eq(r.rep.scores[0].webq96, 60);
 	ck_assert_int_eq(r.rep.probes[0].attempts, 2);
 	assert_target_reason(&r, 0, "no staple");
-	sg_report_free(&r.rep);
+	run_free(&r);
 }
 END_TEST
 
@@ -172,7 +179,7 @@ START_TEST(bad_staples_over_tls_are_refused)
 		ck_assert_int_eq(r.rep.scores[0].webq96, cases[i].score);
 		ck_assert(r.rep.probes[0].staple.present);
 		assert_target_reason(&r, 0, cases[i].reason);
-		sg_report_free(&r.rep);
+		run_free(&r);
 	}
 }
 END_TEST
@@ -205,7 +212,7 @@ START_TEST(one_backend_of_pool_not_stapling_is_named)
 	ck_assert_msg(strstr(r.rep.reason, port) != NULL, "%s", r.rep.reason);
 	ck_assert_msg(strstr(r.rep.reason, "1 of 3") != NULL, "%s",
 		      r.rep.reason);
-	sg_report_free(&r.rep);
+	run_free(&r);
 }
 END_TEST
 
@@ -225,7 +232,7 @@ START_TEST(closed_port_fails_at_once)
 	ck_assert_int_eq(r.rep.probes[0].attempts, 1);
 	assert_target_reason(&r, 0, "Connection refused");
 	ck_assert(r.seconds < 0.5);
-	sg_report_free(&r.rep);
+	run_free(&r);
 }
 END_TEST
 
@@ -256,7 +263,7 @@ START_TEST(silent_targets_cost_one_timeout)
 	/* Two silent targets, probed at once: one timeout, not two. */
 	ck_assert_msg(r.seconds >= 0.9 && r.seconds < 1.8, "took %.2fs",
 		      r.seconds);
-	sg_report_free(&r.rep);
+	run_free(&r);
 }
 END_TEST
 
@@ -288,7 +295,7 @@ START_TEST(ipv6_loopback_target)
 	srv_stop(&s);
 	ck_assert_msg(r.rep.allow, "%s", r.rep.reason);
 	ck_assert(strncmp(r.rep.probes[0].address, "[::1]:", 6) == 0);
-	sg_report_free(&r.rep);
+	run_free(&r);
 }
 END_TEST
 
@@ -321,8 +328,8 @@ START_TEST(dual_cert_server_shows_matching_key_type)
 	srv_stop(&s);
 	ck_assert_str_eq(ec.rep.probes[0].served->sha256, ec_sha);
 	ck_assert_str_eq(rsa.rep.probes[0].served->sha256, rsa_sha);
-	sg_report_free(&ec.rep);
-	sg_report_free(&rsa.rep);
+	run_free(&ec);
+	run_free(&rsa);
 }
 END_TEST
 
@@ -345,7 +352,7 @@ START_TEST(lazy_stapling_needs_retries)
 	ck_assert_msg(r.rep.allow, "%s", r.rep.reason);
 	ck_assert_int_eq(r.rep.probes[0].attempts, 5);
 	ck_assert_int_eq(r.rep.probes[0].stapled, 3);
-	sg_report_free(&r.rep);
+	run_free(&r);
 	/* With two attempts, the same server is "not stapling". */
 	t.connections = 0;
 	run_init(&r, "fullchain-ms.pem");
@@ -354,7 +361,7 @@ START_TEST(lazy_stapling_needs_retries)
 	ts_stop(&t);
 	ck_assert(!r.rep.allow);
 	ck_assert_int_eq(r.rep.probes[0].attempts, 2);
-	sg_report_free(&r.rep);
+	run_free(&r);
 	OPENSSL_free(der);
 }
 END_TEST
@@ -387,7 +394,7 @@ START_TEST(impostor_issuer_in_served_chain)
 	run_check(&r);
 	ck_assert(!r.rep.allow);
 	assert_target_reason(&r, 0, "unverifiable");
-	sg_report_free(&r.rep);
+	run_free(&r);
 	run_init(&r, "leaf-ms-only.pem");
 	r.opts.chain_path = tpath("ca.pem");
 	r.opts.probe.attempts = 1;
@@ -396,7 +403,7 @@ START_TEST(impostor_issuer_in_served_chain)
 	ts_stop(&t);
 	ck_assert(!r.rep.allow);
 	assert_target_reason(&r, 0, "unknown key");
-	sg_report_free(&r.rep);
+	run_free(&r);
 	OPENSSL_free(der);
 }
 END_TEST
@@ -417,7 +424,7 @@ static void hostile(enum ts_mode mode, const char *reason, double max_sec)
 	ck_assert_int_eq(r.rep.probes[0].attempts, 1);
 	assert_target_reason(&r, 0, reason);
 	ck_assert_msg(r.seconds < max_sec, "took %.2fs", r.seconds);
-	sg_report_free(&r.rep);
+	run_free(&r);
 }
 
 START_TEST(non_tls_banner_fails_the_handshake)
@@ -463,7 +470,7 @@ START_TEST(same_staple_bytes_for_different_certs_do_not_both_pass)
 	ck_assert(!r.rep.scores[1].ready);
 	assert_target_reason(&r, 1, "staple is for serial");
 	ck_assert(!r.rep.allow);
-	sg_report_free(&r.rep);
+	run_free(&r);
 	OPENSSL_free(der);
 }
 END_TEST
@@ -500,7 +507,7 @@ START_TEST(two_certificates_each_reported_as_served)
 	ck_assert(!sg_certinfo_must_staple(r.rep.probes[1].served));
 	ck_assert_str_ne(r.rep.probes[0].served->serial,
 			 r.rep.probes[1].served->serial);
-	sg_report_free(&r.rep);
+	run_free(&r);
 	OPENSSL_free(der);
 }
 END_TEST
@@ -537,7 +544,7 @@ START_TEST(many_targets_one_certificate_share_its_record)
 		ck_assert_str_eq(r.rep.probes[i].chain_reason, "ok");
 	}
 	ck_assert(r.rep.allow);
-	sg_report_free(&r.rep);
+	run_free(&r);
 	OPENSSL_free(der);
 }
 END_TEST
@@ -587,6 +594,8 @@ START_TEST(fifty_targets_three_broken)
 	}
 	ck_assert_ptr_nonnull(strstr(rep.reason, "3 of 50"));
 	sg_report_free(&rep);
+	for (int i = 0; i < N; i++)
+		sg_target_free(&targets[i]);
 	OPENSSL_free(der);
 }
 END_TEST
@@ -630,7 +639,7 @@ START_TEST(silent_targets_under_the_cap_cost_one_timeout)
 			      r.rep.scores[i].reason);
 	/* without the pings: two rounds of two silent targets, 2 s */
 	ck_assert_msg(r.seconds < 1.8, "took %.2fs", r.seconds);
-	sg_report_free(&r.rep);
+	run_free(&r);
 	OPENSSL_free(der);
 }
 END_TEST

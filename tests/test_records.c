@@ -502,7 +502,7 @@ START_TEST(history_record_from_a_clock_ahead_is_skipped)
 	sg_result r;
 
 	sg_target_parse("127.0.0.1:4433", &t);
-	snprintf(t.servername, sizeof(t.servername), "shop.example");
+	t.servername = "shop.example";
 	dir_of_test(state, sizeof(state), "hist-ahead");
 	history_hours(state, &t, now - 60, 6);
 	ck_assert_int_eq(
@@ -520,6 +520,7 @@ START_TEST(history_record_from_a_clock_ahead_is_skipped)
 	ck_assert_uint_eq(notes.n, 1);
 	assert_contains(notes.v[0], "a clock was ahead");
 	sg_strlist_free(&notes);
+	sg_target_free(&t);
 }
 END_TEST
 
@@ -535,7 +536,7 @@ START_TEST(history_cut_short_is_realigned)
 	sg_result r;
 
 	sg_target_parse("127.0.0.1:4433", &t);
-	snprintf(t.servername, sizeof(t.servername), "shop.example");
+	t.servername = "shop.example";
 	dir_of_test(state, sizeof(state), "hist-cut");
 	history_hours(state, &t, now - 3600, 6);
 	snprintf(file, sizeof(file),
@@ -554,6 +555,7 @@ START_TEST(history_cut_short_is_realigned)
 	ck_assert_uint_eq(notes.n, 1);
 	assert_contains(notes.v[0], file);
 	sg_strlist_free(&notes);
+	sg_target_free(&t);
 }
 END_TEST
 

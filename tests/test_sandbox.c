@@ -16,6 +16,7 @@
 #include <openssl/ocsp.h>
 
 #include "../preflight/sandbox.h"
+#include "../preflight/strset.h"
 #include "../preflight/wire.h"
 #include "scene.h"
 #include "servers.h"
@@ -407,13 +408,14 @@ START_TEST(wire_fields_are_checked)
 	json_t *line, *st;
 
 	memset(&s, 0, sizeof(s)); /* padding too: compared whole below */
+	sg_staple_init(&s);	  /* texts are sg_text's: one pointer each */
 	s.present = s.valid = s.fresh = true;
 	s.status = SG_STATUS_GOOD;
 	s.this_update = 1000;
 	s.next_update = 2000;
 	s.seconds_left = 99;
 	s.revoke_reason = -1;
-	strcpy(s.reason, "fresh staple");
+	s.reason = sg_text("fresh staple");
 	line = json_pack("{s:o}", "staple", sg_wire_put_staple(&s));
 	st = json_object_get(line, "staple");
 	sg_wire_begin(&w, line, "test");

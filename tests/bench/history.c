@@ -25,8 +25,7 @@ int main(int argc, char **argv)
 		snprintf(spec, sizeof(spec), "10.0.%d.%d:443", i / 250,
 			 i % 250);
 		sg_target_parse(spec, &t[i]);
-		snprintf(t[i].servername, sizeof(t[i].servername),
-			 "shop.example");
+		t[i].servername = "shop.example";
 		for (int h = HOURS + 2; h >= 0; h--)
 			sg_history_append(argv[1], &t[i], now - h * 3600L, true,
 					  NULL);
@@ -37,6 +36,8 @@ int main(int argc, char **argv)
 					   86400)
 				  .code != SG_OK;
 	clock_gettime(CLOCK_MONOTONIC, &b);
+	for (int i = 0; i < TARGETS; i++)
+		sg_target_free(&t[i]);
 	printf("history gate: %d targets x %d hourly runs checked in %.4f s "
 	       "(goal <= 0.2 s), %d failing\n",
 	       TARGETS, HOURS,

@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	sg_target_parse(s, &t);
+	sg_target_free(&t);
 	if (sg_duration_parse(s, &sec).code == SG_OK)
 		sg_duration_format(sec, buf, sizeof(buf));
 	free(s);
