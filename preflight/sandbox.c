@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "confine.h"
 #include "interrupt.h"
+#include "wire.h"
 
 /* One line of the prober's answer at most: a served certificate's
  * record with its names is the largest, well under this. */
@@ -184,13 +185,15 @@ struct reader {
 
 static sg_result take_end(struct reader *rd, json_t *line)
 {
-	json_int_t code;
+	struct sg_wire w;
+	int code;
 	const char *reason;
 
-	if (json_unpack(line, "{s:I, s:s !}", "code", &code, "reason",
-			&reason) != 0 ||
-	    code < SG_OK || code > SG_ENOMEM || strlen(reason) >= SG_REASON_MAX)
-		return sg_err(SG_EINPUT, "prober: malformed end of answer");
+	sg_wire_begin(&w, line, "end");
+	code = (int)sg_wire_int(&w, "code", SG_OK, SG_ENOMEM);
+	reason = sg_wire_str(&w, "reason", SG_REASON_MAX);
+	if (sg_wire_end(&w).code)
+		return w.err;
 	rd->ended = true;
 	rd->end = code ? sg_err((enum sg_code)code, "%s", reason) : sg_ok();
 	return sg_ok();

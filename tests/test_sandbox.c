@@ -375,6 +375,12 @@ START_TEST(lying_answers_are_refused)
 		 "goes on after its end"},
 		{"{\"v\":1,\"t\":\"x\"}", "malformed answer"},
 		{"long", "too long"},
+		/* Jansson's parser refuses NUL; sg_wire_str would too */
+		{"{\"v\":1,\"t\":\"end\",\"code\":1,\"reason\":\"a\\u0000b\"}"
+		 "\n",
+		 "malformed answer"},
+		{"{\"v\":1,\"t\":\"end\",\"code\":9,\"reason\":\"\"}\n",
+		 "end: bad field code"},
 	};
 	struct sg_sandbox_call c = {.what = "test",
 				    .job = lie,
