@@ -43,9 +43,9 @@ static sg_result setup(const char *user, bool off)
 		OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_LOAD_SSL_STRINGS, NULL);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return sg_err(SG_ESYS, "libcurl could not be initialised");
+	/* Not root: no user to drop, seccomp and Landlock still hold. */
 	if (off || geteuid() != 0)
-		return sg_ok(); /* nothing to drop: seccomp and Landlock still
-				 */
+		return sg_ok();
 	if (user == NULL)
 		user = SG_SANDBOX_DEFAULT_USER;
 	errno = 0;
