@@ -154,16 +154,14 @@ static sg_result aia_job(void *arg, FILE *out)
 	return ok ? sg_ok() : sg_err(SG_ESYS, "writing the answer failed");
 }
 
-static sg_result aia_take(void *arg, json_t *line)
+static sg_result aia_take(void *arg, const char *type, json_t *line)
 {
 	struct aia *a = arg;
 	struct sg_wire w;
-	const char *t;
 
-	sg_wire_begin(&w, line, "aia");
-	t = sg_wire_str(&w, "t", 16);
-	if (t == NULL || strcmp(t, "aia") != 0 || a->note[0])
+	if (strcmp(type, "aia") != 0 || a->note[0])
 		return sg_err(SG_EINPUT, "prober: unexpected answer line");
+	sg_wire_begin(&w, line, "aia");
 	sg_wire_copy(&w, "note", a->note, sizeof(a->note));
 	a->der = sg_wire_bytes(&w, "der", SG_AIA_MAX_BYTES, &a->len);
 	return sg_wire_end(&w);

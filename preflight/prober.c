@@ -178,14 +178,10 @@ static sg_result take_probe(struct run *run, json_t *line)
 	return sg_ok();
 }
 
-static sg_result take(void *arg, json_t *line)
+static sg_result take(void *arg, const char *t, json_t *line)
 {
 	struct run *run = arg;
-	char t[16];
 
-	snprintf(t, sizeof(t), "%s",
-		 json_string_value(json_object_get(line, "t")));
-	json_object_del(line, "t");
 	if (strcmp(t, "cert") == 0)
 		return run->ncerts < CERTS_MAX
 			       ? take_cert(run, line)

@@ -293,23 +293,24 @@ static sg_result ask_job(void *arg, FILE *out)
 	return r;
 }
 
-static sg_result ask_take(void *arg, json_t *line)
+static sg_result ask_take(void *arg, const char *type, json_t *line)
 {
 	struct ask *a = arg;
 	struct sg_wire w;
 	struct sg_resolved got = {0};
-	const char *t, *ip;
+	const char *ip;
 	size_t i;
 
+	if (strcmp(type, "addr") != 0)
+		return sg_err(SG_EINPUT, "prober: unexpected answer line");
 	sg_wire_begin(&w, line, "addr");
-	t = sg_wire_str(&w, "t", 16);
 	i = (size_t)sg_wire_int(&w, "i", 0, (long long)a->n - 1);
 	ip = sg_wire_str(&w, "ip", INET6_ADDRSTRLEN);
 	sg_wire_copy(&w, "error", got.error, sizeof(got.error));
 	if (sg_wire_end(&w).code)
 		return w.err;
-	if (strcmp(t, "addr") != 0 || i != a->answered ||
-	    (*ip && !numeric(ip, &got)) || (!*ip && !got.error[0]))
+	if (i != a->answered || (*ip && !numeric(ip, &got)) ||
+	    (!*ip && !got.error[0]))
 		return sg_err(SG_EINPUT, "prober: addr: bad answer");
 	a->out[a->answered++] = got;
 	return sg_ok();

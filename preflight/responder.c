@@ -193,16 +193,14 @@ static sg_result ask_job(void *arg, FILE *out)
 	return ok ? sg_ok() : sg_err(SG_ESYS, "writing the answer failed");
 }
 
-static sg_result ask_take(void *arg, json_t *line)
+static sg_result ask_take(void *arg, const char *type, json_t *line)
 {
 	struct sg_responder *r = ((struct ask *)arg)->out;
 	struct sg_wire w;
-	const char *t;
 
-	sg_wire_begin(&w, line, "responder");
-	t = sg_wire_str(&w, "t", 16);
-	if (t == NULL || strcmp(t, "responder") != 0 || r->url[0])
+	if (strcmp(type, "responder") != 0 || r->url[0])
 		return sg_err(SG_EINPUT, "prober: unexpected answer line");
+	sg_wire_begin(&w, line, "responder");
 	sg_wire_copy(&w, "url", r->url, sizeof(r->url));
 	r->ready = sg_wire_bool(&w, "ready");
 	r->http_status = (long)sg_wire_int(&w, "http_status", 0, 999);

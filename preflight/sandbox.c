@@ -217,12 +217,14 @@ static sg_result take_line(struct reader *rd, const char *s, size_t n)
 	else if (!json_is_string(t))
 		r = sg_err(SG_EINPUT, "prober: answer line without a type");
 	else {
+		json_incref(t);
 		json_object_del(line, "v");
-		if (strcmp(json_string_value(t), "end") == 0) {
-			json_object_del(line, "t");
-			r = take_end(rd, line);
-		} else
-			r = rd->c->take(rd->c->arg, line);
+		json_object_del(line, "t");
+		r = strcmp(json_string_value(t), "end") == 0
+			    ? take_end(rd, line)
+			    : rd->c->take(rd->c->arg, json_string_value(t),
+					  line);
+		json_decref(t);
 	}
 	json_decref(line);
 	return r;

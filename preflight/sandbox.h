@@ -37,16 +37,18 @@ bool sg_sandbox_off(void);
  * missed its prober fails loudly instead of parsing in the parent. */
 bool sg_sandbox_may_touch_network(sg_result *why);
 
-/* In the prober: writes obj (adds "v") as one line. Steals obj. */
+/* In the prober: writes obj (adds "v"; obj has its type in "t") as one
+ * line. Steals obj. */
 bool sg_sandbox_put(FILE *out, json_t *obj);
 
 struct sg_sandbox_call {
 	const char *what; /* names the job in errors: "probe" */
 	/* In the child, confined: does the work and writes its lines. */
 	sg_result (*job)(void *arg, FILE *out);
-	/* In the parent: takes one line (an object with "v" checked and
-	 * removed); an error rejects the prober's whole answer. */
-	sg_result (*take)(void *arg, json_t *line);
+	/* In the parent: takes one line of that type (an object, "v"
+	 * checked and "t" read, both removed); an error rejects the
+	 * prober's whole answer. */
+	sg_result (*take)(void *arg, const char *type, json_t *line);
 	void *arg;
 	size_t max_bytes;     /* all the prober may write */
 	long long kill_at_ms; /* sg_now_ms clock, 0: none */

@@ -355,9 +355,10 @@ static sg_result lie(void *arg, FILE *out)
 	return sg_ok();
 }
 
-static sg_result take_any(void *arg, json_t *line)
+static sg_result take_any(void *arg, const char *type, json_t *line)
 {
 	(void)arg;
+	(void)type;
 	(void)line;
 	return sg_ok();
 }
