@@ -79,11 +79,12 @@ sg_result sg_scorelog_append(int fd, const char *path, const json_t *rec,
 }
 
 /* stdio on the locked log, every buffer written whole (sg_write_all
- * retries short writes and EINTR). The last byte is held back until the
- * record ends: with --no-sandbox every record says so, whoever built
- * it, the flag going in before the object's closing brace. */
+ * retries short writes and EINTR). With --no-sandbox every record says
+ * so, whoever built it: the last byte is held back until the record
+ * ends, and a closing brace gets the flag before it. */
 struct sink {
 	int fd;
+	bool mark; /* --no-sandbox */
 	bool held;
 	char last;
 };
@@ -94,8 +95,8 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t len)
 {
 	struct sink *s = cookie;
 
-	if (len == 0)
-		return 0;
+	if (!s->mark || len == 0) /* the usual run: straight through */
+		return sg_write_all(s->fd, buf, len) == 0 ? (ssize_t)len : -1;
 	if ((s->held && sg_write_all(s->fd, &s->last, 1) != 0) ||
 	    sg_write_all(s->fd, buf, len - 1) != 0)
 		return -1;
@@ -104,14 +105,14 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t len)
 	return (ssize_t)len;
 }
 
-/* The held byte, marked when it closes a record of a --no-sandbox run. */
+/* The held byte, flagged when it closes a record. */
 static bool end_record(struct sink *s)
 {
-	bool mark = s->held && s->last == '}' && sg_sandbox_off();
-
-	return !s->held ||
-	       (mark ? sg_write_all(s->fd, NO_SANDBOX, strlen(NO_SANDBOX))
-		     : sg_write_all(s->fd, &s->last, 1)) == 0;
+	if (!s->held)
+		return true;
+	return (s->last == '}'
+			? sg_write_all(s->fd, NO_SANDBOX, strlen(NO_SANDBOX))
+			: sg_write_all(s->fd, &s->last, 1)) == 0;
 }
 
 sg_result sg_scorelog_append_stream(int fd, const char *path,
@@ -119,7 +120,7 @@ sg_result sg_scorelog_append_stream(int fd, const char *path,
 				    struct sg_strlist *notes)
 {
 	cookie_io_functions_t io = {.write = cookie_write};
-	struct sink sink = {.fd = fd};
+	struct sink sink = {.fd = fd, .mark = sg_sandbox_off()};
 	sg_result r = sg_ok();
 	off_t before;
 	bool cut, ok;
