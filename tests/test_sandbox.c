@@ -159,16 +159,23 @@ static const struct {
 	{"garbage", "prober: malformed answer"},
 };
 
-/* The hook as certbot runs it, with the prober made to misbehave. */
+/* The hook as certbot runs it, with the prober made to misbehave and
+ * a --deadline unless NULL. */
 static void hook_with_fault(struct scene *s, struct cli_run *r,
-			    const char *fault)
+			    const char *fault, const char *deadline)
 {
 	static char env_fault[64];
 	const char *const *base = certbot_env(s);
 	const char *env[] = {base[0], base[1], env_fault, NULL};
-	const char *args[] = {"hook", "--config",   s->config,
-			      "--",   s->deploy_sh, NULL};
+	const char *args[] = {"hook",	    "--config", s->config, "--",
+			      s->deploy_sh, NULL,	NULL,	   NULL};
 
+	if (deadline) {
+		args[3] = "--deadline";
+		args[4] = deadline;
+		args[5] = "--";
+		args[6] = s->deploy_sh;
+	}
 	snprintf(env_fault, sizeof(env_fault), "STAPLEGATE_TEST_PROBER=%s",
 		 fault);
 	cli_env(r, env, args);
@@ -210,7 +217,7 @@ START_TEST(misbehaving_prober_refuses_must_staple)
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	scene_start_server(&s);
 	scene_config(&s, NULL);
-	hook_with_fault(&s, &r, faults[_i].fault);
+	hook_with_fault(&s, &r, faults[_i].fault, NULL);
 	ck_assert_msg(r.status == 1, "%s: exit %d %s", faults[_i].fault,
 		      r.status, r.err);
 	ck_assert(!exists(s.deployed));
@@ -236,7 +243,7 @@ START_TEST(misbehaving_prober_never_blocks_a_plain_certificate)
 	scene_begin(&s, false, V_OCSP_CERTSTATUS_GOOD);
 	scene_start_server(&s);
 	scene_config(&s, NULL);
-	hook_with_fault(&s, &r, faults[_i].fault);
+	hook_with_fault(&s, &r, faults[_i].fault, NULL);
 	ck_assert_msg(r.status == 0, "%s: exit %d %s", faults[_i].fault,
 		      r.status, r.err);
 	ck_assert(exists(s.deployed));
@@ -258,7 +265,7 @@ START_TEST(prober_cannot_read_beyond_what_it_needs)
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	scene_start_server(&s);
 	scene_config(&s, NULL);
-	hook_with_fault(&s, &r, "read");
+	hook_with_fault(&s, &r, "read", NULL);
 	ck_assert_msg(r.status == 0, "exit %d %s", r.status, r.err);
 	ck_assert(exists(s.deployed));
 	scene_end(&s);
@@ -271,26 +278,14 @@ START_TEST(hanging_prober_is_killed_at_the_deadline)
 {
 	struct scene s;
 	struct cli_run r;
-	static char env_fault[] = "STAPLEGATE_TEST_PROBER=hang";
-	const char *const *base;
-	const char *env[4];
-	const char *args[] = {"hook", "--config", NULL, "--deadline",
-			      "5s",   "--",	  NULL, NULL};
 	struct timespec t0, t1;
 	long took;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	scene_start_server(&s);
 	scene_config(&s, NULL);
-	base = certbot_env(&s);
-	env[0] = base[0];
-	env[1] = base[1];
-	env[2] = env_fault;
-	env[3] = NULL;
-	args[2] = s.config;
-	args[6] = s.deploy_sh;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	cli_env(&r, env, args);
+	hook_with_fault(&s, &r, "hang", "5s");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	took = (t1.tv_sec - t0.tv_sec) * 1000 +
 	       (t1.tv_nsec - t0.tv_nsec) / 1000000;
