@@ -92,14 +92,15 @@ long long sg_wire_int(struct sg_wire *w, const char *key, long long min,
 	return json_integer_value(v);
 }
 
-time_t sg_wire_time(struct sg_wire *w, const char *key)
+static time_t get_time(struct sg_wire *w, const char *key)
 {
 	long long t = sg_wire_int(w, key, TIME_MIN, TIME_MAX);
 
 	return w->err.code ? 0 : (time_t)t;
 }
 
-json_t *sg_wire_array(struct sg_wire *w, const char *key, size_t max)
+/* An array of at most max elements, or NULL (error set). */
+static json_t *get_array(struct sg_wire *w, const char *key, size_t max)
 {
 	json_t *v = field(w, key);
 
@@ -110,7 +111,7 @@ json_t *sg_wire_array(struct sg_wire *w, const char *key, size_t max)
 	return v;
 }
 
-json_t *sg_wire_object(struct sg_wire *w, const char *key)
+static json_t *get_object(struct sg_wire *w, const char *key)
 {
 	json_t *v = field(w, key);
 
@@ -172,10 +173,11 @@ sg_result sg_wire_end(struct sg_wire *w)
 	return w->err;
 }
 
-void sg_wire_nested(struct sg_wire *w, const char *key,
-		    void (*fn)(struct sg_wire *in, void *arg), void *arg)
+/* Decodes a nested object with fn, folding its error into w's. */
+static void nested(struct sg_wire *w, const char *key,
+		   void (*fn)(struct sg_wire *in, void *arg), void *arg)
 {
-	json_t *o = sg_wire_object(w, key);
+	json_t *o = get_object(w, key);
 	struct sg_wire in;
 
 	if (o == NULL)
@@ -186,7 +188,7 @@ void sg_wire_nested(struct sg_wire *w, const char *key,
 		w->err = in.err;
 }
 
-json_t *sg_wire_put_result(sg_result r)
+static json_t *put_result(sg_result r)
 {
 	return json_pack("{s:i, s:s}", "code", (int)r.code, "reason", r.reason);
 }
@@ -201,11 +203,11 @@ static void take_result(struct sg_wire *w, void *arg)
 			    : sg_ok();
 }
 
-sg_result sg_wire_take_result(struct sg_wire *w, const char *key)
+static sg_result get_result(struct sg_wire *w, const char *key)
 {
 	sg_result r = sg_ok();
 
-	sg_wire_nested(w, key, take_result, &r);
+	nested(w, key, take_result, &r);
 	return r;
 }
 
@@ -243,17 +245,17 @@ static void take_staple(struct sg_wire *w, void *arg)
 	s->fresh = sg_wire_bool(w, "fresh");
 	s->status = (enum sg_cert_status)sg_wire_int(
 		w, "status", SG_STATUS_NONE, SG_STATUS_UNKNOWN);
-	s->this_update = sg_wire_time(w, "this_update");
-	s->next_update = sg_wire_time(w, "next_update");
+	s->this_update = get_time(w, "this_update");
+	s->next_update = get_time(w, "next_update");
 	s->seconds_left =
 		(long)sg_wire_int(w, "seconds_left", -TIME_MAX, TIME_MAX);
 	s->capped = sg_wire_bool(w, "capped");
-	s->revoked_at = sg_wire_time(w, "revoked_at");
+	s->revoked_at = get_time(w, "revoked_at");
 	s->revoke_reason = (int)sg_wire_int(w, "revoke_reason", -1, 10);
 	s->signer_known = sg_wire_bool(w, "signer_known");
 	s->signer_delegated = sg_wire_bool(w, "signer_delegated");
 	s->signer_subject = text(w, "signer_subject", 512);
-	s->signer_not_after = sg_wire_time(w, "signer_not_after");
+	s->signer_not_after = get_time(w, "signer_not_after");
 	s->reason = text(w, "reason", SG_REASON_MAX);
 	/* what the verdict relies on must hang together */
 	if (!w->err.code &&
@@ -266,7 +268,7 @@ void sg_wire_take_staple(struct sg_wire *w, const char *key,
 			 struct sg_staple *s)
 {
 	sg_staple_init(s);
-	sg_wire_nested(w, key, take_staple, s);
+	nested(w, key, take_staple, s);
 	if (w->err.code)
 		sg_staple_init(s); /* never half a staple */
 }
@@ -303,10 +305,10 @@ json_t *sg_wire_put_certinfo(const struct sg_certinfo *c)
 			 (json_int_t)c->not_before, "not_after",
 			 (json_int_t)c->not_after, "key_type", c->key_type,
 			 "features", put_features(&c->features),
-			 "feature_error", sg_wire_put_result(c->feature_error),
+			 "feature_error", put_result(c->feature_error),
 			 "issuer_features", put_features(&c->issuer_features),
 			 "issuer_feature_error",
-			 sg_wire_put_result(c->issuer_feature_error));
+			 put_result(c->issuer_feature_error));
 }
 
 /* Names and URLs: at most this many, each shorter than a line. */
@@ -316,7 +318,7 @@ json_t *sg_wire_put_certinfo(const struct sg_certinfo *c)
 static void take_strlist(struct sg_wire *w, const char *key,
 			 struct sg_strlist *l)
 {
-	json_t *a = sg_wire_array(w, key, STRLIST_MAX), *v;
+	json_t *a = get_array(w, key, STRLIST_MAX), *v;
 	size_t i;
 
 	json_array_foreach (a, i, v) {
@@ -339,7 +341,7 @@ static void take_features(struct sg_wire *w, void *arg)
 
 	f->present = sg_wire_bool(w, "present");
 	f->must_staple = sg_wire_bool(w, "must_staple");
-	a = sg_wire_array(w, "values", SG_FEATURES_MAX);
+	a = get_array(w, "values", SG_FEATURES_MAX);
 	json_array_foreach (a, i, v) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > 65535) {
@@ -359,20 +361,18 @@ static void take_certinfo(struct sg_wire *w, void *arg)
 	sg_wire_copy(w, "sha256", c->sha256, sizeof(c->sha256));
 	take_strlist(w, "dns_names", &c->dns_names);
 	take_strlist(w, "ocsp_urls", &c->ocsp_urls);
-	c->not_before = sg_wire_time(w, "not_before");
-	c->not_after = sg_wire_time(w, "not_after");
+	c->not_before = get_time(w, "not_before");
+	c->not_after = get_time(w, "not_after");
 	c->key_type = (int)sg_wire_int(w, "key_type", 0, INT_MAX);
-	sg_wire_nested(w, "features", take_features, &c->features);
-	c->feature_error = sg_wire_take_result(w, "feature_error");
-	sg_wire_nested(w, "issuer_features", take_features,
-		       &c->issuer_features);
-	c->issuer_feature_error =
-		sg_wire_take_result(w, "issuer_feature_error");
+	nested(w, "features", take_features, &c->features);
+	c->feature_error = get_result(w, "feature_error");
+	nested(w, "issuer_features", take_features, &c->issuer_features);
+	c->issuer_feature_error = get_result(w, "issuer_feature_error");
 }
 
 void sg_wire_take_certinfo(struct sg_wire *w, const char *key,
 			   struct sg_certinfo *c)
 {
 	memset(c, 0, sizeof(*c));
-	sg_wire_nested(w, key, take_certinfo, c);
+	nested(w, key, take_certinfo, c);
 }

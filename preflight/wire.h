@@ -31,10 +31,6 @@ void sg_wire_copy(struct sg_wire *w, const char *key, char *buf, size_t size);
 bool sg_wire_bool(struct sg_wire *w, const char *key);
 long long sg_wire_int(struct sg_wire *w, const char *key, long long min,
 		      long long max);
-time_t sg_wire_time(struct sg_wire *w, const char *key);
-/* An array of at most max elements, or NULL (error set). */
-json_t *sg_wire_array(struct sg_wire *w, const char *key, size_t max);
-json_t *sg_wire_object(struct sg_wire *w, const char *key);
 /* Bytes sent in base64 (at most max of them), malloc'd; NULL and
  * *len 0 for "" or on error. */
 unsigned char *sg_wire_bytes(struct sg_wire *w, const char *key, size_t max,
@@ -43,14 +39,7 @@ unsigned char *sg_wire_bytes(struct sg_wire *w, const char *key, size_t max,
 /* Ends the object: an error when a field was not read. Returns w->err. */
 sg_result sg_wire_end(struct sg_wire *w);
 
-/* Decodes a nested object with fn, folding its error into w's. */
-void sg_wire_nested(struct sg_wire *w, const char *key,
-		    void (*fn)(struct sg_wire *in, void *arg), void *arg);
-
 json_t *sg_wire_put_bytes(const unsigned char *der, size_t len);
-
-json_t *sg_wire_put_result(sg_result r);
-sg_result sg_wire_take_result(struct sg_wire *w, const char *key);
 
 json_t *sg_wire_put_staple(const struct sg_staple *s);
 void sg_wire_take_staple(struct sg_wire *w, const char *key,
