@@ -23,20 +23,14 @@
 #include <jansson.h>
 #include <openssl/ocsp.h>
 
+#include "../preflight/clock.h"
+
 #include "netns.h"
 #include "scene.h"
 #include "servers.h"
 #include "testutil.h"
 
 #define GRACE_MS 2000 /* SIGTERM to SIGKILL: the bound's "+ 2 s" */
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* scene_config with the targets of shop.example given as JSON array
  * items, and extra spliced into "defaults". */
@@ -66,13 +60,13 @@ static long long timed_hook(struct scene *s, struct cli_run *r,
 	const char *args[16] = {"hook", "--config", s->config, "--deadline",
 				deadline};
 	int n = 5;
-	long long t0 = now_ms();
+	long long t0 = sg_now_ms();
 
 	for (int i = 0; tail && tail[i] && n < 15; i++)
 		args[n++] = tail[i];
 	args[n] = NULL;
 	hook_certbot(s, r, args);
-	return now_ms() - t0;
+	return sg_now_ms() - t0;
 }
 
 /* The score log's lines (a thousand targets make lines longer than
@@ -253,9 +247,9 @@ START_TEST(unresolvable_aia_issuer_host_is_bounded)
 	env = leaf_only_behind_blackhole_aia(&s);
 	args[2] = s.config;
 	args[6] = s.deploy_sh;
-	t0 = now_ms();
+	t0 = sg_now_ms();
 	cli_env(&r, env, args);
-	took = now_ms() - t0;
+	took = sg_now_ms() - t0;
 	ck_assert_msg(took <= 5000 + GRACE_MS, "took %lld ms", took);
 	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
 	assert_contains(r.err, "ca.blackhole.test");
@@ -448,7 +442,7 @@ START_TEST(daemon_holding_stdout_does_not_hold_the_run)
 	char script[700], text[1024], pidfile[700], buf[4096];
 	const char *args[] = {"hook", "--config", NULL,	  "--deadline",
 			      "7s",   "--",	  script, NULL};
-	long long t0 = now_ms(), took = -1;
+	long long t0 = sg_now_ms(), took = -1;
 	int out, st;
 	pid_t pid, daemon;
 
@@ -474,7 +468,7 @@ START_TEST(daemon_holding_stdout_does_not_hold_the_run)
 			break;
 		n = read(out, buf, sizeof(buf));
 		if (n <= 0) {
-			took = now_ms() - t0;
+			took = sg_now_ms() - t0;
 			break;
 		}
 	}

@@ -19,6 +19,7 @@
 
 #include "../preflight/atomic.h"
 #include "../preflight/certinfo.h"
+#include "../preflight/clock.h"
 #include "../preflight/history.h"
 #include "../preflight/sandbox.h"
 #include "../preflight/scorelog.h"
@@ -88,15 +89,13 @@ static bool ends_in_newline(const char *path)
  * kill -9 at a random point does whenever it lands in one. */
 static void kill_mid_line(pid_t pid, const char *log, size_t line_len)
 {
-	struct timespec t0, t;
+	long long end = sg_now_ms() + 10000;
 	struct stat st;
 	bool mid = false;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		mid = stat(log, &st) == 0 && st.st_size % (off_t)line_len != 0;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while (!mid && t.tv_sec - t0.tv_sec < 10);
+	} while (!mid && sg_now_ms() < end);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 }
