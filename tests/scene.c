@@ -45,6 +45,18 @@ static void write_scripts(struct scene *s)
 	write_text(s->rollback_sh, text, 0755);
 }
 
+void scene_serve_after_reload(struct scene *s, X509 *cert)
+{
+	struct fx_staple_opts good = fx_staple_good();
+
+	s->srv.cert2 = cert;
+	OPENSSL_free(s->new_staple);
+	s->new_staple = fx_staple(cert, T_PKI->ca, T_PKI->ca, T_PKI->ca_key,
+				  &good, &s->new_len);
+	s->srv.staple2 = s->new_staple;
+	s->srv.staple2_len = s->new_len;
+}
+
 /* certbot's layout: archive/<lineage>/{cert,chain,fullchain,privkey}N.pem
  * with live/<lineage>/ symlinks to the newest N. The key is not a
  * key: nothing may parse it. */

@@ -30,6 +30,9 @@ void scene_begin(struct scene *s, bool must_staple, int resp_status);
 void scene_start_server(struct scene *s);
 /* certbot renews: files numbered N in archive/, live/ links moved. */
 void scene_renew(struct scene *s, X509 *cert, int n);
+/* After the deploy script runs, the server serves cert with a fresh good
+ * staple (the scene's new_staple, replaced). */
+void scene_serve_after_reload(struct scene *s, X509 *cert);
 void scene_end(struct scene *s);
 /* A config with the server as the only target of shop.example; extra is
  * spliced into "defaults". */

@@ -325,16 +325,7 @@ START_TEST(record_domains_for_manual_and_resume_runs)
 	scene_start_server(&s);
 	two = two_names(&s, ", \"settle_timeout\": \"10s\"");
 	/* the reload serves it, stapled */
-	s.srv.cert2 = two;
-	OPENSSL_free(s.new_staple);
-	{
-		struct fx_staple_opts good = fx_staple_good();
-
-		s.new_staple = fx_staple(two, T_PKI->ca, T_PKI->ca,
-					 T_PKI->ca_key, &good, &s.new_len);
-	}
-	s.srv.staple2 = s.new_staple;
-	s.srv.staple2_len = s.new_len;
+	scene_serve_after_reload(&s, two);
 	snprintf(cert, sizeof(cert), "%s/fullchain.pem", s.lineage);
 	manual[2] = resume[2] = s.config;
 	manual[6] = s.deploy_sh;

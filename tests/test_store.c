@@ -65,16 +65,7 @@ START_TEST(store_links_certbot_archive_and_keeps_previous)
 	o.ocsp_url = url;
 	second = fx_issue(&o, T_PKI->leaf_key, T_PKI->ca, T_PKI->ca_key);
 	scene_renew(&s, second, 2);
-	s.srv.cert2 = second; /* the reload will serve it */
-	{
-		struct fx_staple_opts good = fx_staple_good();
-
-		OPENSSL_free(s.new_staple);
-		s.new_staple = fx_staple(second, T_PKI->ca, T_PKI->ca,
-					 T_PKI->ca_key, &good, &s.new_len);
-		s.srv.staple2 = s.new_staple;
-		s.srv.staple2_len = s.new_len;
-	}
+	scene_serve_after_reload(&s, second);
 	unlink(s.deployed);
 	s.srv.swapped = 0;
 	run_hook(&s, &r);

@@ -386,6 +386,17 @@ START_TEST(store_never_gates_a_plain_certificate)
 }
 END_TEST
 
+/* The renewal the server will serve after the reload (or not). */
+static X509 *renew_served(struct scene *s, bool served)
+{
+	X509 *second = issue(s, true);
+
+	scene_renew(s, second, 2);
+	if (served)
+		scene_serve_after_reload(s, second);
+	return second;
+}
+
 /* A version carries the staple pre-staged with it: rollback puts the
  * old certificate's staple back beside the old certificate. */
 START_TEST(rollback_restores_prestaged_staple)
@@ -409,18 +420,7 @@ START_TEST(rollback_restores_prestaged_staple)
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
 	flen = slurp(out, first, sizeof(first));
 	ck_assert_uint_gt(flen, 0);
-	second = issue(&s, true);
-	scene_renew(&s, second, 2);
-	s.srv.cert2 = second;
-	{
-		struct fx_staple_opts good = fx_staple_good();
-
-		OPENSSL_free(s.new_staple);
-		s.new_staple = fx_staple(second, T_PKI->ca, T_PKI->ca,
-					 T_PKI->ca_key, &good, &s.new_len);
-		s.srv.staple2 = s.new_staple;
-		s.srv.staple2_len = s.new_len;
-	}
+	second = renew_served(&s, true);
 	sleep(1); /* the responder's answers differ by their time */
 	hook_certbot(&s, &r, args);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
@@ -462,24 +462,6 @@ static void config_plain(struct scene *s, const char *defaults,
 		 defaults ? defaults : "", s->srv.port, domain ? ", " : "",
 		 domain ? domain : "");
 	write_text(s->config, text, 0644);
-}
-
-/* The renewal the server will serve after the reload (or not). */
-static X509 *renew_served(struct scene *s, bool served)
-{
-	X509 *second = issue(s, true);
-	struct fx_staple_opts good = fx_staple_good();
-
-	scene_renew(s, second, 2);
-	if (!served)
-		return second;
-	s->srv.cert2 = second;
-	OPENSSL_free(s->new_staple);
-	s->new_staple = fx_staple(second, T_PKI->ca, T_PKI->ca, T_PKI->ca_key,
-				  &good, &s->new_len);
-	s->srv.staple2 = s->new_staple;
-	s->srv.staple2_len = s->new_len;
-	return second;
 }
 
 /* Store, no rollback_command, the renewal never settles: live/ goes
@@ -634,16 +616,7 @@ START_TEST(issuer_from_aia_ca_issuers)
 	write_text(key, "lego key\n", 0600);
 	snprintf(e1, sizeof(e1), "LEGO_CERT_PATH=%s", cert);
 	snprintf(e2, sizeof(e2), "LEGO_CERT_KEY_PATH=%s", key);
-	s.srv.cert2 = leaf;
-	{
-		struct fx_staple_opts good = fx_staple_good();
-
-		OPENSSL_free(s.new_staple);
-		s.new_staple = fx_staple(leaf, T_PKI->ca, T_PKI->ca,
-					 T_PKI->ca_key, &good, &s.new_len);
-		s.srv.staple2 = s.new_staple;
-		s.srv.staple2_len = s.new_len;
-	}
+	scene_serve_after_reload(&s, leaf);
 	args[2] = s.config;
 	args[4] = s.deploy_sh;
 	{
