@@ -101,15 +101,7 @@ certbot_hook() { # N LEAF CHAIN KEY OUT: exit status of the hook
 make_must_staple_ok
 certbot_hook 4 "$DIR/msok/leaf.pem" "$DIR/msok/chain.pem" "$DIR/msok/key.pem" "$DIR/hook-msok" ||
 	fail "Must-Staple certificate with a ready responder: $(cat "$DIR/hook-msok.err")"
-grep -q 'staplegate: deployed shop.example (certbot, Must-Staple)' "$DIR/hook-msok.out" ||
-	fail "no Must-Staple deployment"
-[ "$(reloads)" = 4 ] || fail "nginx reloaded $(reloads) times, not 4"
-MSOK=$(cert_sha256 "$DIR/msok/leaf.pem")
-[ "$(served_sha256 "$MSOK")" = "$MSOK" ] || fail "nginx does not serve the Must-Staple certificate"
-check_log 8 '
-d, o = lines[6:]
-assert d["must_staple"] is True and d["decision"] == "allow", d
-assert o["action"] == "deployed" and o["settle"][0]["settled"] is True, o'
+assert_must_staple_deployed certbot "$DIR/hook-msok.out" 4 8
 check_staple_file_snippet
 
 # Its responder down: refused, no reload.

@@ -66,15 +66,7 @@ dehydrated_hook() { # TIMESTAMP LEAF CHAIN KEY LOG: exit status of the hook
 make_must_staple_ok
 dehydrated_hook 1700000000 "$DIR/msok/leaf.pem" "$DIR/msok/chain.pem" "$DIR/msok/key.pem" \
 	"$DIR/hook-msok.log" || fail "Must-Staple certificate with a ready responder: $(cat "$DIR/hook-msok.log")"
-grep -q 'staplegate: deployed shop.example (dehydrated, Must-Staple)' "$DIR/hook-msok.log" ||
-	fail "no Must-Staple deployment"
-[ "$(reloads)" = 3 ] || fail "nginx reloaded $(reloads) times, not 3"
-MSOK=$(cert_sha256 "$DIR/msok/leaf.pem")
-[ "$(served_sha256 "$MSOK")" = "$MSOK" ] || fail "nginx does not serve the Must-Staple certificate"
-check_log 6 '
-d, o = lines[4:]
-assert d["must_staple"] is True and d["decision"] == "allow", d
-assert o["action"] == "deployed" and o["settle"][0]["settled"] is True, o'
+assert_must_staple_deployed dehydrated "$DIR/hook-msok.log" 3 6
 
 make_must_staple
 dehydrated_hook 1700000001 "$DIR/ms/leaf.pem" "$DIR/ms/ca.pem" "$DIR/ms/key.pem" "$DIR/hook-ms.log"

@@ -74,16 +74,8 @@ lego_hook() { # LEAF CHAIN KEY LOG: exit status of the hook
 make_must_staple_ok
 lego_hook "$DIR/msok/leaf.pem" "$DIR/msok/chain.pem" "$DIR/msok/key.pem" "$DIR/hook-msok.log" ||
 	fail "Must-Staple certificate with a ready responder: $(cat "$DIR/hook-msok.log")"
-grep -q 'staplegate: deployed shop.example (lego, Must-Staple)' "$DIR/hook-msok.log" ||
-	fail "no Must-Staple deployment: $(cat "$DIR/hook-msok.log")"
-[ "$(reloads)" = 3 ] || fail "nginx reloaded $(reloads) times, not 3"
-MSOK=$(cert_sha256 "$DIR/msok/leaf.pem")
-[ "$(served_sha256 "$MSOK")" = "$MSOK" ] || fail "nginx does not serve the Must-Staple certificate"
-check_log 6 '
-d, o = lines[4:]
-assert d["must_staple"] is True and d["decision"] == "allow", d
-assert d["responder"]["ready"] is True, d["responder"]
-assert o["action"] == "deployed" and o["settle"][0]["settled"] is True, o'
+assert_must_staple_deployed lego "$DIR/hook-msok.log" 3 6 \
+	'assert d["responder"]["ready"] is True, d["responder"]'
 
 # One whose responder nobody runs: refused, nginx not reloaded.
 make_must_staple

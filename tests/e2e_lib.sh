@@ -253,6 +253,26 @@ $code
 PY
 }
 
+# The certificate of make_must_staple_ok deployed by CLIENT (its hook's
+# output in LOG): the hook says so, nginx has reloaded RELOADS times in
+# all and serves it (its fingerprint left in MSOK), and the score log holds
+# LINES records, the last two its allowed decision and settled deployment
+# (MORE: further python assertions on d and o).
+# assert_must_staple_deployed CLIENT LOG RELOADS LINES [MORE]
+assert_must_staple_deployed() {
+	local client=$1 log=$2 n=$3 lines=$4 more=${5:-}
+	grep -q "staplegate: deployed shop.example ($client, Must-Staple)" "$log" ||
+		fail "no Must-Staple deployment: $(cat "$log")"
+	[ "$(reloads)" = "$n" ] || fail "nginx reloaded $(reloads) times, not $n"
+	MSOK=$(cert_sha256 "$DIR/msok/leaf.pem")
+	[ "$(served_sha256 "$MSOK")" = "$MSOK" ] || fail "nginx does not serve the Must-Staple certificate"
+	check_log "$lines" "
+d, o = lines[-2:]
+assert d['must_staple'] is True and d['decision'] == 'allow', d
+assert o['action'] == 'deployed' and o['settle'][0]['settled'] is True, o
+$more"
+}
+
 # contrib/nginx/staplegate-staple-file.conf in place of the live-fetch
 # lines: nginx -t fails while the staple file is missing (what its comment
 # warns about) and passes with the file the hook pre-staged ("staple_out")
