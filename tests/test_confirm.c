@@ -272,17 +272,10 @@ START_TEST(priming_time_budget_and_backoff)
 	struct sg_target target;
 	struct sg_check_opts o;
 	struct sg_report rep;
-	char spec[32];
 	sg_result r;
 
 	ck_assert_int_eq(ts_start(&t), 0);
-	snprintf(spec, sizeof(spec), "127.0.0.1:%d", t.port);
-	ck_assert_int_eq(sg_target_parse(spec, &target).code, SG_OK);
-	sg_check_opts_init(&o);
-	o.cert_path = tpath("fullchain-ms.pem");
-	o.cafile = tpath("root.pem");
-	o.targets = &target;
-	o.n = 1;
+	tcheck_one(&o, &target, t.port);
 	o.probe.attempts = 100;
 	o.probe.retry_delay_ms = 1000;
 	o.probe.priming_ms = 1000;
@@ -369,18 +362,11 @@ START_TEST(deadline_before_confirmation_is_not_ready)
 	struct sg_target target;
 	struct sg_check_opts o;
 	struct sg_report rep;
-	char spec[32];
 	sg_result r;
 
 	t.delay_ms = 400; /* each handshake; the third is cut short */
 	ck_assert_int_eq(ts_start(&t), 0);
-	snprintf(spec, sizeof(spec), "127.0.0.1:%d", t.port);
-	ck_assert_int_eq(sg_target_parse(spec, &target).code, SG_OK);
-	sg_check_opts_init(&o);
-	o.cert_path = tpath("fullchain-ms.pem");
-	o.cafile = tpath("root.pem");
-	o.targets = &target;
-	o.n = 1;
+	tcheck_one(&o, &target, t.port);
 	o.probe.confirm = 3;
 	o.probe.deadline_ms = sg_now_ms() + 1000;
 	r = sg_check_run(&o, &rep);

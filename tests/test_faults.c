@@ -29,17 +29,10 @@ static void check_one(struct tserver *t, struct sg_report *rep, double *secs)
 	static struct sg_target target;
 	struct sg_check_opts o;
 	long long a;
-	char spec[32];
 
 	ck_assert_int_eq(ts_start(t), 0);
-	snprintf(spec, sizeof(spec), "127.0.0.1:%d", t->port);
 	sg_target_free(&target); /* the previous call's */
-	ck_assert_int_eq(sg_target_parse(spec, &target).code, SG_OK);
-	sg_check_opts_init(&o);
-	o.cert_path = tpath("fullchain-ms.pem");
-	o.cafile = tpath("root.pem");
-	o.targets = &target;
-	o.n = 1;
+	tcheck_one(&o, &target, t->port);
 	o.probe.attempts = 1;
 	o.probe.timeout_ms = 2000;
 	a = sg_now_ms();

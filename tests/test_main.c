@@ -45,6 +45,19 @@ unsigned char *tstaple_good(size_t *len)
 			 &o, len);
 }
 
+void tcheck_one(struct sg_check_opts *o, struct sg_target *t, int port)
+{
+	char spec[32];
+
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	ck_assert_int_eq(sg_target_parse(spec, t).code, SG_OK);
+	sg_check_opts_init(o);
+	o->cert_path = tpath("fullchain-ms.pem");
+	o->cafile = tpath("root.pem");
+	o->targets = t;
+	o->n = 1;
+}
+
 struct tserver tserver_ms(const unsigned char *der, size_t len)
 {
 	return (struct tserver){.mode = TS_TLS,

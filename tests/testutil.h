@@ -5,6 +5,7 @@
 
 #include <check.h>
 
+#include "../preflight/check.h"
 #include "fixture.h"
 #include "fx_strict.h"
 #include "tserver.h"
@@ -24,6 +25,11 @@ const char *tstaple_file(const char *name, X509 *leaf,
 /* A good staple for the Must-Staple leaf, signed by the CA; free it with
  * OPENSSL_free. */
 unsigned char *tstaple_good(size_t *len);
+
+/* Check options for the Must-Staple leaf (full chain) against the test
+ * root and one target, 127.0.0.1:port, parsed into *t (sg_target_free
+ * it); set the probe's options after. */
+void tcheck_one(struct sg_check_opts *o, struct sg_target *t, int port);
 
 /* A TLS server for the Must-Staple leaf, the CA as its chain, stapling
  * der (NULL: no staple); set other fields before ts_start. */
