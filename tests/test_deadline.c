@@ -102,13 +102,30 @@ static void assert_refused_in(const struct scene *s, const char *phase)
 	json_decref(log);
 }
 
+/* The Must-Staple hook with a --deadline of sec seconds is refused within
+ * it (and the grace), its error saying says (unless NULL), and the record
+ * names the phase the deadline stopped. */
+static void refused_in_time(struct scene *s, int sec, const char *says,
+			    const char *phase)
+{
+	struct cli_run r;
+	char deadline[16];
+	long long took;
+
+	snprintf(deadline, sizeof(deadline), "%ds", sec);
+	took = timed_hook(s, &r, deadline, NULL);
+	ck_assert_msg(took <= sec * 1000LL + GRACE_MS, "took %lld ms", took);
+	ck_assert_int_eq(r.status, 1);
+	if (says)
+		assert_contains(r.err, says);
+	assert_refused_in(s, phase);
+}
+
 /* Six target names nobody answers for: asked at once, and given up at
  * the checks' share of the budget, not one resolver timeout each. */
 START_TEST(unresolvable_target_names_share_the_budget)
 {
 	struct scene s;
-	struct cli_run r;
-	long long took;
 
 	if (!netns_private(__func__))
 		return;
@@ -119,11 +136,8 @@ START_TEST(unresolvable_target_names_share_the_budget)
 		       "\"c.blackhole.test\", \"d.blackhole.test\", "
 		       "\"e.blackhole.test\", \"f.blackhole.test\"",
 		       NULL);
-	took = timed_hook(&s, &r, "5s", NULL);
-	ck_assert_msg(took <= 5000 + GRACE_MS, "took %lld ms", took);
-	ck_assert_int_eq(r.status, 1);
-	assert_contains(r.err, "cannot resolve a.blackhole.test");
-	assert_refused_in(&s, "name resolution");
+	refused_in_time(&s, 5, "cannot resolve a.blackhole.test",
+			"name resolution");
 	scene_end(&s);
 }
 END_TEST
@@ -167,13 +181,11 @@ END_TEST
 START_TEST(unresolvable_responder_host_is_bounded)
 {
 	struct scene s;
-	struct cli_run r;
 	struct fx_cert_opts o = {.cn = "shop.example",
 				 .dns = "shop.example",
 				 .must_staple = true};
 	char url[80], item[64];
 	X509 *cert;
-	long long took;
 
 	if (!netns_private(__func__))
 		return;
@@ -188,11 +200,8 @@ START_TEST(unresolvable_responder_host_is_bounded)
 	scene_start_server(&s);
 	snprintf(item, sizeof(item), "\"127.0.0.1:%d\"", s.srv.port);
 	config_targets(&s, item, NULL);
-	took = timed_hook(&s, &r, "5s", NULL);
-	ck_assert_msg(took <= 5000 + GRACE_MS, "took %lld ms", took);
-	ck_assert_int_eq(r.status, 1);
-	assert_contains(r.err, "cannot resolve ocsp.blackhole.test");
-	assert_refused_in(&s, "responder readiness");
+	refused_in_time(&s, 5, "cannot resolve ocsp.blackhole.test",
+			"responder readiness");
 	scene_end(&s);
 }
 END_TEST
@@ -263,9 +272,7 @@ END_TEST
 START_TEST(late_responder_500_post_and_get_share_the_budget)
 {
 	struct scene s;
-	struct cli_run r;
 	char item[64];
-	long long took;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	s.resp.mode = TR_HTTP500;
@@ -273,11 +280,7 @@ START_TEST(late_responder_500_post_and_get_share_the_budget)
 	scene_start_server(&s);
 	snprintf(item, sizeof(item), "\"127.0.0.1:%d\"", s.srv.port);
 	config_targets(&s, item, "\"timeout\": \"10s\"");
-	took = timed_hook(&s, &r, "14s", NULL);
-	ck_assert_msg(took <= 14000 + GRACE_MS, "took %lld ms", took);
-	ck_assert_int_eq(r.status, 1);
-	assert_contains(r.err, "responder not ready");
-	assert_refused_in(&s, "responder readiness");
+	refused_in_time(&s, 14, "responder not ready", "responder readiness");
 	scene_end(&s);
 }
 END_TEST
@@ -287,9 +290,7 @@ END_TEST
 START_TEST(slow_handshakes_without_staple_stop_at_the_deadline)
 {
 	struct scene s;
-	struct cli_run r;
 	char item[64];
-	long long took;
 
 	scene_begin(&s, true, V_OCSP_CERTSTATUS_GOOD);
 	s.srv.staple = NULL;
@@ -297,10 +298,7 @@ START_TEST(slow_handshakes_without_staple_stop_at_the_deadline)
 	scene_start_server(&s);
 	snprintf(item, sizeof(item), "\"127.0.0.1:%d\"", s.srv.port);
 	config_targets(&s, item, "\"timeout\": \"10s\", \"attempts\": 3");
-	took = timed_hook(&s, &r, "12s", NULL);
-	ck_assert_msg(took <= 12000 + GRACE_MS, "took %lld ms", took);
-	ck_assert_int_eq(r.status, 1);
-	assert_refused_in(&s, "pre-flight");
+	refused_in_time(&s, 12, NULL, "pre-flight");
 	scene_end(&s);
 }
 END_TEST
@@ -335,13 +333,11 @@ static int black_hole(int *port)
 START_TEST(black_holed_targets_under_a_low_file_limit_are_bounded)
 {
 	struct scene s;
-	struct cli_run r;
 	struct rlimit rl = {128, 128};
 	size_t size = 1000 * 32;
 	char *items = malloc(size);
 	int port, hole;
 	size_t used = 0;
-	long long took;
 
 	if (!netns_private(__func__))
 		return;
@@ -356,10 +352,7 @@ START_TEST(black_holed_targets_under_a_low_file_limit_are_bounded)
 	free(items);
 	/* the hook inherits the limit; it cannot raise a hard one */
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-	took = timed_hook(&s, &r, "10s", NULL);
-	ck_assert_msg(took <= 10000 + GRACE_MS, "took %lld ms", took);
-	ck_assert_int_eq(r.status, 1);
-	assert_refused_in(&s, "pre-flight");
+	refused_in_time(&s, 10, NULL, "pre-flight");
 	close(hole);
 	scene_end(&s);
 }
