@@ -188,6 +188,16 @@ bool exists(const char *file)
 	return access(file, F_OK) == 0;
 }
 
+size_t slurp_bytes(const char *path, unsigned char *buf, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(buf, 1, size, f) : 0;
+
+	if (f)
+		fclose(f);
+	return n;
+}
+
 json_t *read_log(const char *file)
 {
 	FILE *f = fopen(file, "r");

@@ -54,6 +54,8 @@ void scene_state_path(const struct scene *s, const char *rel, char *out,
 /* The SHA-256 of the first certificate in a PEM file, "" when none. */
 void pem_file_sha256(const char *path, char out[65]);
 bool exists(const char *file);
+/* Up to size bytes of a file into buf: how many (0 when unreadable). */
+size_t slurp_bytes(const char *path, unsigned char *buf, size_t size);
 /* Every line of the score log, parsed; each must be one JSON object. */
 json_t *read_log(const char *file);
 const char *field(json_t *rec, const char *key);

@@ -438,16 +438,6 @@ START_TEST(staple_out_prestages_and_is_never_made_worse)
 }
 END_TEST
 
-static size_t slurp_file(const char *path, unsigned char *buf, size_t size)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n = f ? fread(buf, 1, size, f) : 0;
-
-	if (f)
-		fclose(f);
-	return n;
-}
-
 /* resume refreshes a pre-staged file once less than half of its window
  * is left, and never with a response that does not verify. */
 START_TEST(resume_refreshes_prestaged_staple)
@@ -484,7 +474,7 @@ START_TEST(resume_refreshes_prestaged_staple)
 	cli_env(&r, NULL, resume);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
 	assert_contains(r.out, "refreshed");
-	n = slurp_file(out, buf, sizeof(buf));
+	n = slurp_bytes(out, buf, sizeof(buf));
 	sg_staple_verify(buf, n, s.newcert, T_PKI->ca, &pol, time(NULL), &st);
 	ck_assert_msg(st.valid && st.seconds_left > 6 * 86400, "%s", st.reason);
 	/* aging again: a monitor run refreshes it too */
@@ -494,7 +484,7 @@ START_TEST(resume_refreshes_prestaged_staple)
 
 		cli_env(&r, NULL, mon);
 	}
-	n = slurp_file(out, buf, sizeof(buf));
+	n = slurp_bytes(out, buf, sizeof(buf));
 	sg_staple_verify(buf, n, s.newcert, T_PKI->ca, &pol, time(NULL), &st);
 	ck_assert_msg(st.valid && st.seconds_left > 6 * 86400,
 		      "monitor did not refresh: %s %s", st.reason, r.err);
@@ -504,7 +494,7 @@ START_TEST(resume_refreshes_prestaged_staple)
 	cli_env(&r, NULL, resume);
 	ck_assert_int_eq(r.status, 1);
 	assert_contains(r.out, "revoked");
-	n = slurp_file(out, buf, sizeof(buf));
+	n = slurp_bytes(out, buf, sizeof(buf));
 	ck_assert_uint_eq(n, len);
 	ck_assert(memcmp(buf, der, len) == 0);
 	OPENSSL_free(der);
@@ -575,7 +565,7 @@ START_TEST(staple_out_never_takes_what_strict_clients_refuse)
 		ck_assert_msg(r.status == 1, "%s: resume exit %d %s%s", want[i],
 			      r.status, r.out, r.err);
 		assert_contains(r.out, want[i]);
-		n = slurp_file(out, buf, sizeof(buf));
+		n = slurp_bytes(out, buf, sizeof(buf));
 		ck_assert_msg(n == old_len && memcmp(buf, old, n) == 0,
 			      "%s: pre-staged file replaced", want[i]);
 	}

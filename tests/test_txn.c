@@ -28,16 +28,6 @@ static void cert_sha(X509 *x, char out[65])
 	sg_cert_sha256(x, out);
 }
 
-static size_t slurp(const char *path, unsigned char *buf, size_t size)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n = f ? fread(buf, 1, size, f) : 0;
-
-	if (f)
-		fclose(f);
-	return n;
-}
-
 static int count_lines(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -366,7 +356,7 @@ START_TEST(store_never_gates_a_plain_certificate)
 	ck_assert(exists(s.deployed));
 	scene_state_path(&s, "live/shop.example/privkey.pem", stored,
 			 sizeof(stored));
-	ck_assert_uint_eq(slurp(stored, buf, sizeof(buf)), 15);
+	ck_assert_uint_eq(slurp_bytes(stored, buf, sizeof(buf)), 15);
 	ck_assert(memcmp(buf, "dehydrated key\n", 15) == 0);
 	/* a renewal and no --key: deployed all the same, the store problem
 	 * reported */
@@ -418,13 +408,13 @@ START_TEST(rollback_restores_prestaged_staple)
 	args[6] = s.deploy_sh;
 	hook_certbot(&s, &r, args);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
-	flen = slurp(out, first, sizeof(first));
+	flen = slurp_bytes(out, first, sizeof(first));
 	ck_assert_uint_gt(flen, 0);
 	second = renew_served(&s, true);
 	sleep(1); /* the responder's answers differ by their time */
 	hook_certbot(&s, &r, args);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
-	nlen = slurp(out, now, sizeof(now));
+	nlen = slurp_bytes(out, now, sizeof(now));
 	ck_assert(nlen != flen || memcmp(now, first, flen) != 0);
 	{
 		const char *rb[] = {"rollback", "shop.example", "--config",
@@ -437,7 +427,7 @@ START_TEST(rollback_restores_prestaged_staple)
 	pem_file_sha256(live, sha);
 	cert_sha(s.newcert, want);
 	ck_assert_str_eq(sha, want);
-	nlen = slurp(out, now, sizeof(now));
+	nlen = slurp_bytes(out, now, sizeof(now));
 	ck_assert_uint_eq(nlen, flen);
 	ck_assert(memcmp(now, first, flen) == 0);
 	X509_free(second);
@@ -914,7 +904,7 @@ START_TEST(adopt_fills_the_store_for_first_use)
 	scene_state_path(&s, "live/shop.example/privkey.pem", live,
 			 sizeof(live));
 	ck_assert(exists(live));
-	n = slurp(out, buf, sizeof(buf));
+	n = slurp_bytes(out, buf, sizeof(buf));
 	sg_staple_verify(buf, n, s.newcert, T_PKI->ca, &pol, time(NULL), &st);
 	ck_assert_msg(st.valid && st.fresh, "%s", st.reason);
 	scene_state_path(&s, "live/shop.example/staple.der", live,
@@ -1003,8 +993,8 @@ START_TEST(refreshed_staple_is_kept_in_the_live_version)
 	assert_contains(r.out, "refreshed");
 	scene_state_path(&s, "live/shop.example/staple.der", kept,
 			 sizeof(kept));
-	alen = slurp(out, a, sizeof(a));
-	blen = slurp(kept, b, sizeof(b));
+	alen = slurp_bytes(out, a, sizeof(a));
+	blen = slurp_bytes(kept, b, sizeof(b));
 	ck_assert_uint_gt(alen, 0);
 	ck_assert_uint_eq(alen, blen);
 	ck_assert(memcmp(a, b, alen) == 0);
@@ -1107,7 +1097,7 @@ START_TEST(failed_swap_keeps_the_old_staple)
 	args[6] = s.deploy_sh;
 	hook_certbot(&s, &r, args);
 	ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
-	flen = slurp(out, first, sizeof(first));
+	flen = slurp_bytes(out, first, sizeof(first));
 	ck_assert_uint_gt(flen, 0);
 	second = renew_served(&s, true);
 	scene_state_path(&s, "live/shop.example", live, sizeof(live));
@@ -1118,7 +1108,7 @@ START_TEST(failed_swap_keeps_the_old_staple)
 	sleep(1); /* the responder's answers differ by their time */
 	hook_certbot(&s, &r, args);
 	ck_assert_msg(r.status == 1, "%s%s", r.out, r.err);
-	nlen = slurp(out, now, sizeof(now));
+	nlen = slurp_bytes(out, now, sizeof(now));
 	ck_assert_uint_eq(nlen, flen);
 	ck_assert(memcmp(now, first, flen) == 0);
 	X509_free(second);
